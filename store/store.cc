@@ -1,0 +1,464 @@
+#include "store/store.h"
+
+#include <rocksdb/convenience.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "store/compaction_filter.h"
+#include "store/encoding.h"
+#include "store/store_impl.h"
+
+namespace redge::store {
+namespace {
+
+constexpr char kMetaCf[] = "meta";
+constexpr char kDataCf[] = "data";
+constexpr char kExpireCf[] = "expire";
+constexpr uint64_t kVersionBlock = uint64_t{1} << 20;
+// The expirer deletes at most this many keys per batch, so one huge expiry wave does
+// not hold the store lock for long.
+constexpr int kExpireBatch = 512;
+
+std::string VersionHwmKey() {
+  std::string k(1, static_cast<char>(encoding::kInternalDb));
+  k.append("version_hwm");
+  return k;
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::optional<Fsync> ParseFsync(std::string_view s) {
+  if (s == "always") return Fsync::kAlways;
+  if (s == "everysec") return Fsync::kEverySec;
+  if (s == "no") return Fsync::kNo;
+  return std::nullopt;
+}
+
+const char* FsyncName(Fsync f) {
+  switch (f) {
+    case Fsync::kAlways:
+      return "always";
+    case Fsync::kEverySec:
+      return "everysec";
+    case Fsync::kNo:
+      return "no";
+  }
+  return "?";
+}
+
+Store::Store(const Options& options)
+    : options_(options),
+      clock_(options.clock ? options.clock : SystemClock::Default()),
+      impl_(std::make_unique<Impl>()) {}
+
+Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
+  std::unique_ptr<Store> store(new Store(options));
+  Status s = store->OpenDb();
+  if (!s.ok()) return s;
+  return store;
+}
+
+Status Store::OpenDb() {
+  Impl& im = *impl_;
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.max_total_wal_size = 256u << 20;
+
+  auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.cache_index_and_filter_blocks = true;
+
+  rocksdb::ColumnFamilyOptions base;
+  base.write_buffer_size = options_.write_buffer_bytes;
+  base.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  base.compression = rocksdb::kLZ4Compression;
+
+  rocksdb::ColumnFamilyOptions data_options = base;
+  data_options.compaction_filter_factory =
+      std::make_shared<ElementGcFilterFactory>(im.filter_db, im.filter_meta_cf);
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, base},
+      {kMetaCf, base},
+      {kDataCf, data_options},
+      {kExpireCf, base},
+  };
+  rocksdb::Status rs = rocksdb::DB::Open(db_options, options_.dir, cfs, &im.handles, &im.db);
+  if (!rs.ok()) return Status::IOError("open " + options_.dir + ": " + rs.ToString());
+  im.meta_cf = im.handles[1];
+  im.data_cf = im.handles[2];
+  im.expire_cf = im.handles[3];
+  im.filter_meta_cf->store(im.meta_cf);
+  im.filter_db->store(im.db);
+  im.write_options.sync = false;  // durability is GroupCommit's job (see group_commit.h)
+
+  // Versions must never repeat across restarts: resume above the persisted high-water mark.
+  std::string hwm;
+  rs = im.db->Get(rocksdb::ReadOptions(), im.meta_cf, VersionHwmKey(), &hwm);
+  if (rs.ok() && hwm.size() == 8) {
+    im.persisted_version_hwm = encoding::DecodeFixed64LE(hwm.data());
+  } else if (!rs.ok() && !rs.IsNotFound()) {
+    return Status::IOError(rs.ToString());
+  }
+  im.next_version = std::max<uint64_t>(im.persisted_version_hwm, NowMicros());
+
+  // DBSIZE counters: one pass over the metadata (elements are not read).
+  std::unique_ptr<rocksdb::Iterator> it(im.db->NewIterator(rocksdb::ReadOptions(), im.meta_cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    int db;
+    std::string_view key;
+    if (encoding::ParseMetaKey(std::string_view(it->key().data(), it->key().size()), &db, &key) &&
+        db < kNumDbs) {
+      im.key_counts[db]++;
+      Meta meta;
+      if (encoding::DecodeMeta(std::string_view(it->value().data(), it->value().size()), &meta) &&
+          meta.expire_at_ms != 0) {
+        im.expires_counts[db]++;
+      }
+    }
+  }
+  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+
+  im.group_commit = std::make_unique<GroupCommit>(im.db, options_.fsync);
+  if (options_.active_expire) {
+    im.expirer = std::thread([this] { RunExpirer(); });
+  }
+  return Status::OK();
+}
+
+Store::~Store() {
+  Impl& im = *impl_;
+  {
+    std::lock_guard lock(im.mu);
+    im.closing = true;
+  }
+  im.expirer_cv.notify_all();
+  if (im.expirer.joinable()) im.expirer.join();
+  // Waiters still parked get a clear error instead of silence.
+  for (auto& [id, w] : im.waiters_by_id) w->callback(Status::Shutdown());
+  im.waiters_by_id.clear();
+  im.waiters_by_key.clear();
+  if (im.db == nullptr) return;
+  im.group_commit.reset();  // final sync
+  rocksdb::CancelAllBackgroundWork(im.db, /*wait=*/true);
+  im.filter_db->store(nullptr);
+  for (auto* h : im.handles) im.db->DestroyColumnFamilyHandle(h);
+  im.db->Close();
+  delete im.db;
+}
+
+Status Store::Exec(int db, const std::function<void(Txn&)>& fn) {
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status status;
+  } w;
+  ExecAsync(db, fn, [&w](Status s) {
+    std::lock_guard lock(w.mu);
+    w.status = std::move(s);
+    w.done = true;
+    w.cv.notify_one();
+  });
+  std::unique_lock lock(w.mu);
+  w.cv.wait(lock, [&] { return w.done; });
+  return w.status;
+}
+
+void Store::ExecAsync(int db, const std::function<void(Txn&)>& fn,
+                      std::function<void(Status)> done) {
+  if (db < 0 || db >= kNumDbs) return done(Status::InvalidArgument("DB index is out of range"));
+  std::unique_lock lock(impl_->mu);
+  if (impl_->closing) {
+    lock.unlock();
+    return done(Status::Shutdown());
+  }
+  Txn txn(this, db, clock_->NowMs(), &impl_->batch);
+  fn(txn);
+  ServeBlockedPops(txn);
+  Commit(txn, lock, std::move(done));
+}
+
+void Store::Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<void(Status)> done) {
+  Impl& im = *impl_;
+  Status status;
+  rocksdb::WriteBatch* wb = im.batch.GetWriteBatch();
+  uint64_t new_hwm = 0;
+  if (wb->Count() > 0) {
+    if (im.next_version >= im.persisted_version_hwm) {
+      new_hwm = im.next_version + kVersionBlock;
+      std::string v;
+      encoding::PutFixed64LE(&v, new_hwm);
+      wb->Put(im.meta_cf, VersionHwmKey(), v);
+    }
+    auto t0 = std::chrono::steady_clock::now();
+    rocksdb::Status rs = im.db->Write(im.write_options, wb);
+    im.write_latency_us_total +=
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    if (rs.ok()) {
+      im.writes++;
+      if (im.commit_listener && !txn.touched_.empty()) im.commit_listener(txn.touched_, -1);
+      if (new_hwm) im.persisted_version_hwm = new_hwm;
+      for (int i = 0; i < kNumDbs; ++i) {
+        im.key_counts[i] += txn.key_count_delta_[i];
+        im.expires_counts[i] += txn.expires_count_delta_[i];
+      }
+      im.keys_expired += txn.expired_;
+      if (txn.min_new_deadline_ > 0 &&
+          (im.expirer_wait_deadline == 0 || txn.min_new_deadline_ < im.expirer_wait_deadline)) {
+        im.expirer_cv.notify_one();
+      }
+    } else {
+      im.write_failures++;
+      status = Status::IOError(rs.ToString());
+    }
+  }
+  // Under kAlways a reader, too, waits until what it read is durable: nothing a client
+  // has seen can be lost in a crash.
+  uint64_t seq = im.db->GetLatestSequenceNumber();
+  im.batch.Clear();
+  auto deliveries = std::move(im.pending_deliveries);
+  im.pending_deliveries.clear();
+  auto hooks = std::move(txn.after_commit_);
+  txn.after_commit_.clear();
+  lock.unlock();
+
+  auto finish = [hooks = std::move(hooks), deliveries = std::move(deliveries),
+                 done = std::move(done)](Status s) mutable {
+    if (s.ok()) {
+      for (auto& hook : hooks) hook();
+    }
+    for (auto& [cb, result] : deliveries) {
+      if (s.ok()) {
+        cb(std::move(result));
+      } else {
+        cb(s);
+      }
+    }
+    done(std::move(s));
+  };
+  if (!status.ok()) return finish(status);
+  im.group_commit->RunWhenDurable(seq, std::move(finish));
+}
+
+void Store::AddKeyObserver(std::string key_prefix, KeyObserver observer) {
+  std::lock_guard lock(impl_->mu);
+  impl_->key_observers.emplace_back(std::move(key_prefix), std::move(observer));
+}
+
+void Store::AddChannelObserver(std::string channel_prefix, ChannelObserver observer) {
+  std::lock_guard lock(impl_->mu);
+  impl_->channel_observers.emplace_back(std::move(channel_prefix), std::move(observer));
+  impl_->has_channel_observers = true;
+}
+
+void Store::SetCommitListener(CommitListener listener) {
+  std::lock_guard lock(impl_->mu);
+  impl_->commit_listener = std::move(listener);
+}
+
+int64_t Store::PublishInTxn(Txn& txn, const std::string& channel, const std::string& message) {
+  int saved_db = txn.db();
+  for (auto& [prefix, observer] : impl_->channel_observers) {
+    if (channel.compare(0, prefix.size(), prefix) == 0) {
+      observer(txn, channel, message);
+      txn.SwitchDb(saved_db);
+    }
+  }
+  return pubsub_.Publish(channel, message);
+}
+
+void Store::FlushDbInTxn(Txn& txn) {
+  std::vector<std::string> keys;
+  txn.ScanKeys("", [&](std::string_view key, const Meta&) {
+    keys.emplace_back(key);
+    return true;
+  });
+  // ScanKeys skips expired keys; they are deleted on their next access or by the expirer.
+  for (const auto& key : keys) {
+    txn.DeleteKey(key);
+    txn.Notify(key, "del");
+  }
+}
+
+Result<int64_t> Store::Publish(const std::string& channel, const std::string& message) {
+  if (impl_->has_channel_observers.load()) {
+    Status s = Exec(0, [&](Txn& txn) {
+      for (auto& [prefix, observer] : impl_->channel_observers) {
+        if (channel.compare(0, prefix.size(), prefix) == 0) observer(txn, channel, message);
+      }
+    });
+    if (!s.ok()) return s;
+  }
+  return pubsub_.Publish(channel, message);
+}
+
+int64_t Store::DbSize(int db) const {
+  if (db < 0 || db >= kNumDbs) return 0;
+  return impl_->key_counts[db].load();
+}
+
+int64_t Store::DbExpires(int db) const {
+  if (db < 0 || db >= kNumDbs) return 0;
+  return impl_->expires_counts[db].load();
+}
+
+Status Store::FlushDb(int db) {
+  if (db < 0 || db >= kNumDbs) return Status::InvalidArgument("DB index is out of range");
+  Impl& im = *impl_;
+  std::unique_lock lock(im.mu);
+  if (im.closing) return Status::Shutdown();
+  // Range tombstones: O(1) whatever the size. Expiry index entries of this database
+  // become stale; the expirer drops stale entries when it reaches them.
+  std::string begin(1, static_cast<char>(db)), end(1, static_cast<char>(db + 1));
+  rocksdb::WriteBatch wb;
+  wb.DeleteRange(im.meta_cf, begin, end);
+  wb.DeleteRange(im.data_cf, begin, end);
+  rocksdb::Status rs = im.db->Write(im.write_options, &wb);
+  if (!rs.ok()) {
+    im.write_failures++;
+    return Status::IOError(rs.ToString());
+  }
+  im.writes++;
+  im.key_counts[db] = 0;
+  im.expires_counts[db] = 0;
+  if (im.commit_listener) im.commit_listener({}, db);
+  uint64_t seq = im.db->GetLatestSequenceNumber();
+  lock.unlock();
+  return im.group_commit->WaitDurable(seq);
+}
+
+Status Store::FlushAll() {
+  for (int db = 0; db < kNumDbs; ++db) {
+    Status s = FlushDb(db);
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+Result<int64_t> Store::ExpireDueKeys() {
+  int64_t total = 0;
+  while (true) {
+    int visited = 0;
+    int64_t deleted_here = 0;
+    Status s = Exec(0, [&](Txn& txn) {
+      Impl& im = *impl_;
+      std::unique_ptr<rocksdb::Iterator> it(
+          im.db->NewIterator(rocksdb::ReadOptions(), im.expire_cf));
+      for (it->SeekToFirst(); it->Valid() && visited < kExpireBatch; it->Next()) {
+        int64_t deadline;
+        int db;
+        std::string_view key;
+        std::string_view raw(it->key().data(), it->key().size());
+        if (!encoding::ParseExpireKey(raw, &deadline, &db, &key)) {
+          im.batch.Delete(im.expire_cf, it->key());
+          continue;
+        }
+        if (deadline >= txn.now_ms()) break;  // expired only once now > deadline
+        visited++;
+        txn.SwitchDb(db);
+        int64_t before = txn.expired_;
+        auto meta = txn.ReadRawMeta(key);
+        if (meta.ok() && meta->has_value() && (*meta)->expire_at_ms == deadline) {
+          txn.GetMeta(key);  // lazy-expiry path: deletes it and raises "expired"
+        } else {
+          im.batch.Delete(im.expire_cf, it->key());  // stale entry (TTL changed, flushed)
+        }
+        deleted_here += txn.expired_ - before;
+      }
+    });
+    if (!s.ok()) return s;
+    total += deleted_here;
+    if (visited < kExpireBatch) break;
+  }
+  return total;
+}
+
+void Store::RunExpirer() {
+  Impl& im = *impl_;
+  std::unique_lock lock(im.mu);
+  while (!im.closing) {
+    int64_t next = 0;
+    {
+      std::unique_ptr<rocksdb::Iterator> it(
+          im.db->NewIterator(rocksdb::ReadOptions(), im.expire_cf));
+      it->SeekToFirst();
+      if (it->Valid() && it->key().size() >= 8) {
+        next = static_cast<int64_t>(encoding::DecodeFixed64BE(it->key().data()));
+      }
+    }
+    int64_t now = clock_->NowMs();
+    if (next == 0 || next >= now) {
+      im.expirer_wait_deadline = next;
+      if (next == 0) {
+        im.expirer_cv.wait(lock);
+      } else {
+        im.expirer_cv.wait_for(lock, std::chrono::milliseconds(next - now + 1));
+      }
+      im.expirer_wait_deadline = 0;
+      continue;
+    }
+    lock.unlock();
+    ExpireDueKeys();
+    lock.lock();
+  }
+}
+
+Status Store::CompactAll() {
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* cf : {impl_->meta_cf, impl_->data_cf, impl_->expire_cf}) {
+    rocksdb::Status rs = impl_->db->CompactRange(o, cf, nullptr, nullptr);
+    if (!rs.ok()) return Status::IOError(rs.ToString());
+  }
+  return Status::OK();
+}
+
+int64_t Store::CountElementRecordsForTest(int db, std::string_view key) {
+  std::string prefix = encoding::DataKeyPrefixAnyVersion(db, key);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->data_cf));
+  int64_t n = 0;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    // The prefix is length-delimited, but a longer key with the same first bytes cannot
+    // match because its length field differs.
+    n++;
+  }
+  return n;
+}
+
+StoreStats Store::GetStats() const {
+  const Impl& im = *impl_;
+  StoreStats s;
+  s.writes = im.writes.load();
+  s.write_failures = im.write_failures.load();
+  s.fsyncs = im.group_commit ? im.group_commit->syncs() : 0;
+  s.keys_expired = im.keys_expired.load();
+  s.write_latency_us_total = im.write_latency_us_total.load();
+  s.blocked_clients = im.blocked.load();
+  uint64_t sst = 0, wal = 0;
+  for (auto* cf : {im.meta_cf, im.data_cf, im.expire_cf}) {
+    uint64_t v = 0;
+    if (im.db->GetIntProperty(cf, rocksdb::DB::Properties::kTotalSstFilesSize, &v)) sst += v;
+    if (im.db->GetIntProperty(cf, rocksdb::DB::Properties::kCurSizeAllMemTables, &v)) wal += v;
+  }
+  s.disk_bytes = sst + wal;
+  return s;
+}
+
+}  // namespace redge::store

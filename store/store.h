@@ -1,0 +1,229 @@
+// Store: redge's embedded engine. RocksDB holds the data; this class gives it Redis's
+// semantics (logical databases, types, TTLs, blocking pops, pub/sub) and nothing of HTTP
+// or jobs.
+//
+// What it promises:
+//  - Atomicity: everything done inside one Exec() (one command, a MULTI/EXEC block, plus
+//    whatever mutation observers add) commits in one RocksDB write batch, or not at all.
+//    All Exec() calls are serialized, like commands on Redis's main thread, so a command
+//    sees the effects of every command that returned before it started.
+//  - Durability (Options::fsync): kAlways - Exec() returns only after its batch is on
+//    disk; concurrent writers share one fsync (group commit), and a read waits until the
+//    writes it can see are durable, so nothing a caller observed can be lost. kEverySec -
+//    fsync once a second in the background. kNo - left to the OS. In every mode a batch
+//    survives a crash of the process (it is in the OS before Exec returns).
+//  - Expiry: an expired key is never returned. Lazy expiry on access plus an active
+//    expirer that wakes at the earliest deadline (an index ordered by deadline; no scans).
+//  - Failure: a failed write (disk full, I/O error) returns Status::kIOError, leaves the
+//    previous state in place and notifies nobody; reads keep working.
+//
+// Thread-safety: every public method is safe to call from any thread. Callbacks
+// (pop deliveries, AfterCommit hooks, pub/sub wakes) run on the thread of the command
+// that triggered them, after its commit, without the store lock held: keep them short.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "store/clock.h"
+#include "store/pubsub.h"
+#include "store/status.h"
+#include "store/txn.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Cache;
+}  // namespace rocksdb
+
+namespace redge::store {
+
+enum class Fsync { kAlways, kEverySec, kNo };
+// Parses "always" / "everysec" / "no".
+std::optional<Fsync> ParseFsync(std::string_view s);
+const char* FsyncName(Fsync f);
+
+struct Options {
+  std::string dir = "./redge-data";
+  Fsync fsync = Fsync::kEverySec;
+  // Not owned; nullptr means the system clock. Must outlive the Store.
+  const Clock* clock = nullptr;
+  // Runs the background expirer thread. Tests using a ManualClock turn it off and call
+  // ExpireDueKeys() instead.
+  bool active_expire = true;
+  size_t block_cache_bytes = 64u << 20;
+  size_t write_buffer_bytes = 64u << 20;
+};
+
+// A key-space event seen by mutation observers, named as Redis keyspace notifications
+// name them: "set", "del", "expired", "expire", "persist", "lpush", "rpush", "lpop",
+// "rpop", "lset", "lrem", "ltrim", "linsert", "rename_from", "rename_to", "incrby",
+// "append".
+struct KeyEvent {
+  int db = 0;
+  std::string_view key;
+  std::string_view event;
+  // For "set": the new value. For pops: the popped elements. Otherwise empty.
+  const std::vector<std::string>* values = nullptr;
+};
+
+// Called inside the atomic write of the command that caused the event, with the store
+// lock held; may read and write through `txn` (its writes join the same batch) and may
+// register txn.AfterCommit hooks. Must not call Store::Exec (that would deadlock).
+using KeyObserver = std::function<void(Txn& txn, const KeyEvent& event)>;
+using ChannelObserver =
+    std::function<void(Txn& txn, std::string_view channel, std::string_view message)>;
+
+// One blocked pop (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH).
+struct PopRequest {
+  int db = 0;
+  std::vector<std::string> keys;
+  ListEnd from = ListEnd::kLeft;
+  size_t count = 1;
+  // BLMOVE: where the popped element goes.
+  std::optional<std::string> destination;
+  ListEnd to = ListEnd::kLeft;
+  std::string client;  // who is waiting (for observers and diagnostics)
+};
+struct PopResult {
+  std::string key;
+  std::vector<std::string> values;
+};
+// Called exactly once per request that did not get Status::kTimeout from Cancel.
+using PopCallback = std::function<void(Result<PopResult>)>;
+
+struct StoreStats {
+  int64_t writes = 0;           // committed batches
+  int64_t write_failures = 0;   // batches RocksDB refused
+  int64_t fsyncs = 0;           // WAL syncs done
+  int64_t keys_expired = 0;     // deleted by lazy or active expiry
+  int64_t blocked_clients = 0;  // waiting pops
+  int64_t write_latency_us_total = 0;
+  uint64_t disk_bytes = 0;  // SST files + memtables (whose data is in the WAL)
+};
+
+class Store {
+ public:
+  static constexpr int kNumDbs = 16;
+
+  static Result<std::unique_ptr<Store>> Open(const Options& options);
+  // Stops the expirer, syncs the WAL and closes RocksDB.
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Runs `fn` serialized with every other Exec, against logical database `db`. Writes
+  // made through the Txn commit in one batch after `fn` returns (a command that failed
+  // half-way has written nothing, because commands check before they write). Returns the
+  // commit's status: if not ok, nothing `fn` wrote happened and whatever it computed
+  // must not be acknowledged.
+  Status Exec(int db, const std::function<void(Txn&)>& fn);
+
+  // Event-loop form of Exec: `fn` runs now on this thread under the store lock; `done`
+  // gets the commit status once the batch is durable per Options::fsync. With kAlways
+  // that is later, on the group-commit thread, so a loop thread never waits for a disk
+  // flush; otherwise `done` runs before ExecAsync returns.
+  void ExecAsync(int db, const std::function<void(Txn&)>& fn, std::function<void(Status)> done);
+
+  // Exec for one command returning Result<T>: the command's result if the commit
+  // succeeded, else the commit error.
+  template <typename F>
+  auto Run(int db, F&& fn) -> decltype(fn(std::declval<Txn&>())) {
+    std::optional<decltype(fn(std::declval<Txn&>()))> out;
+    Status s = Exec(db, [&](Txn& txn) { out.emplace(fn(txn)); });
+    if (!s.ok()) return s;
+    return std::move(*out);
+  }
+
+  // --- Blocking pops -------------------------------------------------------------
+  // Event-loop form. Tries to pop at once; if data is there (or a key has the wrong
+  // type) `cb` is called before this returns and the result is 0. Otherwise the request
+  // waits in each key's FIFO queue and the result is its id; the first write that makes
+  // one of its keys a non-empty list pops for the waiters in the order they blocked, in
+  // that write's batch, and calls `cb` after the commit.
+  uint64_t BlockPopAsync(PopRequest request, PopCallback cb);
+  // Withdraws a waiting request. True if it was withdrawn (cb will never be called);
+  // false if it was already served (cb has run or is about to).
+  bool CancelBlockedPop(uint64_t id);
+  // Thread form: waits up to `timeout` (zero = forever). Returns nullopt on timeout.
+  Result<std::optional<PopResult>> BlockPop(PopRequest request, std::chrono::milliseconds timeout);
+
+  // --- Pub/sub ---------------------------------------------------------------------
+  // Runs channel observers (in one atomic write) and then delivers to subscribers.
+  // Returns the number of deliveries, or the observers' commit error (nothing delivered).
+  Result<int64_t> Publish(const std::string& channel, const std::string& message);
+  PubSub& pubsub() { return pubsub_; }
+
+  // --- Observers (register before serving traffic; thread-safe) ---------------------
+  void AddKeyObserver(std::string key_prefix, KeyObserver observer);
+  void AddChannelObserver(std::string channel_prefix, ChannelObserver observer);
+
+  // Called with the store lock held right after every successful commit: `touched` holds
+  // the written keys as [db byte][key]; `flushed_db` is the database a FLUSHDB emptied,
+  // or -1. For WATCH. Must be cheap and must not call back into the store. One listener.
+  using CommitListener =
+      std::function<void(const std::vector<std::string>& touched, int flushed_db)>;
+  void SetCommitListener(CommitListener listener);
+
+  // PUBLISH from inside a transaction (MULTI/EXEC): channel observers join `txn`'s batch;
+  // subscribers get the message at once.
+  int64_t PublishInTxn(Txn& txn, const std::string& channel, const std::string& message);
+
+  // --- Whole-database operations ----------------------------------------------------
+  // DBSIZE: keys in `db`, counting keys whose TTL passed but that were not removed yet.
+  int64_t DbSize(int db) const;
+  // Keys in `db` that carry a TTL (INFO keyspace's expires=).
+  int64_t DbExpires(int db) const;
+  Status FlushDb(int db);
+  Status FlushAll();
+  // FLUSHDB inside a transaction: deletes key by key (O(n)), so it stays atomic with the
+  // rest of the batch.
+  static void FlushDbInTxn(Txn& txn);
+
+  // Deletes every key whose deadline has passed (what the background expirer does at
+  // each deadline). Returns how many keys it deleted.
+  Result<int64_t> ExpireDueKeys();
+  // Forces a RocksDB compaction of everything (tests of the compaction filter).
+  Status CompactAll();
+  // Counts raw element records stored under `key` in any version (tests: proves that a
+  // deleted collection's elements are gone after compaction).
+  int64_t CountElementRecordsForTest(int db, std::string_view key);
+
+  StoreStats GetStats() const;
+  const Options& options() const { return options_; }
+  int64_t NowMs() const { return clock_->NowMs(); }
+
+ private:
+  friend class Txn;
+  struct Waiter;
+  struct Impl;
+  explicit Store(const Options& options);
+  Status OpenDb();
+  // Writes the Exec's batch, releases the lock, and once durable runs hooks, delivers
+  // served pops and calls `done`.
+  void Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<void(Status)> done);
+  // Pops for blocked waiters on lists that this Exec made non-empty (FIFO per key).
+  void ServeBlockedPops(Txn& txn);
+  // Tries to serve `w` from `key`: true if it was served or failed for good (its result
+  // is queued for delivery); false if `key` has nothing for it.
+  bool TryServeFrom(Txn& txn, Waiter& w, const std::string& key);
+  void RemoveWaiter(const Waiter& w);
+  void RunExpirer();
+
+  Options options_;
+  const Clock* clock_;
+  PubSub pubsub_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace redge::store

@@ -1,0 +1,85 @@
+// Internal state of Store shared by store.cc, txn.cc and blocking.cc. Not a public API.
+#pragma once
+
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "store/group_commit.h"
+#include "store/store.h"
+
+namespace redge::store {
+
+struct Store::Waiter {
+  uint64_t id = 0;
+  PopRequest request;
+  PopCallback callback;
+};
+
+struct Store::Impl {
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* data_cf = nullptr;
+  rocksdb::ColumnFamilyHandle* expire_cf = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  // Read by the compaction filter; null while opening and closing.
+  std::shared_ptr<std::atomic<rocksdb::DB*>> filter_db =
+      std::make_shared<std::atomic<rocksdb::DB*>>(nullptr);
+  std::shared_ptr<std::atomic<rocksdb::ColumnFamilyHandle*>> filter_meta_cf =
+      std::make_shared<std::atomic<rocksdb::ColumnFamilyHandle*>>(nullptr);
+  rocksdb::WriteOptions write_options;
+
+  // The store lock: serializes Exec, like Redis's main thread. Guards everything below
+  // that is not atomic.
+  std::mutex mu;
+  bool closing = false;
+  rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
+  std::array<std::atomic<int64_t>, kNumDbs> key_counts{};
+  std::array<std::atomic<int64_t>, kNumDbs> expires_counts{};
+  uint64_t next_version = 0;
+  uint64_t persisted_version_hwm = 0;
+
+  std::vector<std::pair<std::string, KeyObserver>> key_observers;
+  std::vector<std::pair<std::string, ChannelObserver>> channel_observers;
+  std::atomic<bool> has_channel_observers{false};
+  CommitListener commit_listener;
+
+  // Blocked pops: FIFO per [db][key], and by id for cancellation.
+  std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> waiters_by_key;
+  std::unordered_map<uint64_t, std::shared_ptr<Waiter>> waiters_by_id;
+  uint64_t next_waiter_id = 1;
+  // Results for waiters served during the current Exec; delivered after its commit.
+  std::vector<std::pair<PopCallback, Result<PopResult>>> pending_deliveries;
+
+  // SCAN cursors: id -> resume key, oldest evicted first.
+  std::unordered_map<uint64_t, std::string> scan_cursors;
+  std::deque<uint64_t> scan_cursor_order;
+  uint64_t next_scan_cursor = 1;
+
+  std::unique_ptr<GroupCommit> group_commit;
+
+  // Active expirer.
+  std::thread expirer;
+  std::condition_variable expirer_cv;
+  int64_t expirer_wait_deadline = 0;  // what the expirer sleeps until (0 = no deadline)
+
+  std::atomic<int64_t> blocked{0};
+  std::atomic<int64_t> writes{0};
+  std::atomic<int64_t> write_failures{0};
+  std::atomic<int64_t> keys_expired{0};
+  std::atomic<int64_t> write_latency_us_total{0};
+};
+
+}  // namespace redge::store

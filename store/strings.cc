@@ -1,0 +1,300 @@
+#include "store/strings.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+
+namespace redge::store::strings {
+namespace {
+
+constexpr int64_t kMaxStringBytes = 512ll * 1024 * 1024;  // Redis's proto-max-bulk-len
+
+Status InvalidExpire(std::string_view command) {
+  return Status::InvalidArgument("invalid expire time in '" + std::string(command) + "' command");
+}
+
+// The string at `key`: NotFound if absent, WrongType if another type.
+Result<Meta> GetString(Txn& txn, std::string_view key) {
+  return txn.GetTyped(key, KeyType::kString);
+}
+
+void WriteString(Txn& txn, std::string_view key, std::string value, int64_t expire_at_ms,
+                 const char* event) {
+  Meta meta;
+  meta.type = KeyType::kString;
+  meta.expire_at_ms = expire_at_ms;
+  meta.value = std::move(value);
+  txn.PutMeta(key, meta);
+  std::vector<std::string> values{meta.value};
+  txn.Notify(key, event, &values);
+}
+
+}  // namespace
+
+bool ParseInt64(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s == "0") {
+    *out = 0;
+    return true;
+  }
+  size_t i = 0;
+  bool negative = false;
+  if (s[0] == '-') {
+    negative = true;
+    i = 1;
+    if (s.size() == 1) return false;
+  }
+  if (s[i] < '1' || s[i] > '9') return false;  // no leading zeros, "+", spaces
+  uint64_t v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(s[i] - '0');
+    if (v > (std::numeric_limits<uint64_t>::max() - digit) / 10) return false;
+    v = v * 10 + digit;
+  }
+  if (negative) {
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1) return false;
+    *out = static_cast<int64_t>(0 - v);
+  } else {
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
+    *out = static_cast<int64_t>(v);
+  }
+  return true;
+}
+
+Result<int64_t> DeadlineFromRelative(const Txn& txn, int64_t amount, int64_t unit_ms,
+                                     std::string_view command) {
+  if (amount <= 0 || amount > std::numeric_limits<int64_t>::max() / unit_ms) {
+    return InvalidExpire(command);
+  }
+  int64_t ms = amount * unit_ms;
+  if (ms > std::numeric_limits<int64_t>::max() - txn.now_ms()) return InvalidExpire(command);
+  return ms + txn.now_ms();
+}
+
+Result<int64_t> DeadlineFromAbsolute(int64_t amount, int64_t unit_ms, std::string_view command) {
+  if (amount <= 0 || amount > std::numeric_limits<int64_t>::max() / unit_ms) {
+    return InvalidExpire(command);
+  }
+  return amount * unit_ms;
+}
+
+Result<SetReply> Set(Txn& txn, std::string_view key, std::string_view value,
+                     const SetOptions& options) {
+  SetReply reply;
+  auto old = txn.GetMeta(key);
+  if (!old.ok() && !old.status().IsNotFound()) return old.status();
+  bool exists = old.ok();
+  // With GET, a non-string is an error before any condition is checked (as Redis).
+  if (options.get && exists) {
+    if (old->type != KeyType::kString) return Status::WrongType();
+    reply.old_value = old->value;
+  }
+  if ((options.condition == SetOptions::Condition::kNX && exists) ||
+      (options.condition == SetOptions::Condition::kXX && !exists)) {
+    return reply;
+  }
+  int64_t deadline = 0;
+  if (options.keep_ttl && exists) deadline = old->expire_at_ms;
+  if (options.expire_at_ms) deadline = *options.expire_at_ms;
+  reply.written = true;
+  if (deadline != 0 && deadline <= txn.now_ms()) {
+    // EXAT/PXAT in the past: the key is set and expires at once, i.e. it is deleted.
+    if (exists) {
+      txn.DeleteKey(key);
+      txn.Notify(key, "del");
+    }
+    return reply;
+  }
+  WriteString(txn, key, std::string(value), deadline, "set");
+  return reply;
+}
+
+Result<std::string> Get(Txn& txn, std::string_view key) {
+  auto meta = GetString(txn, key);
+  if (!meta.ok()) return meta.status();
+  return std::move(meta->value);
+}
+
+Result<std::string> GetDel(Txn& txn, std::string_view key) {
+  auto meta = GetString(txn, key);
+  if (!meta.ok()) return meta.status();
+  txn.DeleteKey(key);
+  txn.Notify(key, "del");
+  return std::move(meta->value);
+}
+
+Result<std::string> GetEx(Txn& txn, std::string_view key, const GetExOptions& options) {
+  auto meta = GetString(txn, key);
+  if (!meta.ok()) return meta.status();
+  Meta m = std::move(*meta);
+  if (options.expire_at_ms) {
+    if (*options.expire_at_ms <= txn.now_ms()) {
+      txn.DeleteKey(key);
+      txn.Notify(key, "del");
+      return std::move(m.value);
+    }
+    m.expire_at_ms = *options.expire_at_ms;
+    txn.PutMeta(key, m);
+    txn.Notify(key, "expire");
+  } else if (options.persist && m.expire_at_ms != 0) {
+    m.expire_at_ms = 0;
+    txn.PutMeta(key, m);
+    txn.Notify(key, "persist");
+  }
+  return std::move(m.value);
+}
+
+std::vector<std::optional<std::string>> MGet(Txn& txn, const std::vector<std::string>& keys) {
+  std::vector<std::optional<std::string>> out;
+  out.reserve(keys.size());
+  for (const auto& key : keys) {
+    auto meta = txn.GetMeta(key);
+    if (meta.ok() && meta->type == KeyType::kString) {
+      out.emplace_back(std::move(meta->value));
+    } else {
+      out.emplace_back(std::nullopt);
+    }
+  }
+  return out;
+}
+
+void MSet(Txn& txn, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  for (const auto& [key, value] : pairs) WriteString(txn, key, value, 0, "set");
+}
+
+bool MSetNX(Txn& txn, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  for (const auto& [key, value] : pairs) {
+    if (txn.GetMeta(key).ok()) return false;
+  }
+  MSet(txn, pairs);
+  return true;
+}
+
+Result<int64_t> IncrBy(Txn& txn, std::string_view key, int64_t delta) {
+  auto meta = GetString(txn, key);
+  int64_t current = 0;
+  int64_t deadline = 0;
+  if (meta.ok()) {
+    if (!ParseInt64(meta->value, &current)) return Status::NotInteger();
+    deadline = meta->expire_at_ms;
+  } else if (!meta.status().IsNotFound()) {
+    return meta.status();
+  }
+  if ((delta < 0 && current < 0 && delta < std::numeric_limits<int64_t>::min() - current) ||
+      (delta > 0 && current > 0 && delta > std::numeric_limits<int64_t>::max() - current)) {
+    return Status::Overflow();
+  }
+  int64_t next = current + delta;
+  WriteString(txn, key, std::to_string(next), deadline, "incrby");
+  return next;
+}
+
+Result<std::string> IncrByFloat(Txn& txn, std::string_view key, std::string_view delta) {
+  auto parse = [](std::string_view s, long double* out) {
+    if (s.empty() || s.size() > 5000 || isspace(static_cast<unsigned char>(s[0]))) return false;
+    std::string buf(s);
+    errno = 0;
+    char* end = nullptr;
+    long double v = strtold(buf.c_str(), &end);
+    if (end != buf.c_str() + buf.size() || errno == ERANGE || std::isnan(v)) return false;
+    *out = v;
+    return true;
+  };
+  long double incr;
+  if (!parse(delta, &incr)) return Status::InvalidArgument("value is not a valid float");
+  auto meta = GetString(txn, key);
+  long double current = 0;
+  int64_t deadline = 0;
+  if (meta.ok()) {
+    if (!parse(meta->value, &current)) return Status::InvalidArgument("value is not a valid float");
+    deadline = meta->expire_at_ms;
+  } else if (!meta.status().IsNotFound()) {
+    return meta.status();
+  }
+  long double next = current + incr;
+  if (std::isnan(next) || std::isinf(next)) {
+    return Status::InvalidArgument("increment would produce NaN or Infinity");
+  }
+  // Redis's human-friendly long double format: %.17Lf without trailing zeros.
+  char buf[5200];
+  int n = snprintf(buf, sizeof(buf), "%.17Lf", next);
+  std::string out(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  if (out.find('.') != std::string::npos) {
+    while (!out.empty() && out.back() == '0') out.pop_back();
+    if (!out.empty() && out.back() == '.') out.pop_back();
+  }
+  if (out == "-0") out = "0";
+  WriteString(txn, key, out, deadline, "incrbyfloat");
+  return out;
+}
+
+Result<int64_t> Append(Txn& txn, std::string_view key, std::string_view suffix) {
+  auto meta = GetString(txn, key);
+  std::string value;
+  int64_t deadline = 0;
+  if (meta.ok()) {
+    value = std::move(meta->value);
+    deadline = meta->expire_at_ms;
+  } else if (!meta.status().IsNotFound()) {
+    return meta.status();
+  }
+  if (static_cast<int64_t>(value.size() + suffix.size()) > kMaxStringBytes) {
+    return Status::InvalidArgument("string exceeds maximum allowed size (proto-max-bulk-len)");
+  }
+  value.append(suffix);
+  int64_t len = static_cast<int64_t>(value.size());
+  WriteString(txn, key, std::move(value), deadline, "append");
+  return len;
+}
+
+Result<int64_t> StrLen(Txn& txn, std::string_view key) {
+  auto meta = GetString(txn, key);
+  if (meta.ok()) return static_cast<int64_t>(meta->value.size());
+  if (meta.status().IsNotFound()) return int64_t{0};
+  return meta.status();
+}
+
+Result<std::string> GetRange(Txn& txn, std::string_view key, int64_t start, int64_t end) {
+  auto meta = GetString(txn, key);
+  if (!meta.ok()) {
+    if (meta.status().IsNotFound()) return std::string();
+    return meta.status();
+  }
+  const std::string& v = meta->value;
+  int64_t len = static_cast<int64_t>(v.size());
+  if (start < 0 && end < 0 && start > end) return std::string();
+  if (start < 0) start = len + start;
+  if (end < 0) end = len + end;
+  if (start < 0) start = 0;
+  if (end < 0) end = 0;
+  if (end >= len) end = len - 1;
+  if (len == 0 || start > end) return std::string();
+  return v.substr(start, end - start + 1);
+}
+
+Result<int64_t> SetRange(Txn& txn, std::string_view key, int64_t offset, std::string_view value) {
+  if (offset < 0) return Status::InvalidArgument("offset is out of range");
+  auto meta = GetString(txn, key);
+  std::string current;
+  int64_t deadline = 0;
+  if (meta.ok()) {
+    current = std::move(meta->value);
+    deadline = meta->expire_at_ms;
+  } else if (!meta.status().IsNotFound()) {
+    return meta.status();
+  }
+  if (value.empty()) return static_cast<int64_t>(current.size());
+  if (offset + static_cast<int64_t>(value.size()) > kMaxStringBytes) {
+    return Status::InvalidArgument("string exceeds maximum allowed size (proto-max-bulk-len)");
+  }
+  if (current.size() < offset + value.size()) current.resize(offset + value.size(), '\0');
+  current.replace(offset, value.size(), value);
+  int64_t len = static_cast<int64_t>(current.size());
+  WriteString(txn, key, std::move(current), deadline, "setrange");
+  return len;
+}
+
+}  // namespace redge::store::strings

@@ -1,0 +1,226 @@
+#include "store/txn.h"
+
+#include <rocksdb/utilities/write_batch_with_index.h>
+
+#include "store/encoding.h"
+#include "store/store.h"
+#include "store/store_impl.h"
+
+namespace redge::store {
+namespace {
+
+// Events after which a list may hold elements that blocked pops are waiting for.
+bool GrowsList(std::string_view event) {
+  return event == "lpush" || event == "rpush" || event == "linsert" || event == "rename_to";
+}
+
+constexpr int kMaxObserverDepth = 8;
+constexpr size_t kMaxScanCursors = 10000;
+
+}  // namespace
+
+const char* KeyTypeName(KeyType t) {
+  switch (t) {
+    case KeyType::kString:
+      return "string";
+    case KeyType::kList:
+      return "list";
+    default:
+      return "none";
+  }
+}
+
+Txn::Txn(Store* store, int db, int64_t now_ms, rocksdb::WriteBatchWithIndex* batch)
+    : store_(store), db_(db), now_ms_(now_ms), batch_(batch) {}
+
+Result<std::optional<Meta>> Txn::ReadRawMeta(std::string_view key) {
+  auto& im = *store_->impl_;
+  std::string raw;
+  rocksdb::Status s = batch_->GetFromBatchAndDB(im.db, rocksdb::ReadOptions(), im.meta_cf,
+                                                encoding::MetaKey(db_, key), &raw);
+  if (s.IsNotFound()) return std::optional<Meta>();
+  if (!s.ok()) return Status::IOError(s.ToString());
+  Meta meta;
+  if (!encoding::DecodeMeta(raw, &meta)) return Status::Corruption("bad metadata record");
+  return std::optional<Meta>(std::move(meta));
+}
+
+Result<Meta> Txn::GetMeta(std::string_view key) {
+  auto raw = ReadRawMeta(key);
+  if (!raw.ok()) return raw.status();
+  if (!raw->has_value()) return Status::NotFound();
+  Meta& meta = **raw;
+  // Redis's rule: a key is expired once now > deadline (at the deadline it still exists).
+  if (meta.expire_at_ms != 0 && meta.expire_at_ms < now_ms_) {
+    DeleteKey(key);
+    expired_++;
+    Notify(key, "expired");
+    return Status::NotFound();
+  }
+  return std::move(meta);
+}
+
+Result<Meta> Txn::GetTyped(std::string_view key, KeyType type) {
+  auto meta = GetMeta(key);
+  if (meta.ok() && meta->type != type) return Status::WrongType();
+  return meta;
+}
+
+void Txn::PutMeta(std::string_view key, const Meta& meta) {
+  auto& im = *store_->impl_;
+  auto old = ReadRawMeta(key);
+  int64_t old_deadline = 0;
+  if (old.ok() && old->has_value()) {
+    old_deadline = (*old)->expire_at_ms;
+  } else {
+    key_count_delta_[db_]++;
+  }
+  if (old_deadline == 0 && meta.expire_at_ms != 0) expires_count_delta_[db_]++;
+  if (old_deadline != 0 && meta.expire_at_ms == 0) expires_count_delta_[db_]--;
+  if (old_deadline != meta.expire_at_ms) {
+    if (old_deadline != 0)
+      batch_->Delete(im.expire_cf, encoding::ExpireKey(old_deadline, db_, key));
+    if (meta.expire_at_ms != 0) {
+      batch_->Put(im.expire_cf, encoding::ExpireKey(meta.expire_at_ms, db_, key), "");
+      if (min_new_deadline_ == 0 || meta.expire_at_ms < min_new_deadline_) {
+        min_new_deadline_ = meta.expire_at_ms;
+      }
+    }
+  }
+  batch_->Put(im.meta_cf, encoding::MetaKey(db_, key), encoding::EncodeMeta(meta));
+  Touch(key);
+}
+
+void Txn::DeleteKey(std::string_view key) {
+  auto& im = *store_->impl_;
+  auto old = ReadRawMeta(key);
+  if (!old.ok() || !old->has_value()) return;
+  if ((*old)->expire_at_ms != 0) {
+    expires_count_delta_[db_]--;
+    batch_->Delete(im.expire_cf, encoding::ExpireKey((*old)->expire_at_ms, db_, key));
+  }
+  batch_->Delete(im.meta_cf, encoding::MetaKey(db_, key));
+  key_count_delta_[db_]--;
+  Touch(key);
+}
+
+uint64_t Txn::NewVersion() { return ++store_->impl_->next_version; }
+
+Result<std::string> Txn::GetElement(std::string_view key, uint64_t version, std::string_view sub) {
+  auto& im = *store_->impl_;
+  std::string value;
+  rocksdb::Status s = batch_->GetFromBatchAndDB(im.db, rocksdb::ReadOptions(), im.data_cf,
+                                                encoding::DataKey(db_, key, version, sub), &value);
+  if (s.IsNotFound()) return Status::NotFound();
+  if (!s.ok()) return Status::IOError(s.ToString());
+  return value;
+}
+
+void Txn::PutElement(std::string_view key, uint64_t version, std::string_view sub,
+                     std::string_view value) {
+  auto& im = *store_->impl_;
+  batch_->Put(im.data_cf, encoding::DataKey(db_, key, version, sub),
+              rocksdb::Slice(value.data(), value.size()));
+}
+
+void Txn::DeleteElement(std::string_view key, uint64_t version, std::string_view sub) {
+  auto& im = *store_->impl_;
+  batch_->Delete(im.data_cf, encoding::DataKey(db_, key, version, sub));
+}
+
+Status Txn::ScanElements(
+    std::string_view key, uint64_t version, std::string_view start_sub,
+    const std::function<bool(std::string_view sub, std::string_view value)>& fn) {
+  auto& im = *store_->impl_;
+  std::string prefix = encoding::DataPrefix(db_, key, version);
+  std::string upper = prefix;
+  // Every element key of this version is < prefix + 0xFF... ; bound the base iterator.
+  upper.append(9, '\xff');
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      batch_->NewIteratorWithBase(im.data_cf, im.db->NewIterator(ro, im.data_cf)));
+  std::string start = prefix;
+  start.append(start_sub);
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (!k.starts_with(prefix)) break;
+    rocksdb::Slice v = it->value();
+    if (!fn(std::string_view(k.data() + prefix.size(), k.size() - prefix.size()),
+            std::string_view(v.data(), v.size()))) {
+      break;
+    }
+  }
+  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  return Status::OK();
+}
+
+Status Txn::ScanKeys(std::string_view start,
+                     const std::function<bool(std::string_view key, const Meta& meta)>& fn) {
+  auto& im = *store_->impl_;
+  std::string upper(1, static_cast<char>(db_ + 1));
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      batch_->NewIteratorWithBase(im.meta_cf, im.db->NewIterator(ro, im.meta_cf)));
+  Meta meta;
+  for (it->Seek(encoding::MetaKey(db_, start)); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (k.size() < 1 || static_cast<uint8_t>(k[0]) != db_) break;
+    rocksdb::Slice v = it->value();
+    if (!encoding::DecodeMeta(std::string_view(v.data(), v.size()), &meta)) continue;
+    // Expired keys are skipped here, not deleted: the batch must not change under its
+    // own iterator. The expirer or the next access deletes them.
+    if (meta.expire_at_ms != 0 && meta.expire_at_ms < now_ms_) continue;
+    if (!fn(std::string_view(k.data() + 1, k.size() - 1), meta)) break;
+  }
+  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  return Status::OK();
+}
+
+void Txn::Touch(std::string_view key) { touched_.push_back(encoding::MetaKey(db_, key)); }
+
+void Txn::Notify(std::string_view key, std::string_view event,
+                 const std::vector<std::string>* values) {
+  auto& im = *store_->impl_;
+  Touch(key);
+  if (GrowsList(event) && !im.waiters_by_key.empty()) {
+    ready_lists_.push_back(encoding::MetaKey(db_, key));
+  }
+  if (im.key_observers.empty() || observer_depth_ >= kMaxObserverDepth) return;
+  KeyEvent ev{db_, key, event, values};
+  int saved_db = db_;
+  observer_depth_++;
+  for (auto& [prefix, observer] : im.key_observers) {
+    if (key.substr(0, prefix.size()) == prefix) {
+      observer(*this, ev);
+      db_ = saved_db;  // an observer may switch databases; give the command its own back
+    }
+  }
+  observer_depth_--;
+}
+
+void Txn::AfterCommit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
+
+std::optional<std::string> Txn::LookupScanCursor(uint64_t cursor) {
+  auto& im = *store_->impl_;
+  auto it = im.scan_cursors.find(cursor);
+  if (it == im.scan_cursors.end()) return std::nullopt;
+  return it->second;
+}
+
+uint64_t Txn::SaveScanCursor(std::string next_key) {
+  auto& im = *store_->impl_;
+  uint64_t id = im.next_scan_cursor++;
+  im.scan_cursors.emplace(id, std::move(next_key));
+  im.scan_cursor_order.push_back(id);
+  while (im.scan_cursor_order.size() > kMaxScanCursors) {
+    im.scan_cursors.erase(im.scan_cursor_order.front());
+    im.scan_cursor_order.pop_front();
+  }
+  return id;
+}
+
+}  // namespace redge::store

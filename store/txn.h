@@ -1,0 +1,126 @@
+// Txn: the context one Store::Exec call runs in. Type modules (strings.h, lists.h,
+// keys.h) are written against it; mutation observers receive it to add their own writes
+// to the same atomic batch.
+//
+// Reads see the transaction's own earlier writes (a RocksDB WriteBatchWithIndex over the
+// database). A key whose deadline has passed reads as absent and is deleted in this
+// batch (lazy expiry, with an "expired" event).
+//
+// Thread-safety: a Txn belongs to the Exec call that created it and is used by one
+// thread under the store lock; never keep a reference after the callback returns.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/status.h"
+
+namespace rocksdb {
+class WriteBatchWithIndex;
+class Iterator;
+}  // namespace rocksdb
+
+namespace redge::store {
+
+class Store;
+enum class ListEnd { kLeft, kRight };
+
+enum class KeyType : uint8_t { kNone = 0, kString = 1, kList = 2 };
+const char* KeyTypeName(KeyType t);  // "none", "string", "list"
+
+// A key's metadata record. Collections keep their elements under (key, version, ...);
+// a new collection under the same name gets a new version, so a DEL is one delete of
+// this record and stale elements are dropped later by the compaction filter.
+struct Meta {
+  KeyType type = KeyType::kNone;
+  int64_t expire_at_ms = 0;  // 0 = no TTL
+  uint64_t version = 0;
+  // kString: the value. kList: unused.
+  std::string value;
+  // kList: elements live at indexes [head, tail).
+  uint64_t head = 0;
+  uint64_t tail = 0;
+  uint64_t size() const { return tail - head; }
+};
+
+class Txn {
+ public:
+  int db() const { return db_; }
+  // Switches the logical database for the following calls (SELECT inside MULTI, or an
+  // observer writing to the jobs' database). Writes stay in the same batch.
+  void SwitchDb(int db) { db_ = db; }
+  int64_t now_ms() const { return now_ms_; }
+  Store& store() { return *store_; }
+
+  // The live metadata of `key`: NotFound if absent or expired (then lazily deleted).
+  Result<Meta> GetMeta(std::string_view key);
+  // The live metadata if `key` exists with `type`; NotFound if absent; WrongType if it
+  // holds another type.
+  Result<Meta> GetTyped(std::string_view key, KeyType type);
+  // Writes `meta` for `key` (creating or replacing it) and keeps the expiry index in step.
+  void PutMeta(std::string_view key, const Meta& meta);
+  // Deletes `key` (its elements become garbage for the compaction filter). No event.
+  void DeleteKey(std::string_view key);
+  // A fresh, never-used version for a new collection.
+  uint64_t NewVersion();
+
+  // Collection elements under (key, version, sub).
+  Result<std::string> GetElement(std::string_view key, uint64_t version, std::string_view sub);
+  void PutElement(std::string_view key, uint64_t version, std::string_view sub,
+                  std::string_view value);
+  void DeleteElement(std::string_view key, uint64_t version, std::string_view sub);
+
+  // Visits the elements of (key, version) in sub-key order from `start_sub`, until `fn`
+  // returns false. Sees this transaction's writes.
+  Status ScanElements(std::string_view key, uint64_t version, std::string_view start_sub,
+                      const std::function<bool(std::string_view sub, std::string_view value)>& fn);
+
+  // Visits live keys of this database in key order, starting at `start` (inclusive),
+  // until `fn` returns false.
+  Status ScanKeys(std::string_view start,
+                  const std::function<bool(std::string_view key, const Meta& meta)>& fn);
+
+  // Raises a key-space event: runs the matching observers now (inside this batch), marks
+  // the key touched (WATCH), and for list-growing events lets blocked pops be served.
+  void Notify(std::string_view key, std::string_view event,
+              const std::vector<std::string>* values = nullptr);
+
+  // Runs after this batch commits successfully (not at all if it fails).
+  void AfterCommit(std::function<void()> fn);
+
+  // Keys written in this transaction, each as [db byte][key] (for WATCH).
+  const std::vector<std::string>& touched_keys() const { return touched_; }
+
+  // SCAN cursor table: SCAN's integer cursors name a saved resume position.
+  std::optional<std::string> LookupScanCursor(uint64_t cursor);
+  uint64_t SaveScanCursor(std::string next_key);
+
+ private:
+  friend class Store;
+  Txn(Store* store, int db, int64_t now_ms, rocksdb::WriteBatchWithIndex* batch);
+  // The stored record whatever its deadline; nullopt if absent.
+  Result<std::optional<Meta>> ReadRawMeta(std::string_view key);
+  void Touch(std::string_view key);
+
+  Store* store_;
+  int db_;
+  int64_t now_ms_;
+  rocksdb::WriteBatchWithIndex* batch_;
+  int observer_depth_ = 0;
+  // Per-database change in key count (DBSIZE counters are updated after commit).
+  int64_t key_count_delta_[16] = {};
+  int64_t expires_count_delta_[16] = {};  // keys with a TTL, for INFO keyspace
+  std::vector<std::string> touched_;
+  std::vector<std::string> ready_lists_;  // keys that may now serve blocked pops
+  std::vector<std::function<void()>> after_commit_;
+  int64_t expired_ = 0;
+  int64_t min_new_deadline_ = 0;  // earliest TTL set here (wakes the expirer)
+};
+
+}  // namespace redge::store
