@@ -1,0 +1,282 @@
+#include "edge/config.h"
+
+#include <algorithm>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include "store/store.h"
+#include "store/strings.h"
+
+namespace redge {
+namespace {
+
+using store::Status;
+
+struct Setting {
+  const char* name;  // flag name without "--"
+  const char* help;
+  bool is_bool;
+  // Parses `value` into the config; returns an error text or "".
+  std::function<std::string(Config&, const std::string&)> apply;
+};
+
+std::string ParseInt(const std::string& v, int64_t lo, int64_t hi, int64_t* out) {
+  if (!store::strings::ParseInt64(v, out) || *out < lo || *out > hi) {
+    return "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  }
+  return "";
+}
+
+std::string ParseBool(const std::string& v, bool* out) {
+  if (v == "yes" || v == "true" || v == "1" || v.empty()) {
+    *out = true;
+  } else if (v == "no" || v == "false" || v == "0") {
+    *out = false;
+  } else {
+    return "must be yes/no";
+  }
+  return "";
+}
+
+const std::vector<Setting>& Settings() {
+  static const std::vector<Setting> settings = {
+      {"resp", "RESP listener ADDR:PORT, or off (default 127.0.0.1:6379)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (v == "off") {
+           c.resp = v;
+           return "";
+         }
+         auto pos = v.rfind(':');
+         int64_t port;
+         if (pos == std::string::npos || !ParseInt(v.substr(pos + 1), 0, 65535, &port).empty()) {
+           return "must be ADDR:PORT or off";
+         }
+         c.resp = v;
+         return "";
+       }},
+      {"data-dir", "directory of the store (default ./redge-data)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (v.empty()) return "must not be empty";
+         c.data_dir = v;
+         return "";
+       }},
+      {"fsync", "always, everysec or no (default everysec)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (!store::ParseFsync(v)) return "must be always, everysec or no";
+         c.fsync = v;
+         return "";
+       }},
+      {"requirepass", "password RESP clients must AUTH with (default none)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         c.requirepass = v;
+         return "";
+       }},
+      {"insecure", "allow non-loopback listeners without auth", true,
+       [](Config& c, const std::string& v) { return ParseBool(v, &c.insecure); }},
+      {"io-threads", "RESP event-loop threads (default 2)", false,
+       [](Config& c, const std::string& v) {
+         int64_t n;
+         auto e = ParseInt(v, 1, 64, &n);
+         c.io_threads = static_cast<int>(n);
+         return e;
+       }},
+      {"maxclients", "maximum RESP connections (default 10000)", false,
+       [](Config& c, const std::string& v) { return ParseInt(v, 1, 1000000, &c.maxclients); }},
+      {"pubsub-output-limit", "bytes a subscriber may lag before it is disconnected (32 MiB)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseInt(v, 1024, int64_t{1} << 40, &c.pubsub_output_limit);
+       }},
+      {"proto-max-bulk-len", "largest RESP bulk string in bytes (512 MiB)", false,
+       [](Config& c, const std::string& v) {
+         return ParseInt(v, 1024, int64_t{1} << 32, &c.max_bulk_len);
+       }},
+      {"log-format", "text or json (default: text on a terminal, json otherwise)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (v != "text" && v != "json") return "must be text or json";
+         c.log_format = v;
+         return "";
+       }},
+      {"log-level", "trace, debug, info, warn, error (default info)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         static const char* kLevels[] = {"trace", "debug",    "info", "warn",
+                                         "error", "critical", "off"};
+         if (std::find(std::begin(kLevels), std::end(kLevels), v) == std::end(kLevels)) {
+           return "must be one of trace, debug, info, warn, error, critical, off";
+         }
+         c.log_level = v;
+         return "";
+       }},
+  };
+  return settings;
+}
+
+const Setting* FindSetting(const std::string& name) {
+  for (const auto& s : Settings()) {
+    if (name == s.name) return &s;
+  }
+  return nullptr;
+}
+
+std::string EnvName(const std::string& name) {
+  std::string out = "REDGE_";
+  for (char c : name) out += c == '-' ? '_' : static_cast<char>(toupper(c));
+  return out;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+// Reads `path` into name -> (value, line).
+Status ReadFile(const std::string& path, std::map<std::string, std::pair<std::string, int>>* out) {
+  std::ifstream f(path);
+  if (!f) return Status::InvalidArgument("cannot read config file " + path);
+  std::string line;
+  int n = 0;
+  while (std::getline(f, line)) {
+    n++;
+    line = Trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    size_t sep = line.find_first_of(" \t=");
+    std::string name = line.substr(0, sep);
+    std::string value = sep == std::string::npos ? "" : Trim(line.substr(sep));
+    if (!value.empty() && value[0] == '=') value = Trim(value.substr(1));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (name == "config" || !FindSetting(name)) {
+      return Status::InvalidArgument(path + ":" + std::to_string(n) + ": unknown setting '" + name +
+                                     "'");
+    }
+    (*out)[name] = {value, n};
+  }
+  return Status::OK();
+}
+
+Status Apply(Config* c, const std::string& name, const std::string& value,
+             const std::string& where) {
+  const Setting* s = FindSetting(name);
+  if (!s) return Status::InvalidArgument(where + ": unknown setting '" + name + "'");
+  std::string err = s->apply(*c, value);
+  if (!err.empty()) {
+    return Status::InvalidArgument(where + ": " + name + " " + err + " (got '" + value + "')");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+std::string ConfigHelp() {
+  std::ostringstream o;
+  o << "usage: redge [--config FILE] [--NAME VALUE ...]\n"
+       "       redge check-config FILE\n"
+       "       redge --version | --help\n\n"
+       "Each setting is also REDGE_<NAME> in the environment and `NAME VALUE` in the config\n"
+       "file; precedence: flag > environment > file > default.\n\n";
+  o << "  --config FILE\n      config file to read\n";
+  for (const auto& s : Settings()) {
+    o << "  --" << s.name << (s.is_bool ? "" : " VALUE") << "\n      " << s.help << "\n";
+  }
+  return o.str();
+}
+
+store::Status CheckConfigFile(const std::string& path) {
+  std::map<std::string, std::pair<std::string, int>> values;
+  Status s = ReadFile(path, &values);
+  if (!s.ok()) return s;
+  Config c;
+  for (auto& [name, v] : values) {
+    s = Apply(&c, name, v.first, path + ":" + std::to_string(v.second));
+    if (!s.ok()) return s;
+  }
+  return Status::OK();
+}
+
+store::Result<Config> LoadConfig(const ConfigSource& source) {
+  // Flags first (they also name the config file).
+  std::map<std::string, std::string> flags;
+  for (size_t i = 0; i < source.args.size(); ++i) {
+    std::string a = source.args[i];
+    if (a.rfind("--", 0) != 0) return Status::InvalidArgument("unexpected argument '" + a + "'");
+    a = a.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (auto eq = a.find('='); eq != std::string::npos) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      has_value = true;
+    }
+    const Setting* s = FindSetting(a);
+    if (a != "config" && !s) return Status::InvalidArgument("unknown flag '--" + a + "'");
+    if (!has_value && !(s && s->is_bool)) {
+      if (i + 1 >= source.args.size()) {
+        return Status::InvalidArgument("flag '--" + a + "' needs a value");
+      }
+      value = source.args[++i];
+    }
+    flags[a] = value;
+  }
+  Config c;
+  std::string file;
+  if (flags.count("config")) {
+    file = flags["config"];
+  } else if (auto it = source.env.find("REDGE_CONFIG"); it != source.env.end()) {
+    file = it->second;
+  }
+  if (!file.empty()) {
+    std::map<std::string, std::pair<std::string, int>> values;
+    Status s = ReadFile(file, &values);
+    if (!s.ok()) return s;
+    for (auto& [name, v] : values) {
+      s = Apply(&c, name, v.first, file + ":" + std::to_string(v.second));
+      if (!s.ok()) return s;
+    }
+    c.config_file = file;
+  }
+  for (auto& [name, value] : source.env) {
+    if (name.rfind("REDGE_", 0) != 0 || name == "REDGE_CONFIG") continue;
+    bool known = false;
+    for (const auto& s : Settings()) {
+      if (EnvName(s.name) == name) {
+        Status st = Apply(&c, s.name, value, "environment " + name);
+        if (!st.ok()) return st;
+        known = true;
+      }
+    }
+    // Other REDGE_* variables belong to the tools (REDGE_URL, ...); only names that look
+    // like server settings would be typos, and those cannot be told apart, so skip.
+    (void)known;
+  }
+  for (auto& [name, value] : flags) {
+    if (name == "config") continue;
+    Status s = Apply(&c, name, value, "flag --" + name);
+    if (!s.ok()) return s;
+  }
+  if (c.resp == "off") {
+    c.resp_enabled = false;
+  } else {
+    auto pos = c.resp.rfind(':');
+    c.resp_host = c.resp.substr(0, pos);
+    if (c.resp_host.size() >= 2 && c.resp_host.front() == '[') {
+      c.resp_host = c.resp_host.substr(1, c.resp_host.size() - 2);
+    }
+    c.resp_port = std::stoi(c.resp.substr(pos + 1));
+    if (!IsLoopbackHost(c.resp_host) && c.requirepass.empty() && !c.insecure) {
+      return Status::InvalidArgument("refusing to listen for RESP on non-loopback address " +
+                                     c.resp_host +
+                                     " without --requirepass (pass --insecure to allow it)");
+    }
+  }
+  return c;
+}
+
+}  // namespace redge

@@ -1,0 +1,56 @@
+// Config: the server's settings from flags, REDGE_<NAME> environment variables and a
+// config file, with precedence flag > env > file > default. Every setting is declared
+// once in config.cc's table (name, default, check, help); an unknown setting anywhere is
+// an error naming it, never silently ignored.
+//
+// Config file format: one `name value` or `name = value` per line, `#` comments, names
+// as the flags without the leading dashes (e.g. `fsync always`).
+//
+// Thread-safety: a Config is a value; build it once at startup.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/status.h"
+
+namespace redge {
+
+struct Config {
+  std::string resp = "127.0.0.1:6379";  // or "off"
+  std::string data_dir = "./redge-data";
+  std::string fsync = "everysec";
+  std::string requirepass;
+  bool insecure = false;
+  int io_threads = 2;
+  int64_t maxclients = 10000;
+  int64_t pubsub_output_limit = 32ll << 20;
+  int64_t max_bulk_len = 512ll << 20;
+  std::string config_file;
+  std::string log_format;  // "text" / "json"; empty = text on a tty, json otherwise
+  std::string log_level = "info";
+
+  // RESP address split into host and port (after Load).
+  std::string resp_host;
+  int resp_port = 0;
+  bool resp_enabled = true;
+};
+
+struct ConfigSource {
+  std::vector<std::string> args;           // argv[1..], flags only
+  std::map<std::string, std::string> env;  // the process environment (REDGE_*)
+};
+
+// Loads and validates. On error the status message names the setting and its source.
+store::Result<Config> LoadConfig(const ConfigSource& source);
+// Validates a config file alone (redge check-config FILE).
+store::Status CheckConfigFile(const std::string& path);
+// The --help text.
+std::string ConfigHelp();
+// True for loopback hosts (127.0.0.0/8, ::1, localhost).
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace redge

@@ -1,0 +1,120 @@
+// redge: the server. Opens the store, starts the listeners, runs until SIGTERM/SIGINT.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "edge/config.h"
+#include "edge/log.h"
+#include "edge/resp/server.h"
+#include "store/store.h"
+
+extern char** environ;
+
+namespace {
+
+int Serve(const redge::Config& config) {
+  using redge::Log;
+  namespace lvl = spdlog::level;
+  // Block the shutdown signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  redge::store::Options so;
+  so.dir = config.data_dir;
+  so.fsync = *redge::store::ParseFsync(config.fsync);
+  auto opened = redge::store::Store::Open(so);
+  if (!opened.ok()) {
+    Log(lvl::critical, "cannot open store",
+        {{"dir", config.data_dir}, {"error", opened.status().message()}});
+    return 1;
+  }
+  std::unique_ptr<redge::store::Store> store = std::move(opened.value());
+  Log(lvl::info, "store open", {{"dir", config.data_dir}, {"fsync", config.fsync}});
+
+  std::unique_ptr<redge::resp::RespServer> resp;
+  if (config.resp_enabled) {
+    redge::resp::RespOptions ro;
+    ro.host = config.resp_host;
+    ro.port = config.resp_port;
+    ro.requirepass = config.requirepass;
+    ro.io_threads = config.io_threads;
+    ro.max_clients = static_cast<int>(config.maxclients);
+    ro.pubsub_output_limit = static_cast<size_t>(config.pubsub_output_limit);
+    ro.limits.max_bulk_len = config.max_bulk_len;
+    ro.data_dir = config.data_dir;
+    ro.fsync = config.fsync;
+    resp = std::make_unique<redge::resp::RespServer>(store.get(), ro);
+    auto s = resp->Start();
+    if (!s.ok()) {
+      Log(lvl::critical, "cannot start RESP listener", {{"error", s.message()}});
+      return 1;
+    }
+    Log(lvl::info, "RESP listening",
+        {{"addr", config.resp_host + ":" + std::to_string(resp->port())},
+         {"auth", config.requirepass.empty() ? "none" : "requirepass"}});
+  }
+  // Tests and scripts that ask for port 0 learn the real ports from this line.
+  std::printf("redge ready resp_port=%d\n", resp ? resp->port() : -1);
+  std::fflush(stdout);
+
+  while (true) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) continue;  // log files are reopened by the issue that adds them
+    Log(lvl::info, "shutting down", {{"signal", strsignal(sig)}});
+    break;
+  }
+  if (resp) resp->Stop();
+  store.reset();
+  Log(lvl::info, "stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << redge::ConfigHelp();
+    return 0;
+  }
+  if (!args.empty() && args[0] == "--version") {
+    std::cout << "redge " << REDGE_VERSION << "\n";
+    return 0;
+  }
+  if (!args.empty() && args[0] == "check-config") {
+    if (args.size() != 2) {
+      std::cerr << "usage: redge check-config FILE\n";
+      return 2;
+    }
+    auto s = redge::CheckConfigFile(args[1]);
+    if (!s.ok()) {
+      std::cerr << s.message().substr(4) << "\n";  // drop the "ERR " prefix
+      return 1;
+    }
+    std::cout << args[1] << ": ok\n";
+    return 0;
+  }
+  redge::ConfigSource source;
+  source.args = args;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) source.env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  auto config = redge::LoadConfig(source);
+  if (!config.ok()) {
+    std::cerr << "redge: " << config.status().message().substr(4) << "\n";
+    return 2;
+  }
+  redge::InitLogging(config->log_format, config->log_level);
+  return Serve(*config);
+}

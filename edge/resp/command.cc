@@ -1,0 +1,117 @@
+#include "edge/resp/command.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include "store/strings.h"
+
+namespace redge::resp {
+namespace {
+
+std::map<std::string, CommandSpec>& Table() {
+  static std::map<std::string, CommandSpec> table;
+  return table;
+}
+
+}  // namespace
+
+// Each group file defines its registration function.
+void RegisterConnectionCommands();
+void RegisterServerCommands();
+void RegisterKeyCommands();
+void RegisterStringCommands();
+void RegisterListCommands();
+void RegisterPubSubCommands();
+void RegisterTransactionCommands();
+
+void RegisterAllCommands() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    RegisterConnectionCommands();
+    RegisterServerCommands();
+    RegisterKeyCommands();
+    RegisterStringCommands();
+    RegisterListCommands();
+    RegisterPubSubCommands();
+    RegisterTransactionCommands();
+  });
+}
+
+void RegisterCommands(const std::vector<CommandSpec>& specs) {
+  for (const auto& s : specs) Table()[s.name] = s;
+}
+
+const CommandSpec* FindCommand(std::string_view name) {
+  if (name.size() > 32) return nullptr;
+  std::string lower = ToLower(name);
+  auto& t = Table();
+  auto it = t.find(lower);
+  return it == t.end() ? nullptr : &it->second;
+}
+
+std::vector<const CommandSpec*> AllCommands() {
+  std::vector<const CommandSpec*> out;
+  for (auto& [name, spec] : Table()) out.push_back(&spec);
+  return out;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (tolower(static_cast<unsigned char>(a[i])) != tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool ArgInt64(CommandContext& ctx, std::string_view arg, int64_t* out) {
+  if (store::strings::ParseInt64(arg, out)) return true;
+  ctx.reply.Error("ERR value is not an integer or out of range");
+  return false;
+}
+
+bool ArgTimeout(CommandContext& ctx, std::string_view arg, int64_t* timeout_ms) {
+  std::string s(arg);
+  char* end = nullptr;
+  errno = 0;
+  long double v = strtold(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || errno == ERANGE || std::isnan(v) ||
+      std::isinf(v) || isspace(static_cast<unsigned char>(s[0]))) {
+    ctx.reply.Error("ERR timeout is not a float or out of range");
+    return false;
+  }
+  if (v < 0) {
+    ctx.reply.Error("ERR timeout is negative");
+    return false;
+  }
+  long double ms = v * 1000.0L;
+  if (ms > 9.2e15L) {
+    ctx.reply.Error("ERR timeout is out of range");
+    return false;
+  }
+  // A positive timeout below 1 ms still waits 1 ms (0 means forever).
+  int64_t r = static_cast<int64_t>(std::ceil(ms));
+  *timeout_ms = (v > 0 && r == 0) ? 1 : r;
+  return true;
+}
+
+void ReplyStatusError(CommandContext& ctx, const store::Status& s) { ctx.reply.Error(s.message()); }
+
+void ReplySyntaxError(CommandContext& ctx) { ctx.reply.Error("ERR syntax error"); }
+
+void ReplyArityError(CommandContext& ctx) {
+  ctx.reply.Error("ERR wrong number of arguments for '" + ToLower(ctx.argv[0]) + "' command");
+}
+
+}  // namespace redge::resp

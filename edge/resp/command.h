@@ -1,0 +1,84 @@
+// The RESP command table: each command's name, arity, flags, key positions and handler.
+// Handlers know the protocol; store/ knows the data types (strings.h, lists.h, ...).
+//
+// A handler writes exactly one reply to ctx.reply (or parks the client, for blocking
+// commands outside MULTI). Handlers with kTxn run inside a store transaction (ctx.txn is
+// set, the store lock is held: they must not call Store::Exec or anything that does);
+// the others run on the connection's loop thread without the lock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edge/resp/protocol.h"
+#include "store/txn.h"
+
+namespace redge::resp {
+
+class Connection;
+class RespServer;
+
+enum CommandFlag : uint32_t {
+  kWrite = 1u << 0,      // may modify data ("write" in COMMAND INFO)
+  kReadOnly = 1u << 1,   // "readonly"
+  kTxn = 1u << 2,        // runs inside a store transaction
+  kBlocking = 1u << 3,   // may park the client ("blocking")
+  kPubSubCtx = 1u << 4,  // allowed in RESP2 subscribe mode
+  kNoAuth = 1u << 5,     // allowed before AUTH ("no_auth")
+  kNoMulti = 1u << 6,    // executed at once even inside MULTI (MULTI/EXEC/DISCARD/WATCH/...)
+  kAdmin = 1u << 7,      // "admin"
+  kFast = 1u << 8,       // "fast"
+  kPubSub = 1u << 9,     // "pubsub"
+  kLoading = 1u << 10,   // "loading" (informational)
+  kStale = 1u << 11,     // "stale" (informational)
+  kNoScript = 1u << 12,  // "noscript" (informational)
+};
+
+struct CommandContext {
+  Connection& conn;
+  RespServer& server;
+  const std::vector<std::string>& argv;
+  ReplyWriter& reply;
+  store::Txn* txn = nullptr;  // set for kTxn commands
+  bool in_exec = false;       // running inside EXEC: blocking commands must not block
+};
+
+using CommandHandler = void (*)(CommandContext& ctx);
+
+struct CommandSpec {
+  const char* name;  // lower case
+  int arity;         // Redis convention: N exact, -N at least N (command name included)
+  uint32_t flags;
+  int first_key, last_key, step;  // Redis key spec for COMMAND INFO / GETKEYS
+  CommandHandler handler;
+  const char* group;    // "string", "list", "generic", "pubsub", "transactions", ...
+  const char* summary;  // for COMMAND DOCS
+  const char* since;    // Redis version that introduced it
+};
+
+// Registers `specs` (called once per command group at startup).
+void RegisterCommands(const std::vector<CommandSpec>& specs);
+// Looks a command up by name, case-insensitively; nullptr if unknown.
+const CommandSpec* FindCommand(std::string_view name);
+// Every registered command, sorted by name.
+std::vector<const CommandSpec*> AllCommands();
+// Registers every group of edge/resp/*_commands.cc (idempotent).
+void RegisterAllCommands();
+
+// Helpers shared by the groups.
+std::string ToLower(std::string_view s);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// Parses an integer argument; on failure writes Redis's error and returns false.
+bool ArgInt64(CommandContext& ctx, std::string_view arg, int64_t* out);
+// A timeout for blocking commands in seconds (fractional allowed): "ERR timeout is not a
+// float or out of range" / "ERR timeout is negative".
+bool ArgTimeout(CommandContext& ctx, std::string_view arg, int64_t* timeout_ms);
+// Writes `s` as an error reply; the message is the Redis line.
+void ReplyStatusError(CommandContext& ctx, const store::Status& s);
+void ReplySyntaxError(CommandContext& ctx);
+// "ERR wrong number of arguments for '<name>' command".
+void ReplyArityError(CommandContext& ctx);
+
+}  // namespace redge::resp

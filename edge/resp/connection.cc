@@ -1,0 +1,567 @@
+#include "edge/resp/connection.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include "edge/resp/server.h"
+#include "store/encoding.h"
+
+namespace redge::resp {
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+// Stop turning queued pub/sub messages into output while this much is unsent; the
+// broker's per-subscriber limit then applies to a client that does not read.
+constexpr size_t kPubSubDrainHighWater = 256 * 1024;
+
+std::string SockName(int fd, bool peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  int rc = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len)
+                : getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (rc != 0) return "?:0";
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    port = ntohs(a->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer)
+    : server_(server),
+      loop_(loop),
+      fd_(fd),
+      peer_(peer.empty() ? SockName(fd, true) : std::move(peer)),
+      local_(SockName(fd, false)),
+      id_(server->NextClientId()),
+      parser_(server->options().limits),
+      writer_(&out_, 2),
+      created_(std::chrono::steady_clock::now()),
+      last_active_(created_) {
+  authenticated_ = server->requirepass().empty();
+}
+
+Connection::~Connection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Connection::Start() {
+  self_ = shared_from_this();
+  loop_->Watch(fd_, EPOLLIN | EPOLLRDHUP, this);
+}
+
+void Connection::OnEvents(uint32_t events) {
+  if (closed_) return;
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) OnReadable();
+  if (!closed_ && (events & EPOLLOUT)) OnWritable();
+}
+
+void Connection::OnReadable() {
+  char buf[kReadChunk];
+  // A bounded number of reads per wake-up keeps one busy client from starving others.
+  for (int i = 0; i < 16; ++i) {
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n > 0) {
+      server_->stats().net_input_bytes += n;
+      parser_.Feed(buf, static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < sizeof(buf)) break;
+      continue;
+    }
+    if (n == 0) {
+      Close();  // the client went away; like Redis, pending commands are dropped
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    Close();
+    return;
+  }
+  last_active_ = std::chrono::steady_clock::now();
+  ProcessInput();
+  FlushOutput();
+}
+
+std::string Connection::name() const {
+  std::lock_guard lock(info_mu_);
+  return name_;
+}
+
+void Connection::set_name(std::string n) {
+  std::lock_guard lock(info_mu_);
+  name_ = std::move(n);
+}
+
+void Connection::set_lib(std::string name, std::string ver) {
+  std::lock_guard lock(info_mu_);
+  if (!name.empty()) lib_name_ = std::move(name);
+  if (!ver.empty()) lib_ver_ = std::move(ver);
+}
+
+void Connection::set_last_command(std::string name) {
+  std::lock_guard lock(info_mu_);
+  last_command_ = std::move(name);
+}
+
+namespace {
+
+// CLIENT LIST reports container commands with their subcommand ("client|list"), as Redis 7
+// does.
+bool IsContainerCommand(std::string_view name) {
+  static constexpr std::string_view kContainers[] = {"client", "command", "config", "pubsub",
+                                                     "object", "memory",  "acl"};
+  for (auto c : kContainers) {
+    if (c == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Connection::Reset() {
+  if (in_multi_) DiscardMulti();
+  UnwatchAll();
+  if (subscriber_) {
+    subscriber_->Close();
+    std::lock_guard lock(info_mu_);
+    subscriber_.reset();
+    server_->stats().pubsub_clients--;
+  }
+  set_db(0);
+  set_protocol(2);
+  set_name("");
+  no_evict = false;
+  authenticated_ = server_->requirepass().empty();
+}
+
+void Connection::ProcessInput() {
+  std::vector<std::string> argv;
+  while (!closed_ && !waiting_ && !blocked() && !close_after_reply_) {
+    argv.clear();
+    parser_.set_auth_required(!authenticated_);
+    RequestParser::State st = parser_.Next(&argv);
+    if (st == RequestParser::State::kNeedMore) break;
+    if (st == RequestParser::State::kError) {
+      server_->stats().protocol_errors++;
+      writer_.Error(parser_.error());
+      CloseAfterReply();
+      break;
+    }
+    Dispatch(argv);
+  }
+}
+
+void Connection::Dispatch(std::vector<std::string>& argv) {
+  if (argv.empty()) return;
+  server_->stats().commands_processed++;
+  const CommandSpec* spec = FindCommand(argv[0]);
+  if (spec == nullptr) {
+    std::string args;
+    for (size_t i = 1; i < argv.size() && args.size() < 128; ++i) {
+      args += "'" + argv[i].substr(0, 128 - args.size()) + "' ";
+    }
+    writer_.Error("ERR unknown command '" + argv[0].substr(0, 128) +
+                  "', with args beginning with: " + args);
+    if (in_multi_) multi_dirty_ = true;
+    return;
+  }
+  int argc = static_cast<int>(argv.size());
+  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
+    writer_.Error(std::string("ERR wrong number of arguments for '") + spec->name + "' command");
+    if (in_multi_) multi_dirty_ = true;
+    return;
+  }
+  if (!authenticated_ && !(spec->flags & kNoAuth)) {
+    writer_.Error("NOAUTH Authentication required.");
+    if (in_multi_) multi_dirty_ = true;
+    return;
+  }
+  if (protocol_ == 2 && has_subscriptions() && !(spec->flags & kPubSubCtx)) {
+    writer_.Error(std::string("ERR Can't execute '") + spec->name +
+                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
+                  "in this context");
+    return;
+  }
+  if (in_multi_ && !(spec->flags & kNoMulti)) {
+    queued_.push_back(std::move(argv));
+    writer_.Simple("QUEUED");
+    return;
+  }
+  RunCommand(*spec, argv);
+}
+
+void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& argv) {
+  if (argv.size() >= 2 && IsContainerCommand(spec.name)) {
+    std::string full = std::string(spec.name) + "|";
+    for (char c : argv[1]) full += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    set_last_command(std::move(full));
+  } else {
+    set_last_command(spec.name);
+  }
+  if (!(spec.flags & kTxn)) {
+    CommandContext ctx{*this, *server_, argv, writer_};
+    spec.handler(ctx);
+    return;
+  }
+  // A store command: the reply is held until the batch is durable (fsync=always may
+  // take a while); this connection waits, the loop serves others.
+  auto reply = std::make_shared<std::string>();
+  RunInStore(
+      [&spec, &argv, reply, this](store::Txn& txn) {
+        ReplyWriter w(reply.get(), protocol_);
+        CommandContext ctx{*this, *server_, argv, w, &txn};
+        spec.handler(ctx);
+      },
+      reply);
+}
+
+void Connection::RunInStore(const std::function<void(store::Txn&)>& body,
+                            std::shared_ptr<std::string> reply) {
+  waiting_ = true;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  net::EventLoop* loop = loop_;
+  int proto = protocol_;
+  server_->store().ExecAsync(db_, body, [weak, loop, reply, proto](store::Status s) {
+    if (!s.ok()) {
+      reply->clear();
+      ReplyWriter(reply.get(), proto).Error(s.message());
+    }
+    auto finish = [weak, reply] {
+      auto c = weak.lock();
+      if (!c || c->closed_) return;
+      c->out_.append(*reply);
+      c->waiting_ = false;
+    };
+    if (loop->InLoopThread()) {
+      finish();  // ran inline inside ExecAsync: the caller's loop goes on by itself
+    } else {
+      loop->Post([weak, finish] {
+        finish();
+        if (auto c = weak.lock()) c->Resume();
+      });
+    }
+  });
+}
+
+void Connection::Resume() {
+  if (closed_) return;
+  ProcessInput();
+  FlushOutput();
+}
+
+void Connection::DiscardMulti() {
+  in_multi_ = false;
+  multi_dirty_ = false;
+  queued_.clear();
+  UnwatchAll();
+}
+
+void Connection::ExecMulti() {
+  if (multi_dirty_) {
+    DiscardMulti();
+    writer_.Error("EXECABORT Transaction discarded because of previous errors.");
+    return;
+  }
+  auto queued = std::make_shared<std::vector<std::vector<std::string>>>(std::move(queued_));
+  auto watched = watched_;
+  in_multi_ = false;
+  queued_.clear();
+  auto reply = std::make_shared<std::string>();
+  RunInStore(
+      [this, queued, watched, reply](store::Txn& txn) {
+        ReplyWriter w(reply.get(), protocol_);
+        // Checked under the store lock: no commit can slip between this test and the
+        // commands below.
+        bool aborted = watch_dirty_.load();
+        for (const auto& [key, deadline] : watched) {
+          if (deadline != 0 && deadline < txn.now_ms()) aborted = true;  // expired since
+        }
+        if (aborted) {
+          w.NullArray();
+          return;
+        }
+        w.ArrayHeader(static_cast<int64_t>(queued->size()));
+        for (auto& argv : *queued) {
+          const CommandSpec* spec = FindCommand(argv[0]);
+          CommandContext ctx{*this, *server_, argv, w, &txn, /*in_exec=*/true};
+          spec->handler(ctx);
+          w.set_protocol(protocol_);  // HELLO inside MULTI changes it for later replies
+        }
+      },
+      reply);
+  UnwatchAll();
+}
+
+void Connection::Watch(store::Txn& txn, const std::string& key) {
+  std::string meta_key = store::encoding::MetaKey(txn.db(), key);
+  if (watched_.count(meta_key)) return;
+  auto meta = txn.GetMeta(key);
+  watched_[meta_key] = meta.ok() ? meta->expire_at_ms : 0;
+  server_->Watch(this, meta_key);
+}
+
+void Connection::UnwatchAll() {
+  if (!watched_.empty()) {
+    std::vector<std::string> keys;
+    keys.reserve(watched_.size());
+    for (auto& [k, d] : watched_) keys.push_back(k);
+    server_->UnwatchAll(this, keys);
+    watched_.clear();
+  }
+  watch_dirty_ = false;
+}
+
+store::Subscriber& Connection::subscriber() {
+  if (!subscriber_) {
+    std::weak_ptr<Connection> weak = weak_from_this();
+    net::EventLoop* loop = loop_;
+    auto sub =
+        server_->store().pubsub().NewSubscriber(server_->pubsub_output_limit.load(), [weak, loop] {
+          auto c = weak.lock();
+          if (!c || c->drain_scheduled_.exchange(true)) return;
+          loop->Post([weak] {
+            if (auto c = weak.lock()) {
+              c->drain_scheduled_ = false;
+              c->DrainPubSub();
+            }
+          });
+        });
+    std::lock_guard lock(info_mu_);
+    subscriber_ = std::move(sub);
+    server_->stats().pubsub_clients++;
+  }
+  return *subscriber_;
+}
+
+void Connection::DrainPubSub() {
+  if (closed_ || !subscriber_) return;
+  if (subscriber_->Overflowed()) {
+    server_->stats().output_limit_disconnections++;
+    Close();
+    return;
+  }
+  if (out_.size() - out_pos_ >= kPubSubDrainHighWater) return;  // resumes in OnWritable
+  for (auto& m : subscriber_->Drain()) {
+    if (m.pattern.empty()) {
+      writer_.PushHeader(3);
+      writer_.Bulk("message");
+    } else {
+      writer_.PushHeader(4);
+      writer_.Bulk("pmessage");
+      writer_.Bulk(m.pattern);
+    }
+    writer_.Bulk(m.channel);
+    writer_.Bulk(m.payload);
+  }
+  FlushOutput();
+}
+
+void Connection::Block(store::PopRequest request, int64_t timeout_ms, PopFormatter format,
+                       bool timeout_null_array) {
+  block_format_ = std::move(format);
+  block_null_array_ = timeout_null_array;
+  blocking_ = true;
+  std::string n = name();
+  request.client = n.empty() ? "resp:" + std::to_string(id_) : n;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  net::EventLoop* loop = loop_;
+  // The result always comes back through the loop's task queue, even when it is ready at
+  // once, so a push on another connection never runs this client's code in its stack.
+  uint64_t id = server_->store().BlockPopAsync(std::move(request),
+                                               [weak, loop](store::Result<store::PopResult> r) {
+                                                 loop->Post([weak, r = std::move(r)]() mutable {
+                                                   if (auto c = weak.lock())
+                                                     c->OnPopResult(std::move(r));
+                                                 });
+                                               });
+  if (id == 0) return;  // served or failed at once; the result is queued
+  blocked_id_ = id;
+  server_->stats().blocked_clients++;
+  if (timeout_ms > 0) {
+    block_timer_ = loop_->RunAfter(std::chrono::milliseconds(timeout_ms), [weak] {
+      if (auto c = weak.lock()) c->OnBlockTimeout();
+    });
+  }
+}
+
+void Connection::OnPopResult(store::Result<store::PopResult> r) {
+  if (closed_ || !blocking_) return;
+  FinishBlock();
+  if (r.ok()) {
+    block_format_(writer_, *r);
+  } else {
+    writer_.Error(r.status().message());
+  }
+  block_format_ = nullptr;
+  Resume();
+}
+
+void Connection::OnBlockTimeout() {
+  block_timer_ = 0;
+  if (closed_ || blocked_id_ == 0) return;
+  if (!server_->store().CancelBlockedPop(blocked_id_)) return;  // served: result is queued
+  FinishBlock();
+  if (block_null_array_) {
+    writer_.NullArray();
+  } else {
+    writer_.Null();
+  }
+  Resume();
+}
+
+void Connection::FinishBlock() {
+  if (blocked_id_ != 0) server_->stats().blocked_clients--;
+  blocked_id_ = 0;
+  blocking_ = false;
+  if (block_timer_ != 0) loop_->CancelTimer(block_timer_);
+  block_timer_ = 0;
+}
+
+bool Connection::UnblockFromAnyThread(bool error) {
+  uint64_t id = blocked_id_.load();
+  if (id == 0 || !server_->store().CancelBlockedPop(id)) return false;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  loop_->Post([weak, id, error] {
+    auto c = weak.lock();
+    if (!c || c->closed_ || c->blocked_id_ != id) return;
+    c->FinishBlock();
+    if (error) {
+      c->writer_.Error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+    } else if (c->block_null_array_) {
+      c->writer_.NullArray();
+    } else {
+      c->writer_.Null();
+    }
+    c->Resume();
+  });
+  return true;
+}
+
+void Connection::KillFromAnyThread() {
+  std::weak_ptr<Connection> weak = weak_from_this();
+  loop_->Post([weak] {
+    if (auto c = weak.lock()) c->Close();
+  });
+}
+
+void Connection::OnWritable() {
+  FlushOutput();
+  if (!closed_ && subscriber_) DrainPubSub();
+}
+
+void Connection::FlushOutput() {
+  if (closed_) return;
+  qbuf_ = static_cast<int64_t>(parser_.buffered());
+  while (out_pos_ < out_.size()) {
+    ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
+    if (n > 0) {
+      out_pos_ += static_cast<size_t>(n);
+      server_->stats().net_output_bytes += n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    Close();
+    return;
+  }
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+    if (close_after_reply_) {
+      Close();
+      return;
+    }
+  } else if (out_pos_ > (1u << 20) && out_pos_ > out_.size() / 2) {
+    out_.erase(0, out_pos_);
+    out_pos_ = 0;
+  }
+  omem_ = static_cast<int64_t>(out_.size() - out_pos_);
+  // A subscriber whose socket does not drain is cut off at the same limit as its queue.
+  if (subscriber_ && out_.size() - out_pos_ > server_->pubsub_output_limit.load()) {
+    server_->stats().output_limit_disconnections++;
+    Close();
+    return;
+  }
+  UpdateInterest();
+}
+
+void Connection::UpdateInterest() {
+  bool need = out_pos_ < out_.size();
+  if (need == want_write_) return;
+  want_write_ = need;
+  loop_->Modify(fd_, EPOLLIN | EPOLLRDHUP | (need ? EPOLLOUT : 0u), this);
+}
+
+void Connection::Close() {
+  if (closed_) return;
+  closed_ = true;
+  if (blocked_id_ != 0) server_->store().CancelBlockedPop(blocked_id_);
+  FinishBlock();
+  loop_->Unwatch(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  UnwatchAll();
+  if (subscriber_) {
+    subscriber_->Close();
+    server_->stats().pubsub_clients--;
+  }
+  server_->Unregister(id_);
+  // Keep this object alive until the loop finishes the current batch of events, which
+  // may still name it.
+  loop_->Post([self = std::move(self_)] {});
+}
+
+int64_t Connection::age_seconds() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                          created_)
+      .count();
+}
+
+int64_t Connection::idle_seconds() const {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                          last_active_.load())
+      .count();
+}
+
+std::string Connection::ClientInfoLine() const {
+  std::string flags;
+  if (in_multi_) flags += 'x';
+  if (blocked_id_ != 0) flags += 'b';
+  std::shared_ptr<store::Subscriber> sub;
+  {
+    std::lock_guard lock(info_mu_);  // subscriber_ is replaced under info_mu_
+    sub = subscriber_;
+  }
+  if (sub && sub->SubscriptionCount() > 0) flags += 'P';
+  if (no_evict) flags += 'e';
+  if (flags.empty()) flags = "N";
+  size_t nsub = sub ? sub->Channels().size() : 0;
+  size_t npsub = sub ? sub->Patterns().size() : 0;
+  std::lock_guard lock(info_mu_);
+  return "id=" + std::to_string(id_) + " addr=" + peer_ + " laddr=" + local_ +
+         " fd=" + std::to_string(fd_) + " name=" + name_ + " age=" + std::to_string(age_seconds()) +
+         " idle=" + std::to_string(idle_seconds()) + " flags=" + flags +
+         " db=" + std::to_string(db_) + " sub=" + std::to_string(nsub) +
+         " psub=" + std::to_string(npsub) + " ssub=0 multi=" + (in_multi_ ? "0" : "-1") +
+         " qbuf=" + std::to_string(qbuf_) +
+         " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" +
+         std::to_string(omem_) +
+         " tot-mem=0 events=r cmd=" + (last_command_.empty() ? "NULL" : last_command_) +
+         " user=default redir=-1 resp=" + std::to_string(protocol_) + " lib-name=" + lib_name_ +
+         " lib-ver=" + lib_ver_;
+}
+
+}  // namespace redge::resp

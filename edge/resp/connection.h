@@ -1,0 +1,167 @@
+// Connection: one RESP client on one event loop. Owns the socket, the request parser,
+// the output buffer and the client's session state (db, protocol, auth, MULTI queue,
+// WATCHed keys, subscriptions, a blocked pop).
+//
+// Commands are executed in arrival order. While a command waits (a blocked pop, or a
+// write waiting for its fsync under fsync=always) the connection reads no further
+// commands, which is what keeps replies in order; other connections are unaffected.
+//
+// Thread-safety: everything runs on the owning loop's thread, except MarkWatchDirty()
+// (any thread) and the Post()-based entry points used by CLIENT KILL/UNBLOCK.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "edge/net/event_loop.h"
+#include "edge/resp/command.h"
+#include "edge/resp/protocol.h"
+#include "store/pubsub.h"
+#include "store/store.h"
+
+namespace redge::resp {
+
+class RespServer;
+
+class Connection : public net::FdHandler, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer);
+  ~Connection() override;
+
+  // Starts watching the socket (on the loop thread).
+  void Start();
+  void OnEvents(uint32_t events) override;
+
+  // --- session state used by command handlers ---
+  uint64_t id() const { return id_; }
+  int db() const { return db_; }
+  void set_db(int db) { db_ = db; }
+  int protocol() const { return protocol_; }
+  void set_protocol(int p) {
+    protocol_ = p;
+    writer_.set_protocol(p);
+  }
+  bool authenticated() const { return authenticated_; }
+  void set_authenticated(bool a) { authenticated_ = a; }
+  std::string name() const;
+  void set_name(std::string n);
+  void set_lib(std::string name, std::string ver);
+  const std::string& peer() const { return peer_; }
+  const std::string& local_addr() const { return local_; }
+  std::atomic<bool> no_evict{false};
+  net::EventLoop* loop() { return loop_; }
+  RespServer& server() { return *server_; }
+
+  // Closes after the pending replies are written (QUIT, protocol errors, CLIENT KILL).
+  void CloseAfterReply() { close_after_reply_ = true; }
+
+  // MULTI state.
+  bool in_multi() const { return in_multi_; }
+  void BeginMulti() { in_multi_ = true, multi_dirty_ = false, queued_.clear(); }
+  void DiscardMulti();
+  // EXEC: runs the queued commands in one store transaction and replies.
+  void ExecMulti();
+
+  // WATCH state. Watch() runs inside a store transaction (see RespServer::Watch).
+  void Watch(store::Txn& txn, const std::string& key);
+  void UnwatchAll();
+  void MarkWatchDirty() { watch_dirty_ = true; }
+  size_t watched_count() const { return watched_.size(); }
+
+  // Pub/sub.
+  store::Subscriber& subscriber();  // created on first use
+  bool has_subscriptions() const { return subscriber_ && subscriber_->SubscriptionCount() > 0; }
+  size_t subscription_count() const { return subscriber_ ? subscriber_->SubscriptionCount() : 0; }
+
+  // Blocking pops: parks the connection until served, timed out or unblocked.
+  // `format` writes the served reply; `timeout_null_array` picks *-1 vs $-1 on timeout.
+  using PopFormatter = std::function<void(ReplyWriter&, const store::PopResult&)>;
+  void Block(store::PopRequest request, int64_t timeout_ms, PopFormatter format,
+             bool timeout_null_array);
+  bool blocked() const { return blocked_id_ != 0 || blocking_; }
+  // The store waiter id while blocked (0 otherwise); readable from any thread.
+  uint64_t blocked_id() const { return blocked_id_.load(); }
+  // CLIENT UNBLOCK from any thread: withdraws the waiter and, if that worked, has the
+  // client's loop send the timeout reply (or the UNBLOCKED error). True if unblocked.
+  bool UnblockFromAnyThread(bool error);
+  // RESET: back to a fresh session (keeps the socket and the id).
+  void Reset();
+  // CLIENT KILL from any thread.
+  void KillFromAnyThread();
+
+  // Diagnostics for CLIENT LIST / INFO.
+  std::string ClientInfoLine() const;
+  int64_t age_seconds() const;
+  int64_t idle_seconds() const;
+  void set_last_command(std::string name);
+
+ private:
+  void OnReadable();
+  void OnWritable();
+  void ProcessInput();
+  // Executes one parsed command (dispatch, auth, multi queueing, arity).
+  void Dispatch(std::vector<std::string>& argv);
+  void RunCommand(const CommandSpec& spec, std::vector<std::string>& argv);
+  // Runs `body` in a store transaction; `reply` (filled by body) is sent once durable.
+  void RunInStore(const std::function<void(store::Txn&)>& body, std::shared_ptr<std::string> reply);
+  void OnPopResult(store::Result<store::PopResult> r);
+  void OnBlockTimeout();
+  // Called when an async step (blocked pop, durable write) finishes on this loop.
+  void Resume();
+  void FlushOutput();
+  void DrainPubSub();
+  void Close();
+  void UpdateInterest();
+  void FinishBlock();
+
+  RespServer* server_;
+  net::EventLoop* loop_;
+  std::shared_ptr<Connection> self_;  // the connection owns itself while open
+  std::atomic<bool> drain_scheduled_{false};
+  int fd_;
+  std::string peer_, local_;
+  uint64_t id_;
+  bool closed_ = false;
+  bool close_after_reply_ = false;
+  bool want_write_ = false;
+  RequestParser parser_;
+  std::string out_;
+  size_t out_pos_ = 0;
+  ReplyWriter writer_;
+
+  // Fields read by CLIENT LIST on other threads are atomics or guarded by info_mu_.
+  std::atomic<int> db_{0};
+  std::atomic<int> protocol_{2};
+  bool authenticated_ = false;
+  mutable std::mutex info_mu_;
+  std::string name_, lib_name_, lib_ver_, last_command_;
+  std::atomic<int64_t> qbuf_{0}, omem_{0};
+  const std::chrono::steady_clock::time_point created_;
+  std::atomic<std::chrono::steady_clock::time_point> last_active_;
+
+  std::atomic<bool> in_multi_{false};
+  bool multi_dirty_ = false;
+  std::vector<std::vector<std::string>> queued_;
+  std::unordered_map<std::string, int64_t> watched_;  // [db][key] -> deadline at WATCH
+  std::atomic<bool> watch_dirty_{false};
+
+  std::shared_ptr<store::Subscriber> subscriber_;
+
+  // An async step in progress: a write waiting for durability or a blocked pop.
+  bool waiting_ = false;
+  bool blocking_ = false;  // inside Block() before the waiter id is known
+  std::atomic<uint64_t> blocked_id_{0};
+  net::EventLoop::TimerId block_timer_ = 0;
+  PopFormatter block_format_;
+  bool block_null_array_ = true;
+};
+
+}  // namespace redge::resp

@@ -1,0 +1,302 @@
+// Generic key commands: DEL, UNLINK, EXISTS, TOUCH, the EXPIRE and TTL families, PERSIST,
+// TYPE, KEYS, SCAN, RENAME, RENAMENX, RANDOMKEY.
+//
+// The store (store/keys.h) implements the semantics; this file parses arguments the way
+// Redis 7.2 does (db.c, expire.c: same error texts and precedence) and writes the replies.
+#include <cctype>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "edge/resp/command.h"
+#include "store/keys.h"
+
+namespace redge::resp {
+namespace {
+
+namespace keys = store::keys;
+
+// argv[first..] (keys, or option words).
+std::vector<std::string> ArgsFrom(const CommandContext& ctx, size_t first) {
+  return std::vector<std::string>(ctx.argv.begin() + static_cast<std::ptrdiff_t>(first),
+                                  ctx.argv.end());
+}
+
+// --- Existence and deletion ------------------------------------------------------------
+
+// DEL and UNLINK (deleting is O(1) per key in the store, so UNLINK needs nothing more).
+void Del(CommandContext& ctx) { ctx.reply.Integer(keys::Del(*ctx.txn, ArgsFrom(ctx, 1))); }
+
+// EXISTS and TOUCH: both count the named keys that exist, repeats included.
+void Exists(CommandContext& ctx) { ctx.reply.Integer(keys::Exists(*ctx.txn, ArgsFrom(ctx, 1))); }
+
+// --- Expiry ------------------------------------------------------------------------------
+
+// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT key amount [NX|XX|GT|LT ...]. As in Redis, the flags are
+// checked before the amount, and the amount (integer, then overflow) before the key.
+void ExpireGeneric(CommandContext& ctx, int64_t unit_ms, bool absolute, std::string_view command) {
+  auto flags = keys::ParseExpireFlags(ArgsFrom(ctx, 3));
+  if (!flags.ok()) return ReplyStatusError(ctx, flags.status());
+  int64_t amount = 0;
+  if (!ArgInt64(ctx, ctx.argv[2], &amount)) return;
+  auto deadline = absolute ? keys::AbsoluteDeadline(amount, unit_ms, command)
+                           : keys::RelativeDeadline(*ctx.txn, amount, unit_ms, command);
+  if (!deadline.ok()) return ReplyStatusError(ctx, deadline.status());
+  auto set = keys::ExpireAt(*ctx.txn, ctx.argv[1], *deadline, *flags);
+  if (!set.ok()) return ReplyStatusError(ctx, set.status());
+  ctx.reply.Integer(*set ? 1 : 0);
+}
+
+void Expire(CommandContext& ctx) { ExpireGeneric(ctx, 1000, false, "expire"); }
+
+void PExpire(CommandContext& ctx) { ExpireGeneric(ctx, 1, false, "pexpire"); }
+
+void ExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 1000, true, "expireat"); }
+
+void PExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 1, true, "pexpireat"); }
+
+void Ttl(CommandContext& ctx) { ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1000)); }
+
+void PTtl(CommandContext& ctx) { ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1)); }
+
+void ExpireTime(CommandContext& ctx) {
+  int64_t ms = keys::ExpireTime(*ctx.txn, ctx.argv[1], 1);
+  // Redis rounds the absolute deadline to the nearest second, as it does for TTL.
+  ctx.reply.Integer(ms < 0 ? ms : (ms + 500) / 1000);
+}
+
+void PExpireTime(CommandContext& ctx) {
+  ctx.reply.Integer(keys::ExpireTime(*ctx.txn, ctx.argv[1], 1));
+}
+
+void Persist(CommandContext& ctx) {
+  ctx.reply.Integer(keys::Persist(*ctx.txn, ctx.argv[1]) ? 1 : 0);
+}
+
+// --- Inspection --------------------------------------------------------------------------
+
+void Type(CommandContext& ctx) {
+  ctx.reply.Simple(store::KeyTypeName(keys::Type(*ctx.txn, ctx.argv[1])));
+}
+
+void Keys(CommandContext& ctx) { ctx.reply.BulkArray(keys::Keys(*ctx.txn, ctx.argv[1])); }
+
+// Redis 7.2's parseScanCursorOrReply: strtoul() over the whole argument, refusing a leading
+// space and overflow. Like Redis it takes "" as 0 and "-1" as the largest cursor.
+bool ParseCursor(const std::string& s, uint64_t* out) {
+  if (!s.empty() && isspace(static_cast<unsigned char>(s[0]))) return false;
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long v = strtoull(s.c_str(), &end, 10);
+  if (*end != '\0' || errno == ERANGE) return false;
+  *out = v;
+  return true;
+}
+
+// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type].
+void Scan(CommandContext& ctx) {
+  const auto& argv = ctx.argv;
+  uint64_t cursor = 0;
+  if (!ParseCursor(argv[1], &cursor)) {
+    ctx.reply.Error("ERR invalid cursor");
+    return;
+  }
+  int64_t count = 10;
+  std::string pattern, type;
+  for (size_t i = 2; i < argv.size(); i += 2) {
+    bool has_value = i + 1 < argv.size();
+    if (EqualsIgnoreCase(argv[i], "count") && has_value) {
+      if (!ArgInt64(ctx, argv[i + 1], &count)) return;
+      if (count < 1) return ReplySyntaxError(ctx);
+    } else if (EqualsIgnoreCase(argv[i], "match") && has_value) {
+      // "*" matches everything: same as no pattern, and lets the store skip matching.
+      pattern = argv[i + 1] == "*" ? std::string() : argv[i + 1];
+    } else if (EqualsIgnoreCase(argv[i], "type") && has_value) {
+      // Redis 7.2 compares type names case-insensitively; an unknown name matches nothing.
+      type = ToLower(argv[i + 1]);
+    } else {
+      return ReplySyntaxError(ctx);
+    }
+  }
+  auto page = keys::Scan(*ctx.txn, cursor, pattern, count, type);
+  if (!page.ok()) return ReplyStatusError(ctx, page.status());
+  ctx.reply.ArrayHeader(2);
+  ctx.reply.Bulk(std::to_string(page->next_cursor));
+  ctx.reply.BulkArray(page->keys);
+}
+
+// The first live key at or after `from`, if any.
+store::Status FirstKeyFrom(store::Txn& txn, std::string_view from,
+                           std::optional<std::string>* out) {
+  out->reset();
+  return txn.ScanKeys(from, [&](std::string_view key, const store::Meta&) {
+    out->emplace(key);
+    return false;
+  });
+}
+
+// Up to `limit` distinct bytes that follow `prefix` in live keys (one seek each), whether
+// that is all of them, and whether `prefix` is itself a key. `*seeks` counts the seeks.
+struct Branches {
+  std::vector<uint8_t> bytes;
+  bool complete = false;
+  bool prefix_is_key = false;
+};
+store::Status NextBytes(store::Txn& txn, const std::string& prefix, size_t limit, Branches* out,
+                        int* seeks) {
+  *out = Branches();
+  std::optional<std::string> key;
+  std::string from = prefix;
+  while (out->bytes.size() < limit) {
+    ++*seeks;
+    store::Status s = FirstKeyFrom(txn, from, &key);
+    if (!s.ok()) return s;
+    if (!key || key->compare(0, prefix.size(), prefix) != 0) {
+      out->complete = true;
+      break;
+    }
+    if (key->size() == prefix.size()) {
+      out->prefix_is_key = true;
+      from = prefix + '\0';
+      continue;
+    }
+    uint8_t c = static_cast<uint8_t>((*key)[prefix.size()]);
+    out->bytes.push_back(c);
+    if (c == 0xff) {
+      out->complete = true;
+      break;
+    }
+    from = prefix + static_cast<char>(c + 1);
+  }
+  return store::Status::OK();
+}
+
+// RANDOMKEY without a full scan (the store keeps keys ordered, not hashed): walk down the
+// key space one byte at a time, choosing uniformly among the bytes that follow the current
+// prefix where they are few, or seeking a random byte where they are many (then the gaps
+// are even enough); stop after a budget of seeks and pick uniformly among the next kWindow
+// keys (wrapping to the first key). Small databases get a uniform pick, large ones a
+// spread-out one, for at most ~kSeekBudget seeks under the store lock.
+void RandomKey(CommandContext& ctx) {
+  constexpr int kSeekBudget = 64;
+  constexpr size_t kBranchLimit = 16;
+  constexpr int64_t kWindow = 64;
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  store::Txn& txn = *ctx.txn;
+  std::string prefix;
+  int seeks = 0;
+  while (seeks < kSeekBudget) {
+    Branches b;
+    store::Status s = NextBytes(txn, prefix, kBranchLimit, &b, &seeks);
+    if (!s.ok()) return ReplyStatusError(ctx, s);
+    if (b.complete) {
+      size_t options = b.bytes.size() + (b.prefix_is_key ? 1 : 0);
+      if (options == 0) break;  // empty database
+      size_t pick = std::uniform_int_distribution<size_t>(0, options - 1)(rng);
+      if (pick == b.bytes.size()) break;  // stop at the prefix, which is a key
+      prefix.push_back(static_cast<char>(b.bytes[pick]));
+      continue;
+    }
+    std::string probe = prefix;
+    probe.push_back(static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng)));
+    std::optional<std::string> key;
+    seeks += 2;
+    s = FirstKeyFrom(txn, probe, &key);
+    if (s.ok() && (!key || key->compare(0, prefix.size(), prefix) != 0)) {
+      s = FirstKeyFrom(txn, prefix + '\0', &key);  // past the last branch: wrap
+    }
+    if (!s.ok()) return ReplyStatusError(ctx, s);
+    if (!key || key->size() <= prefix.size()) break;
+    prefix.push_back((*key)[prefix.size()]);
+  }
+  std::optional<std::string> chosen;
+  int64_t seen = 0;
+  bool wrapped = false;
+  auto sample = [&](std::string_view k, const store::Meta&) {
+    if (wrapped && k >= prefix) return false;  // back where the window started
+    ++seen;
+    if (std::uniform_int_distribution<int64_t>(0, seen - 1)(rng) == 0) chosen.emplace(k);
+    return seen < kWindow;
+  };
+  store::Status s = txn.ScanKeys(prefix, sample);
+  if (s.ok() && seen < kWindow && !prefix.empty()) {
+    wrapped = true;
+    s = txn.ScanKeys("", sample);
+  }
+  if (!s.ok()) return ReplyStatusError(ctx, s);
+  if (chosen) {
+    ctx.reply.Bulk(*chosen);
+  } else {
+    ctx.reply.Null();
+  }
+}
+
+// --- Renaming ----------------------------------------------------------------------------
+
+void Rename(CommandContext& ctx) {
+  store::Status s = keys::Rename(*ctx.txn, ctx.argv[1], ctx.argv[2]);
+  if (!s.ok()) return ReplyStatusError(ctx, s);
+  ctx.reply.Simple("OK");
+}
+
+void RenameNx(CommandContext& ctx) {
+  auto r = keys::RenameNX(*ctx.txn, ctx.argv[1], ctx.argv[2]);
+  if (!r.ok()) return ReplyStatusError(ctx, r.status());
+  ctx.reply.Integer(*r ? 1 : 0);
+}
+
+}  // namespace
+
+void RegisterKeyCommands() {
+  constexpr uint32_t kR = kReadOnly | kTxn;
+  constexpr uint32_t kW = kWrite | kTxn;
+  RegisterCommands({
+      {"del", -2, kW, 1, -1, 1, &Del, "generic", "Deletes one or more keys.", "1.0.0"},
+      {"unlink", -2, kW | kFast, 1, -1, 1, &Del, "generic",
+       "Asynchronously deletes one or more keys.", "4.0.0"},
+      {"exists", -2, kR | kFast, 1, -1, 1, &Exists, "generic",
+       "Determines whether one or more keys exist.", "1.0.0"},
+      {"touch", -2, kR | kFast, 1, -1, 1, &Exists, "generic",
+       "Returns the number of existing keys out of those specified after updating the time "
+       "they were last accessed.",
+       "3.2.1"},
+      {"expire", -3, kW | kFast, 1, 1, 1, &Expire, "generic",
+       "Sets the expiration time of a key in seconds.", "1.0.0"},
+      {"pexpire", -3, kW | kFast, 1, 1, 1, &PExpire, "generic",
+       "Sets the expiration time of a key in milliseconds.", "2.6.0"},
+      {"expireat", -3, kW | kFast, 1, 1, 1, &ExpireAt, "generic",
+       "Sets the expiration time of a key to a Unix timestamp.", "1.2.0"},
+      {"pexpireat", -3, kW | kFast, 1, 1, 1, &PExpireAt, "generic",
+       "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0"},
+      {"ttl", 2, kR | kFast, 1, 1, 1, &Ttl, "generic",
+       "Returns the expiration time in seconds of a key.", "1.0.0"},
+      {"pttl", 2, kR | kFast, 1, 1, 1, &PTtl, "generic",
+       "Returns the expiration time in milliseconds of a key.", "2.6.0"},
+      {"expiretime", 2, kR | kFast, 1, 1, 1, &ExpireTime, "generic",
+       "Returns the expiration time of a key as a Unix timestamp.", "7.0.0"},
+      {"pexpiretime", 2, kR | kFast, 1, 1, 1, &PExpireTime, "generic",
+       "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0"},
+      {"persist", 2, kW | kFast, 1, 1, 1, &Persist, "generic",
+       "Removes the expiration time of a key.", "2.2.0"},
+      {"type", 2, kR | kFast, 1, 1, 1, &Type, "generic",
+       "Determines the type of value stored at a key.", "1.0.0"},
+      {"keys", 2, kR, 0, 0, 0, &Keys, "generic", "Returns all key names that match a pattern.",
+       "1.0.0"},
+      {"scan", -2, kR, 0, 0, 0, &Scan, "generic", "Iterates over the key names in the database.",
+       "2.8.0"},
+      {"randomkey", 1, kR, 0, 0, 0, &RandomKey, "generic",
+       "Returns a random key name from the database.", "1.0.0"},
+      {"rename", 3, kW, 1, 2, 1, &Rename, "generic",
+       "Renames a key and overwrites the destination.", "1.0.0"},
+      {"renamenx", 3, kW | kFast, 1, 2, 1, &RenameNx, "generic",
+       "Renames a key only when the target key name doesn't exist.", "1.0.0"},
+  });
+}
+
+}  // namespace redge::resp

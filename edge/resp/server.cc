@@ -1,0 +1,201 @@
+#include "edge/resp/server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "edge/resp/command.h"
+#include "edge/resp/connection.h"
+
+namespace redge::resp {
+
+RespServer::RespServer(store::Store* store, RespOptions options)
+    : pubsub_output_limit(options.pubsub_output_limit),
+      store_(store),
+      options_(std::move(options)),
+      requirepass_(options_.requirepass) {
+  RegisterAllCommands();
+}
+
+RespServer::~RespServer() { Stop(); }
+
+std::string RespServer::requirepass() const {
+  std::lock_guard lock(config_mu_);
+  return requirepass_;
+}
+
+void RespServer::set_requirepass(std::string p) {
+  std::lock_guard lock(config_mu_);
+  requirepass_ = std::move(p);
+}
+
+store::Status RespServer::Start() {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(options_.port);
+  int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    return store::Status::InvalidArgument("cannot resolve RESP address " + options_.host + ": " +
+                                          gai_strerror(rc));
+  }
+  std::string last_error = "no address";
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
+      listen_fd_ = fd;
+      break;
+    }
+    last_error = strerror(errno);
+    ::close(fd);
+  }
+  freeaddrinfo(res);
+  if (listen_fd_ < 0) {
+    return store::Status::InvalidArgument("cannot listen on " + options_.host + ":" + port + ": " +
+                                          last_error);
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  port_ = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                        : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  start_time_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+
+  store_->SetCommitListener([this](const std::vector<std::string>& touched, int flushed_db) {
+    OnCommit(touched, flushed_db);
+  });
+  int n = std::max(1, options_.io_threads);
+  for (int i = 0; i < n; ++i) loops_.push_back(std::make_unique<net::EventLoop>());
+  for (int i = 0; i < n; ++i) threads_.emplace_back([loop = loops_[i].get()] { loop->Run(); });
+  acceptor_ = std::thread([this] { AcceptLoop(); });
+  return store::Status::OK();
+}
+
+void RespServer::AcceptLoop() {
+  while (!stopping_) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    int fd =
+        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (stopping_) break;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors: back off briefly instead of spinning on accept.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
+      break;
+    }
+    stats_.connections_received++;
+    if (stats_.connected_clients.load() >= options_.max_clients) {
+      static const char kMsg[] = "-ERR max number of clients reached\r\n";
+      ssize_t w = send(fd, kMsg, sizeof(kMsg) - 1, MSG_NOSIGNAL);
+      (void)w;
+      ::close(fd);
+      stats_.rejected_connections++;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    net::EventLoop* loop = loops_[next_loop_++ % loops_.size()].get();
+    loop->Post([this, loop, fd] {
+      auto c = std::make_shared<Connection>(this, loop, fd, "");
+      Register(c);
+      c->Start();
+    });
+  }
+}
+
+void RespServer::Stop() {
+  if (stopping_.exchange(true)) return;
+  if (listen_fd_ >= 0) {
+    shutdown(listen_fd_, SHUT_RDWR);
+    ::close(listen_fd_);
+  }
+  if (acceptor_.joinable()) acceptor_.join();
+  for (auto& c : Clients()) c->KillFromAnyThread();
+  for (auto& l : loops_) l->Stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  store_->SetCommitListener(nullptr);
+  loops_.clear();
+}
+
+void RespServer::Register(const std::shared_ptr<Connection>& c) {
+  std::lock_guard lock(clients_mu_);
+  clients_[c->id()] = c;
+  stats_.connected_clients = static_cast<int64_t>(clients_.size());
+}
+
+void RespServer::Unregister(uint64_t id) {
+  std::lock_guard lock(clients_mu_);
+  clients_.erase(id);
+  stats_.connected_clients = static_cast<int64_t>(clients_.size());
+}
+
+std::vector<std::shared_ptr<Connection>> RespServer::Clients() {
+  std::vector<std::shared_ptr<Connection>> out;
+  std::lock_guard lock(clients_mu_);
+  out.reserve(clients_.size());
+  for (auto& [id, weak] : clients_) {
+    if (auto c = weak.lock()) out.push_back(std::move(c));
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a->id() < b->id(); });
+  return out;
+}
+
+std::shared_ptr<Connection> RespServer::FindClient(uint64_t id) {
+  std::lock_guard lock(clients_mu_);
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second.lock();
+}
+
+void RespServer::Watch(Connection* c, const std::string& meta_key) {
+  std::lock_guard lock(watch_mu_);
+  watchers_[meta_key].insert(c);
+}
+
+void RespServer::UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys) {
+  std::lock_guard lock(watch_mu_);
+  for (const auto& k : meta_keys) {
+    auto it = watchers_.find(k);
+    if (it == watchers_.end()) continue;
+    it->second.erase(c);
+    if (it->second.empty()) watchers_.erase(it);
+  }
+}
+
+void RespServer::OnCommit(const std::vector<std::string>& touched, int flushed_db) {
+  std::lock_guard lock(watch_mu_);
+  if (watchers_.empty()) return;
+  if (flushed_db >= 0) {
+    for (auto& [key, conns] : watchers_) {
+      if (!key.empty() && static_cast<uint8_t>(key[0]) == flushed_db) {
+        for (auto* c : conns) c->MarkWatchDirty();
+      }
+    }
+    return;
+  }
+  for (const auto& k : touched) {
+    auto it = watchers_.find(k);
+    if (it == watchers_.end()) continue;
+    for (auto* c : it->second) c->MarkWatchDirty();
+  }
+}
+
+}  // namespace redge::resp

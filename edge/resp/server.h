@@ -1,0 +1,125 @@
+// RespServer: the RESP (Redis protocol) listener. Accepts connections on one address,
+// spreads them over a few event loops, and runs commands from the command table against
+// the store.
+//
+// What it promises:
+//  - Commands of one connection are answered in order; replies produced by one read are
+//    coalesced into as few writes as the socket takes.
+//  - No thread per client: an idle, blocked (BLPOP...) or subscribed client is a socket
+//    on a loop plus a store waiter or subscriber. One slow client never delays another:
+//    a write that must be durable (fsync=always) parks only its own connection.
+//  - A subscriber over its output limit is disconnected (store/pubsub.h policy).
+//  - Protocol violations get Redis's "ERR Protocol error: ..." reply, then a close.
+//
+// Thread-safety: Start/Stop from one controlling thread; the stats and CLIENT operations
+// are safe from any loop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "edge/net/event_loop.h"
+#include "edge/resp/protocol.h"
+#include "store/status.h"
+#include "store/store.h"
+
+namespace redge::resp {
+
+class Connection;
+
+struct RespOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;  // 0 picks an ephemeral port (see RespServer::port())
+  std::string requirepass;
+  int io_threads = 2;
+  ParserLimits limits;
+  size_t pubsub_output_limit = 32u << 20;  // Redis's client-output-buffer-limit pubsub
+  int max_clients = 10000;
+  std::string version = "7.2.0";  // what INFO/HELLO report as redis_version
+  std::string data_dir;
+  std::string fsync = "everysec";
+};
+
+struct RespStats {
+  std::atomic<int64_t> connections_received{0};
+  std::atomic<int64_t> connected_clients{0};
+  std::atomic<int64_t> blocked_clients{0};
+  std::atomic<int64_t> pubsub_clients{0};
+  std::atomic<int64_t> commands_processed{0};
+  std::atomic<int64_t> rejected_connections{0};
+  std::atomic<int64_t> protocol_errors{0};
+  std::atomic<int64_t> output_limit_disconnections{0};
+  std::atomic<int64_t> net_input_bytes{0};
+  std::atomic<int64_t> net_output_bytes{0};
+  std::atomic<int64_t> keyspace_hits{0};
+  std::atomic<int64_t> keyspace_misses{0};
+};
+
+class RespServer {
+ public:
+  RespServer(store::Store* store, RespOptions options);
+  ~RespServer();
+
+  // Binds and starts the loops; returns an error if the address cannot be bound.
+  store::Status Start();
+  // Closes the listener and every connection, stops the loops.
+  void Stop();
+  int port() const { return port_; }
+
+  store::Store& store() { return *store_; }
+  const RespOptions& options() const { return options_; }
+  RespStats& stats() { return stats_; }
+  int64_t start_time_ms() const { return start_time_ms_; }
+
+  // Client registry (CLIENT LIST / KILL / UNBLOCK / INFO).
+  void Register(const std::shared_ptr<Connection>& c);
+  void Unregister(uint64_t id);
+  std::vector<std::shared_ptr<Connection>> Clients();
+  std::shared_ptr<Connection> FindClient(uint64_t id);
+  uint64_t NextClientId() { return next_client_id_++; }
+
+  // WATCH registry. Watch() must be called inside a store transaction (store lock held)
+  // so no write can slip between reading a key and watching it.
+  void Watch(Connection* c, const std::string& meta_key);
+  void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
+
+  // CONFIG SET-able settings.
+  std::atomic<size_t> pubsub_output_limit;
+  std::string requirepass() const;
+  void set_requirepass(std::string p);
+
+ private:
+  void AcceptLoop();
+  void OnCommit(const std::vector<std::string>& touched, int flushed_db);
+
+  store::Store* store_;
+  RespOptions options_;
+  RespStats stats_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  int64_t start_time_ms_ = 0;
+  std::vector<std::unique_ptr<net::EventLoop>> loops_;
+  std::vector<std::thread> threads_;
+  std::thread acceptor_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> next_client_id_{1};
+  size_t next_loop_ = 0;
+
+  mutable std::mutex clients_mu_;
+  std::unordered_map<uint64_t, std::weak_ptr<Connection>> clients_;
+
+  std::mutex watch_mu_;
+  std::unordered_map<std::string, std::set<Connection*>> watchers_;
+
+  mutable std::mutex config_mu_;
+  std::string requirepass_;
+};
+
+}  // namespace redge::resp
