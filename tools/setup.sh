@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# tools/setup.sh - everything redge needs on a fresh Debian 12 machine, then a build.
+#
+#   sudo tools/setup.sh [extra cmake -D options]   e.g. sudo tools/setup.sh -DREDGE_SANITIZE=ON
+#
+# 1. Installs the Debian packages listed below that are missing (apt-get, as root only;
+#    as another user it prints the command to run and exits 1).
+# 2. Configures and builds: cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ...
+#
+# Safe to run again: packages already installed are not touched and the build is
+# incremental. BUILD_DIR (default: build, relative to the repository root) picks the
+# build tree. When run as root on a checkout owned by another user (sudo), the build
+# runs as that user, so build/ stays writable for tools/run.sh and tools/test.sh
+# without sudo.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+BUILD_DIR="${BUILD_DIR:-build}"
+
+# What the project needs now. Add a package here when code starts needing it.
+PACKAGES=(
+  build-essential cmake ccache pkg-config        # toolchain
+  librocksdb-dev                                 # store/
+  libcpp-httplib-dev nlohmann-json3-dev          # edge/ HTTP API
+  libspdlog-dev                                  # logs
+  libgtest-dev                                   # tests/unit
+  redis-server redis-tools python3-redis python3-pytest  # compat tests, benchmarks
+  curl ca-certificates git
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+  [[ "$status" == installed ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} > 0)); then
+  if ((EUID != 0)); then
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: run this as root (or run 'sudo tools/setup.sh'):" >&2
+    echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all ${#PACKAGES[@]} Debian packages present"
+fi
+
+# Build as the owner of the checkout (see above); as is when that is us or root.
+owner="$(stat -c %U "$ROOT")"
+as_owner() {
+  if ((EUID == 0)) && [[ "$owner" != root && "$owner" != UNKNOWN ]]; then
+    runuser -u "$owner" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+echo "setup: building in $BUILD_DIR"
+as_owner cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@"
+as_owner cmake --build "$BUILD_DIR" -j"$(nproc)"
+echo "setup: done ($BUILD_DIR)"
