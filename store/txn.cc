@@ -33,15 +33,27 @@ const char* KeyTypeName(KeyType t) {
 Txn::Txn(Store* store, int db, int64_t now_ms, rocksdb::WriteBatchWithIndex* batch)
     : store_(store), db_(db), now_ms_(now_ms), batch_(batch) {}
 
+void Txn::CacheMeta(std::string_view key, const std::optional<Meta>& meta) {
+  meta_cache_valid_ = true;
+  meta_cache_db_ = db_;
+  meta_cache_key_.assign(key.data(), key.size());
+  meta_cache_ = meta;
+}
+
 Result<std::optional<Meta>> Txn::ReadRawMeta(std::string_view key) {
+  if (meta_cache_valid_ && meta_cache_db_ == db_ && meta_cache_key_ == key) return meta_cache_;
   auto& im = *store_->impl_;
   std::string raw;
   rocksdb::Status s = batch_->GetFromBatchAndDB(im.db, rocksdb::ReadOptions(), im.meta_cf,
                                                 encoding::MetaKey(db_, key), &raw);
-  if (s.IsNotFound()) return std::optional<Meta>();
+  if (s.IsNotFound()) {
+    CacheMeta(key, std::nullopt);
+    return std::optional<Meta>();
+  }
   if (!s.ok()) return Status::IOError(s.ToString());
   Meta meta;
   if (!encoding::DecodeMeta(raw, &meta)) return Status::Corruption("bad metadata record");
+  CacheMeta(key, meta);
   return std::optional<Meta>(std::move(meta));
 }
 
@@ -88,6 +100,7 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
     }
   }
   batch_->Put(im.meta_cf, encoding::MetaKey(db_, key), encoding::EncodeMeta(meta));
+  CacheMeta(key, meta);
   Touch(key);
 }
 
@@ -100,6 +113,7 @@ void Txn::DeleteKey(std::string_view key) {
     batch_->Delete(im.expire_cf, encoding::ExpireKey((*old)->expire_at_ms, db_, key));
   }
   batch_->Delete(im.meta_cf, encoding::MetaKey(db_, key));
+  CacheMeta(key, std::nullopt);
   key_count_delta_[db_]--;
   Touch(key);
 }

@@ -106,6 +106,9 @@ class Txn {
   Txn(Store* store, int db, int64_t now_ms, rocksdb::WriteBatchWithIndex* batch);
   // The stored record whatever its deadline; nullopt if absent.
   Result<std::optional<Meta>> ReadRawMeta(std::string_view key);
+  // Remembers the metadata this Txn last read or wrote, so the read-modify-write of one
+  // command (GetMeta, then PutMeta) costs one lookup instead of two.
+  void CacheMeta(std::string_view key, const std::optional<Meta>& meta);
   void Touch(std::string_view key);
 
   Store* store_;
@@ -114,6 +117,10 @@ class Txn {
   rocksdb::WriteBatchWithIndex* batch_;
   int observer_depth_ = 0;
   // Per-database change in key count (DBSIZE counters are updated after commit).
+  bool meta_cache_valid_ = false;
+  int meta_cache_db_ = -1;
+  std::string meta_cache_key_;
+  std::optional<Meta> meta_cache_;
   int64_t key_count_delta_[16] = {};
   int64_t expires_count_delta_[16] = {};  // keys with a TTL, for INFO keyspace
   std::vector<std::string> touched_;
