@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# tools/bench/resp_vs_redis.sh - redge against a real redis-server, side by side.
+#
+#   tools/bench/resp_vs_redis.sh
+#   N=50000 REPEAT=3 tools/bench/resp_vs_redis.sh
+#
+# Starts build/redge (--fsync everysec) and redis-server (AOF, appendfsync everysec)
+# on free loopback ports, each with a fresh data directory, and runs
+#   redis-benchmark -c 50 -n N -t set,get,lpush,lpop,rpop --csv -q [-P 16]
+# against each, alternating redge/redis: first unpipelined, then with -P 16. Then fresh
+# instances with redge --fsync always vs redis --appendfsync always, unpipelined.
+# Prints ops/s tables with redge/redis ratios and target lines (informational: the
+# exit status is 0 unless something failed to run).
+#
+# Environment: N requests per test (200000); REPEAT runs per test, median taken (1);
+# BUILD_DIR (build, relative to the repo root); REDIS_SERVER (/usr/bin/redis-server);
+# TMPDIR where the data directories go (/tmp); put it on the disk you care about,
+# since fsync on tmpfs is free.
+# Note: redis-benchmark runs its tests in a fixed order; LPOP and RPOP pop the list
+# that LPUSH filled (so RPOP runs on an emptied list after LPOP took N elements).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BUILD_DIR="${BUILD_DIR:-build}"
+[[ "$BUILD_DIR" == /* ]] || BUILD_DIR="$ROOT/$BUILD_DIR"
+REDGE="$BUILD_DIR/redge"
+REDIS_SERVER="${REDIS_SERVER:-/usr/bin/redis-server}"
+N="${N:-200000}" REPEAT="${REPEAT:-1}" CLIENTS=50 PIPELINE=16
+TESTS=set,get,lpush,lpop,rpop
+NAMES=(SET GET LPUSH LPOP RPOP)
+
+die() { echo "resp_vs_redis: $*" >&2; exit 1; }
+[[ -x "$REDGE" ]] || die "$REDGE not built (cmake --build build -j2)"
+for t in "$REDIS_SERVER" redis-benchmark redis-cli; do
+  command -v "$t" >/dev/null || die "$t not found (apt-get install redis-server redis-tools)"
+done
+[[ "$N" =~ ^[1-9][0-9]*$ && "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "N and REPEAT must be positive integers"
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/redge-vs-redis.XXXXXX")"
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true  # every background child is one of the servers
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# start_redge FSYNC: sets REDGE_PID, REDGE_PORT. Port 0 lets the kernel pick; redge
+# prints "redge ready resp_port=N" on stdout once it listens.
+start_redge() {
+  local dir="$TMP/redge-$1" i
+  mkdir -p "$dir"; : >"$dir/stdout"  # exists before the first poll
+  "$REDGE" --resp 127.0.0.1:0 --data-dir "$dir/data" --fsync "$1" --log-format text \
+    >"$dir/stdout" 2>"$dir/log" &
+  REDGE_PID=$!; PIDS+=("$REDGE_PID"); REDGE_PORT=
+  for ((i = 0; i < 400; i++)); do  # up to ~20 s
+    REDGE_PORT="$(sed -n 's/^redge ready resp_port=\([0-9][0-9]*\).*/\1/p' "$dir/stdout")"
+    [[ -n "$REDGE_PORT" ]] && return 0
+    kill -0 "$REDGE_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  die "redge (--fsync $1) did not become ready: $(tail -n 5 "$dir/log")"
+}
+
+# start_redis APPENDFSYNC: sets REDIS_PID, REDIS_PORT. redis-server has no ephemeral
+# port, so try random unused high ports; ready when INFO shows our own process id.
+start_redis() {
+  local dir="$TMP/redis-$1" port pid attempt i
+  mkdir -p "$dir"
+  for ((attempt = 0; attempt < 10; attempt++)); do
+    port=$((20000 + RANDOM % 12000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue  # in use
+    "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly yes \
+      --appendfsync "$1" --dir "$dir" --daemonize no >"$dir/log" 2>&1 &
+    pid=$!; PIDS+=("$pid")
+    for ((i = 0; i < 400; i++)); do
+      if redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | grep -q "^process_id:$pid"; then
+        REDIS_PID=$pid REDIS_PORT=$port; return 0
+      fi
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+    stop "$pid"
+  done
+  die "redis-server (--appendfsync $1) did not become ready: $(tail -n 5 "$dir/log")"
+}
+
+declare -A RES  # "section|server|TEST" -> space-separated rps of each repeat
+# bench SECTION SERVER PORT [extra redis-benchmark args]
+bench() {
+  local out name rps
+  out="$(redis-benchmark -h 127.0.0.1 -p "$3" -c "$CLIENTS" -n "$N" -t "$TESTS" --csv -q "${@:4}")" ||
+    die "redis-benchmark against $2 failed"
+  while IFS=, read -r name rps _; do
+    name="${name//\"/}" rps="${rps//\"/}"
+    [[ "$name" == test ]] || RES["$1|$2|$name"]+="$rps "
+  done <<<"$out"
+  for name in "${NAMES[@]}"; do
+    [[ -n "${RES["$1|$2|$name"]:-}" ]] || die "no $name result from $2; output: $out"
+  done
+}
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {
+  m = NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; printf "%.0f", m }'; }
+
+# table SECTION TITLE TARGET: prints the table and appends the target line to TARGETS.
+TARGETS=""
+table() {
+  local name a b ratio verdicts=""
+  printf '\n%s\n%-7s %14s %14s %8s\n' "$2" test "redge ops/s" "redis ops/s" ratio
+  for name in "${NAMES[@]}"; do
+    a="$(median <<<"${RES["$1|redge|$name"]}")" b="$(median <<<"${RES["$1|redis|$name"]}")"
+    ratio="$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+    printf '%-7s %14s %14s %8s\n' "$name" "$a" "$b" "$ratio"
+    verdicts+="${verdicts:+,} $name $ratio $(awk -v r="$ratio" -v t="$3" 'BEGIN { print (r >= t ? "PASS" : "BELOW") }')"
+  done
+  TARGETS+="$(printf 'target %-12s ratio >= %s:%s' "$1" "$3" "$verdicts")"$'\n'
+}
+
+echo "redge vs $("$REDIS_SERVER" --version | head -n 1 | cut -d' ' -f1-3); -c $CLIENTS -n $N, REPEAT=$REPEAT," \
+  "$(nproc) CPUs, data in $TMP ($(df -T "$TMP" | awk 'NR == 2 { print $2 }'))"
+
+start_redge everysec; start_redis everysec
+echo "everysec: redge port $REDGE_PORT, redis port $REDIS_PORT"
+for section in unpipelined pipelined; do
+  extra=(); [[ $section == pipelined ]] && extra=(-P "$PIPELINE")
+  for ((r = 0; r < REPEAT; r++)); do
+    bench "$section" redge "$REDGE_PORT" "${extra[@]}"
+    bench "$section" redis "$REDIS_PORT" "${extra[@]}"
+  done
+done
+stop "$REDGE_PID"; stop "$REDIS_PID"
+
+start_redge always; start_redis always
+echo "always: redge port $REDGE_PORT, redis port $REDIS_PORT"
+for ((r = 0; r < REPEAT; r++)); do
+  bench fsync-always redge "$REDGE_PORT"
+  bench fsync-always redis "$REDIS_PORT"
+done
+stop "$REDGE_PID"; stop "$REDIS_PID"
+
+table unpipelined "unpipelined (-c $CLIENTS, fsync everysec)" 0.8
+table pipelined "pipelined (-c $CLIENTS -P $PIPELINE, fsync everysec)" 0.5
+table fsync-always "fsync always (redge --fsync always, redis --appendfsync always, -c $CLIENTS)" 1.0
+printf '\n%s' "$TARGETS"
