@@ -14,6 +14,8 @@ bool Store::TryServeFrom(Txn& txn, Waiter& w, const std::string& key) {
   const PopRequest& req = w.request;
   int saved_db = txn.db();
   txn.SwitchDb(req.db);
+  std::string saved_client = txn.client();
+  txn.set_client(req.client);
   bool done = false;
   if (req.destination) {
     auto moved = lists::Move(txn, key, *req.destination, req.from, req.to);
@@ -35,6 +37,7 @@ bool Store::TryServeFrom(Txn& txn, Waiter& w, const std::string& key) {
     }
   }
   txn.SwitchDb(saved_db);
+  txn.set_client(std::move(saved_client));
   return done;
 }
 

@@ -91,6 +91,12 @@ class Txn {
   void Notify(std::string_view key, std::string_view event,
               const std::vector<std::string>* values = nullptr);
 
+  // Who runs this transaction ("resp:12", a CLIENT SETNAME name, "http:worker-3"), for
+  // observers that record who did something (the jobs layer's lease holder). While a
+  // blocked pop is served inside another client's write, it names the blocked client.
+  void set_client(std::string client) { client_ = std::move(client); }
+  const std::string& client() const { return client_; }
+
   // Runs after this batch commits successfully (not at all if it fails).
   void AfterCommit(std::function<void()> fn);
 
@@ -126,6 +132,7 @@ class Txn {
   std::vector<std::string> touched_;
   std::vector<std::string> ready_lists_;  // keys that may now serve blocked pops
   std::vector<std::function<void()>> after_commit_;
+  std::string client_;
   int64_t expired_ = 0;
   int64_t min_new_deadline_ = 0;  // earliest TTL set here (wakes the expirer)
 };

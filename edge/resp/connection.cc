@@ -111,6 +111,11 @@ void Connection::set_lib(std::string name, std::string ver) {
   if (!ver.empty()) lib_ver_ = std::move(ver);
 }
 
+std::string Connection::ClientLabel() const {
+  std::string n = name();
+  return n.empty() ? "resp:" + std::to_string(id_) : n;
+}
+
 void Connection::set_last_command(std::string name) {
   std::lock_guard lock(info_mu_);
   last_command_ = std::move(name);
@@ -147,21 +152,82 @@ void Connection::Reset() {
   authenticated_ = server_->requirepass().empty();
 }
 
+namespace {
+constexpr size_t kMaxBatchCommands = 256;
+constexpr size_t kMaxBatchBytes = 4u << 20;
+}  // namespace
+
+bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSpec** spec) {
+  if (argv.empty() || in_multi_ || !authenticated_) return false;
+  *spec = FindCommand(argv[0]);
+  const CommandSpec* s = *spec;
+  if (s == nullptr || !(s->flags & kTxn) || (s->flags & kBlocking)) return false;
+  int argc = static_cast<int>(argv.size());
+  if ((s->arity > 0 && argc != s->arity) || (s->arity < 0 && argc < -s->arity)) return false;
+  if (protocol_ == 2 && has_subscriptions() && !(s->flags & kPubSubCtx)) return false;
+  return true;
+}
+
 void Connection::ProcessInput() {
   std::vector<std::string> argv;
   while (!closed_ && !waiting_ && !blocked() && !close_after_reply_) {
     argv.clear();
-    parser_.set_auth_required(!authenticated_);
-    RequestParser::State st = parser_.Next(&argv);
-    if (st == RequestParser::State::kNeedMore) break;
-    if (st == RequestParser::State::kError) {
-      server_->stats().protocol_errors++;
-      writer_.Error(parser_.error());
-      CloseAfterReply();
-      break;
+    if (stashed_) {
+      argv = std::move(*stashed_);
+      stashed_.reset();
+    } else {
+      parser_.set_auth_required(!authenticated_);
+      RequestParser::State st = parser_.Next(&argv);
+      if (st == RequestParser::State::kNeedMore) break;
+      if (st == RequestParser::State::kError) {
+        FlushBatch();
+        server_->stats().protocol_errors++;
+        if (waiting_) {
+          // The reply of the batch must go out first; the error follows once it is durable.
+          CloseAfterReply();
+          break;
+        }
+        writer_.Error(parser_.error());
+        CloseAfterReply();
+        break;
+      }
+    }
+    const CommandSpec* spec = nullptr;
+    if (Batchable(argv, &spec)) {
+      server_->stats().commands_processed++;
+      set_last_command(spec->name);
+      for (const auto& a : argv) batch_bytes_ += a.size();
+      batch_.push_back({spec, std::move(argv)});
+      if (batch_.size() >= kMaxBatchCommands || batch_bytes_ >= kMaxBatchBytes) FlushBatch();
+      continue;
+    }
+    if (!batch_.empty()) {
+      FlushBatch();
+      if (waiting_) {
+        stashed_ = std::move(argv);
+        break;
+      }
     }
     Dispatch(argv);
   }
+  if (!waiting_) FlushBatch();
+}
+
+void Connection::FlushBatch() {
+  if (batch_.empty()) return;
+  auto commands = std::make_shared<std::vector<PendingCommand>>(std::move(batch_));
+  batch_.clear();
+  batch_bytes_ = 0;
+  auto reply = std::make_shared<std::string>();
+  RunInStore(
+      [commands, reply, this](store::Txn& txn) {
+        ReplyWriter w(reply.get(), protocol_);
+        for (auto& c : *commands) {
+          CommandContext ctx{*this, *server_, c.argv, w, &txn};
+          c.spec->handler(ctx);
+        }
+      },
+      reply, commands->size());
 }
 
 void Connection::Dispatch(std::vector<std::string>& argv) {
@@ -229,15 +295,22 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
 }
 
 void Connection::RunInStore(const std::function<void(store::Txn&)>& body,
-                            std::shared_ptr<std::string> reply) {
+                            std::shared_ptr<std::string> reply, size_t replies) {
   waiting_ = true;
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
   int proto = protocol_;
-  server_->store().ExecAsync(db_, body, [weak, loop, reply, proto](store::Status s) {
+  std::string client = ClientLabel();
+  auto labeled = [&body, &client](store::Txn& txn) {
+    txn.set_client(client);
+    body(txn);
+  };
+  server_->store().ExecAsync(db_, labeled, [weak, loop, reply, proto, replies](store::Status s) {
     if (!s.ok()) {
+      // Nothing of the batch was written: every command of it gets the error.
       reply->clear();
-      ReplyWriter(reply.get(), proto).Error(s.message());
+      ReplyWriter w(reply.get(), proto);
+      for (size_t i = 0; i < replies; ++i) w.Error(s.message());
     }
     auto finish = [weak, reply] {
       auto c = weak.lock();
@@ -374,8 +447,7 @@ void Connection::Block(store::PopRequest request, int64_t timeout_ms, PopFormatt
   block_format_ = std::move(format);
   block_null_array_ = timeout_null_array;
   blocking_ = true;
-  std::string n = name();
-  request.client = n.empty() ? "resp:" + std::to_string(id_) : n;
+  request.client = ClientLabel();
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
   // The result always comes back through the loop's task queue, even when it is ready at

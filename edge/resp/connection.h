@@ -102,6 +102,8 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   int64_t age_seconds() const;
   int64_t idle_seconds() const;
   void set_last_command(std::string name);
+  // Who this client is for the store's observers: its CLIENT SETNAME name, else "resp:<id>".
+  std::string ClientLabel() const;
 
  private:
   void OnReadable();
@@ -111,7 +113,12 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void Dispatch(std::vector<std::string>& argv);
   void RunCommand(const CommandSpec& spec, std::vector<std::string>& argv);
   // Runs `body` in a store transaction; `reply` (filled by body) is sent once durable.
-  void RunInStore(const std::function<void(store::Txn&)>& body, std::shared_ptr<std::string> reply);
+  void RunInStore(const std::function<void(store::Txn&)>& body, std::shared_ptr<std::string> reply,
+                  size_t replies = 1);
+  // Pipelined store commands are gathered and run as one store write (one WAL append and,
+  // under fsync=always, one sync wait) instead of one per command.
+  bool Batchable(const std::vector<std::string>& argv, const CommandSpec** spec);
+  void FlushBatch();
   void OnPopResult(store::Result<store::PopResult> r);
   void OnBlockTimeout();
   // Called when an async step (blocked pop, durable write) finishes on this loop.
@@ -150,6 +157,14 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   std::atomic<bool> in_multi_{false};
   bool multi_dirty_ = false;
   std::vector<std::vector<std::string>> queued_;
+  struct PendingCommand {
+    const CommandSpec* spec;
+    std::vector<std::string> argv;
+  };
+  std::vector<PendingCommand> batch_;
+  size_t batch_bytes_ = 0;
+  // A command parsed while a flushed batch was still waiting for durability.
+  std::optional<std::vector<std::string>> stashed_;
   std::unordered_map<std::string, int64_t> watched_;  // [db][key] -> deadline at WATCH
   std::atomic<bool> watch_dirty_{false};
 
