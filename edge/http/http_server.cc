@@ -1,0 +1,293 @@
+// HttpServer: the listener (an acceptor thread plus io_threads event loops, the same shape
+// as the RESP listener) and routing. The per-connection protocol is in http_connection.cc,
+// the wire format in http_codec.cc.
+#include "edge/http/http_server.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "edge/http/http_connection.h"
+#include "edge/http/http_parser.h"
+#include "edge/http/http_response.h"
+#include "edge/log.h"
+#include "edge/net/event_loop.h"
+
+namespace redge::http {
+namespace {
+
+using internal::ErrorResponse;
+using internal::HttpConnection;
+using internal::IoLoop;
+
+// "/v1/jobs/abc" -> {"v1", "jobs", "abc"}; "/" -> {""}.
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> out;
+  if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (true) {
+    size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) return out;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+bool IsParam(std::string_view segment) {
+  return segment.size() >= 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+std::string PeerName(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+    port = ntohs(a->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  struct RouteEntry {
+    std::string method;
+    std::vector<std::string> segments;  // "{name}" marks a parameter
+    Handler handler;
+  };
+
+  std::vector<RouteEntry> routes;
+  std::function<std::optional<Response>(Request&)> filter;
+  internal::ServerCore core;
+  std::vector<std::unique_ptr<IoLoop>> loops;
+  std::thread acceptor;
+  int listen_fd = -1;
+  bool started = false;
+  size_t next_loop = 0;
+
+  void AcceptLoop();
+  void Dispatch(Request& request, const std::shared_ptr<Exchange>& exchange);
+  void Route(Request& request, const std::shared_ptr<Exchange>& exchange);
+};
+
+HttpServer::HttpServer(HttpOptions options)
+    : impl_(std::make_unique<Impl>()), options_(std::move(options)) {
+  impl_->core.options = &options_;
+  impl_->core.stats = &stats_;
+  impl_->core.dispatch = [impl = impl_.get()](Request& request,
+                                              const std::shared_ptr<Exchange>& exchange) {
+    impl->Dispatch(request, exchange);
+  };
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Route(std::string method, std::string pattern, Handler handler) {
+  Impl::RouteEntry entry;
+  entry.method = std::move(method);
+  for (std::string_view s : SplitPath(pattern)) entry.segments.emplace_back(s);
+  entry.handler = std::move(handler);
+  impl_->routes.push_back(std::move(entry));
+}
+
+void HttpServer::SetFilter(std::function<std::optional<Response>(Request&)> filter) {
+  impl_->filter = std::move(filter);
+}
+
+store::Status HttpServer::Start() {
+  if (impl_->started || impl_->core.stopping) {
+    return store::Status::InvalidArgument("HTTP server already started");
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(options_.port);
+  int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) {
+    return store::Status::InvalidArgument("cannot resolve HTTP address " + options_.host + ": " +
+                                          gai_strerror(rc));
+  }
+  std::string last_error = "no address";
+  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
+      impl_->listen_fd = fd;
+      break;
+    }
+    last_error = strerror(errno);
+    ::close(fd);
+  }
+  freeaddrinfo(res);
+  if (impl_->listen_fd < 0) {
+    return store::Status::InvalidArgument("cannot listen on " + options_.host + ":" + port + ": " +
+                                          last_error);
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  port_ = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                        : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+
+  int n = std::max(1, options_.io_threads);
+  for (int i = 0; i < n; ++i) {
+    auto io = std::make_unique<IoLoop>();
+    io->loop = std::make_unique<net::EventLoop>();
+    io->ref = std::make_shared<internal::LoopRef>();
+    io->ref->loop = io->loop.get();
+    impl_->loops.push_back(std::move(io));
+  }
+  for (auto& io : impl_->loops) io->thread = std::thread([l = io->loop.get()] { l->Run(); });
+  impl_->acceptor = std::thread([impl = impl_.get()] { impl->AcceptLoop(); });
+  impl_->started = true;
+  return store::Status::OK();
+}
+
+void HttpServer::Impl::AcceptLoop() {
+  const HttpOptions& options = *core.options;
+  HttpStats& stats = *core.stats;
+  while (!core.stopping) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    int fd =
+        accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (core.stopping) break;
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors or memory: back off briefly instead of spinning on accept.
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
+      }
+      Log(spdlog::level::err, "http accept failed", {{"error", strerror(errno)}});
+      break;
+    }
+    stats.connections_accepted++;
+    // Counted here, not on the loop, so a burst of accepts cannot overshoot the limit.
+    bool reject = stats.open_connections.load() >= options.max_connections;
+    if (reject) {
+      stats.rejected_connections++;
+    } else {
+      stats.open_connections++;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    IoLoop* io = loops[next_loop++ % loops.size()].get();
+    io->loop->Post([this, io, fd, peer = PeerName(ss), reject]() mutable {
+      auto c = std::make_shared<HttpConnection>(&core, io, fd, std::move(peer), reject);
+      c->Start();
+    });
+  }
+}
+
+void HttpServer::Impl::Dispatch(Request& request, const std::shared_ptr<Exchange>& exchange) {
+  try {
+    if (filter) {
+      if (std::optional<Response> response = filter(request)) {
+        exchange->Reply(std::move(*response));
+        return;
+      }
+    }
+    Route(request, exchange);
+  } catch (const std::exception& e) {
+    Log(spdlog::level::err, "http handler threw",
+        {{"method", request.method}, {"path", request.path}, {"error", e.what()}});
+    exchange->Reply(ErrorResponse(500, "internal_server_error", "internal server error"));
+  } catch (...) {
+    Log(spdlog::level::err, "http handler threw",
+        {{"method", request.method}, {"path", request.path}});
+    exchange->Reply(ErrorResponse(500, "internal_server_error", "internal server error"));
+  }
+}
+
+void HttpServer::Impl::Route(Request& request, const std::shared_ptr<Exchange>& exchange) {
+  // HEAD is answered by the GET route; the connection drops the body.
+  std::string_view method = request.method;
+  if (method == "HEAD") method = "GET";
+  std::vector<std::string_view> segments;
+  if (!request.path.empty() && request.path.front() == '/') segments = SplitPath(request.path);
+  std::vector<std::string> allowed;
+  std::vector<std::string> params;
+  for (const RouteEntry& route : routes) {
+    if (segments.empty() || route.segments.size() != segments.size()) continue;
+    params.clear();
+    bool match = true;
+    for (size_t i = 0; i < segments.size() && match; ++i) {
+      if (IsParam(route.segments[i])) {
+        match = !segments[i].empty();
+        params.emplace_back(segments[i]);
+      } else {
+        match = route.segments[i] == segments[i];
+      }
+    }
+    if (!match) continue;
+    if (route.method == method) {
+      request.params = std::move(params);
+      route.handler(request, exchange);
+      return;
+    }
+    if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) {
+      allowed.push_back(route.method);
+    }
+  }
+  if (allowed.empty()) {
+    exchange->Reply(ErrorResponse(404, "not_found", "no route for " + request.path));
+    return;
+  }
+  if (std::find(allowed.begin(), allowed.end(), "GET") != allowed.end() &&
+      std::find(allowed.begin(), allowed.end(), "HEAD") == allowed.end()) {
+    allowed.push_back("HEAD");
+  }
+  std::string allow;
+  for (const auto& m : allowed) allow += (allow.empty() ? "" : ", ") + m;
+  Response response = ErrorResponse(405, "method_not_allowed",
+                                    request.method + " is not allowed on " + request.path);
+  response.headers.emplace_back("Allow", allow);
+  exchange->Reply(std::move(response));
+}
+
+void HttpServer::Stop() {
+  if (impl_->core.stopping.exchange(true)) return;
+  if (impl_->listen_fd >= 0) shutdown(impl_->listen_fd, SHUT_RDWR);  // wakes accept4
+  if (impl_->acceptor.joinable()) impl_->acceptor.join();
+  if (impl_->listen_fd >= 0) ::close(impl_->listen_fd);
+  impl_->listen_fd = -1;
+  // Connections handed over by the acceptor were posted before these tasks, so every
+  // connection exists by the time its loop closes them all.
+  for (auto& io : impl_->loops) {
+    IoLoop* p = io.get();
+    p->loop->Post([p] {
+      std::vector<std::shared_ptr<HttpConnection>> all;
+      all.reserve(p->conns.size());
+      for (auto& [ptr, conn] : p->conns) all.push_back(conn);
+      for (auto& conn : all) conn->Close();  // runs OnClose of unfinished exchanges
+    });
+    p->loop->Stop();
+  }
+  for (auto& io : impl_->loops) {
+    if (io->thread.joinable()) io->thread.join();
+  }
+  // From here on an Exchange kept by someone else cannot reach the loop.
+  for (auto& io : impl_->loops) {
+    std::lock_guard lock(io->ref->mu);
+    io->ref->loop = nullptr;
+  }
+  impl_->loops.clear();
+}
+
+}  // namespace redge::http
