@@ -1,6 +1,7 @@
 #include "edge/config.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -28,6 +29,44 @@ std::string ParseInt(const std::string& v, int64_t lo, int64_t hi, int64_t* out)
   return "";
 }
 
+// A duration in seconds, fractions allowed (tests use sub-second leases and heartbeats).
+std::string ParseSeconds(const std::string& v, double lo, double hi, double* out) {
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !(d >= lo && d <= hi)) {
+    std::ostringstream o;
+    o << "must be a number of seconds in [" << lo << ", " << hi << "]";
+    return o.str();
+  }
+  *out = d;
+  return "";
+}
+
+std::string ParseAddress(const std::string& v, std::string* out) {
+  if (v == "off") {
+    *out = v;
+    return "";
+  }
+  auto pos = v.rfind(':');
+  int64_t port;
+  if (pos == std::string::npos || pos == 0 ||
+      !ParseInt(v.substr(pos + 1), 0, 65535, &port).empty()) {
+    return "must be ADDR:PORT or off";
+  }
+  *out = v;
+  return "";
+}
+
+// A key template must name its placeholder exactly once.
+std::string ParseTemplate(const std::string& v, const char* placeholder, std::string* out) {
+  size_t at = v.find(placeholder);
+  if (at == std::string::npos || v.find(placeholder, at + 1) != std::string::npos) {
+    return std::string("must contain ") + placeholder + " exactly once";
+  }
+  *out = v;
+  return "";
+}
+
 std::string ParseBool(const std::string& v, bool* out) {
   if (v == "yes" || v == "true" || v == "1" || v.empty()) {
     *out = true;
@@ -42,18 +81,47 @@ std::string ParseBool(const std::string& v, bool* out) {
 const std::vector<Setting>& Settings() {
   static const std::vector<Setting> settings = {
       {"resp", "RESP listener ADDR:PORT, or off (default 127.0.0.1:6379)", false,
+       [](Config& c, const std::string& v) { return ParseAddress(v, &c.resp); }},
+      {"http", "HTTP listener ADDR:PORT, or off (default 127.0.0.1:8080)", false,
+       [](Config& c, const std::string& v) { return ParseAddress(v, &c.http); }},
+      {"http-token", "bearer token HTTP clients must send (default none)", false,
        [](Config& c, const std::string& v) -> std::string {
-         if (v == "off") {
-           c.resp = v;
-           return "";
-         }
-         auto pos = v.rfind(':');
-         int64_t port;
-         if (pos == std::string::npos || !ParseInt(v.substr(pos + 1), 0, 65535, &port).empty()) {
-           return "must be ADDR:PORT or off";
-         }
-         c.resp = v;
+         c.http_token = v;
          return "";
+       }},
+      {"lease-timeout", "seconds a worker holds a job without a sign of life (default 60)", false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.05, 86400, &c.lease_timeout_s);
+       }},
+      {"max-attempts", "leases a job gets before it fails with 'worker lost' (default 3)", false,
+       [](Config& c, const std::string& v) { return ParseInt(v, 1, 1000, &c.max_attempts); }},
+      {"result-ttl", "seconds a finished job, its events and result are kept (default 3600)", false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 1, 365.0 * 86400, &c.result_ttl_s);
+       }},
+      {"sse-heartbeat", "seconds between SSE heartbeat comments (default 15)", false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.05, 3600, &c.sse_heartbeat_s);
+       }},
+      {"sse-max-streams", "open SSE streams before new ones get 503 (default 10000)", false,
+       [](Config& c, const std::string& v) { return ParseInt(v, 1, 1000000, &c.sse_max_streams); }},
+      {"max-body", "largest HTTP request body in bytes (default 1048576)", false,
+       [](Config& c, const std::string& v) {
+         return ParseInt(v, 1, int64_t{1} << 30, &c.max_body);
+       }},
+      {"queue-key-template", "queue list key (default redge:queue:{queue})", false,
+       [](Config& c, const std::string& v) {
+         return ParseTemplate(v, "{queue}", &c.queue_key_template);
+       }},
+      {"response-key-template", "key a worker SETs the result to (default redge:response:{id})",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseTemplate(v, "{id}", &c.response_key_template);
+       }},
+      {"progress-channel-template",
+       "channel a worker PUBLISHes progress to (default redge:progress:{id})", false,
+       [](Config& c, const std::string& v) {
+         return ParseTemplate(v, "{id}", &c.progress_channel_template);
        }},
       {"data-dir", "directory of the store (default ./redge-data)", false,
        [](Config& c, const std::string& v) -> std::string {
@@ -261,19 +329,30 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
     Status s = Apply(&c, name, value, "flag --" + name);
     if (!s.ok()) return s;
   }
+  auto split = [](const std::string& addr, std::string* host, int* port) {
+    auto pos = addr.rfind(':');
+    *host = addr.substr(0, pos);
+    if (host->size() >= 2 && host->front() == '[') *host = host->substr(1, host->size() - 2);
+    *port = std::stoi(addr.substr(pos + 1));
+  };
   if (c.resp == "off") {
     c.resp_enabled = false;
   } else {
-    auto pos = c.resp.rfind(':');
-    c.resp_host = c.resp.substr(0, pos);
-    if (c.resp_host.size() >= 2 && c.resp_host.front() == '[') {
-      c.resp_host = c.resp_host.substr(1, c.resp_host.size() - 2);
-    }
-    c.resp_port = std::stoi(c.resp.substr(pos + 1));
+    split(c.resp, &c.resp_host, &c.resp_port);
     if (!IsLoopbackHost(c.resp_host) && c.requirepass.empty() && !c.insecure) {
       return Status::InvalidArgument("refusing to listen for RESP on non-loopback address " +
                                      c.resp_host +
                                      " without --requirepass (pass --insecure to allow it)");
+    }
+  }
+  if (c.http == "off") {
+    c.http_enabled = false;
+  } else {
+    split(c.http, &c.http_host, &c.http_port);
+    if (!IsLoopbackHost(c.http_host) && c.http_token.empty() && !c.insecure) {
+      return Status::InvalidArgument("refusing to listen for HTTP on non-loopback address " +
+                                     c.http_host +
+                                     " without --http-token (pass --insecure to allow it)");
     }
   }
   return c;

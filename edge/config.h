@@ -29,6 +29,17 @@ struct Config {
   int64_t maxclients = 10000;
   int64_t pubsub_output_limit = 32ll << 20;
   int64_t max_bulk_len = 512ll << 20;
+  std::string http = "127.0.0.1:8080";  // or "off"
+  std::string http_token;
+  double lease_timeout_s = 60;
+  int64_t max_attempts = 3;
+  double result_ttl_s = 3600;
+  double sse_heartbeat_s = 15;
+  int64_t sse_max_streams = 10000;
+  int64_t max_body = 1 << 20;
+  std::string queue_key_template = "redge:queue:{queue}";
+  std::string response_key_template = "redge:response:{id}";
+  std::string progress_channel_template = "redge:progress:{id}";
   std::string config_file;
   std::string log_format;  // "text" / "json"; empty = text on a tty, json otherwise
   std::string log_level = "info";
@@ -37,6 +48,10 @@ struct Config {
   std::string resp_host;
   int resp_port = 0;
   bool resp_enabled = true;
+  // HTTP address split likewise.
+  std::string http_host;
+  int http_port = 0;
+  bool http_enabled = true;
 };
 
 struct ConfigSource {

@@ -7,6 +7,9 @@
 #include <iostream>
 
 #include "edge/config.h"
+#include "edge/http/http_server.h"
+#include "edge/http/jobs_api.h"
+#include "edge/jobs/job_service.h"
 #include "edge/log.h"
 #include "edge/resp/server.h"
 #include "store/store.h"
@@ -39,6 +42,47 @@ int Serve(const redge::Config& config) {
   std::unique_ptr<redge::store::Store> store = std::move(opened.value());
   Log(lvl::info, "store open", {{"dir", config.data_dir}, {"fsync", config.fsync}});
 
+  // The jobs layer registers its observers before any client can connect.
+  redge::jobs::JobsOptions jo;
+  jo.lease_timeout_ms = static_cast<int64_t>(config.lease_timeout_s * 1000);
+  jo.max_attempts = static_cast<int>(config.max_attempts);
+  jo.result_ttl_ms = static_cast<int64_t>(config.result_ttl_s * 1000);
+  jo.queue_key_template = config.queue_key_template;
+  jo.response_key_template = config.response_key_template;
+  jo.progress_channel_template = config.progress_channel_template;
+  auto jobs = std::make_unique<redge::jobs::JobService>(store.get(), jo);
+  if (auto s = jobs->Start(); !s.ok()) {
+    Log(lvl::critical, "cannot start the jobs layer", {{"error", s.message()}});
+    return 1;
+  }
+
+  std::unique_ptr<redge::http::HttpServer> http;
+  std::unique_ptr<redge::http::JobsApi> api;
+  if (config.http_enabled) {
+    redge::http::HttpOptions ho;
+    ho.host = config.http_host;
+    ho.port = config.http_port;
+    ho.io_threads = config.io_threads;
+    ho.max_body = static_cast<size_t>(config.max_body);
+    // Every SSE stream is a connection; leave room for producers and workers beyond them.
+    ho.max_connections = static_cast<int>(config.sse_max_streams + 1024);
+    redge::http::JobsApiOptions ao;
+    ao.token = config.http_token;
+    ao.sse_heartbeat_ms = static_cast<int64_t>(config.sse_heartbeat_s * 1000);
+    ao.sse_max_streams = config.sse_max_streams;
+    http = std::make_unique<redge::http::HttpServer>(ho);
+    api = std::make_unique<redge::http::JobsApi>(jobs.get(), store.get(), ao);
+    api->Register(*http);
+    auto s = http->Start();
+    if (!s.ok()) {
+      Log(lvl::critical, "cannot start HTTP listener", {{"error", s.message()}});
+      return 1;
+    }
+    Log(lvl::info, "HTTP listening",
+        {{"addr", config.http_host + ":" + std::to_string(http->port())},
+         {"auth", config.http_token.empty() ? "none" : "bearer"}});
+  }
+
   std::unique_ptr<redge::resp::RespServer> resp;
   if (config.resp_enabled) {
     redge::resp::RespOptions ro;
@@ -62,7 +106,8 @@ int Serve(const redge::Config& config) {
          {"auth", config.requirepass.empty() ? "none" : "requirepass"}});
   }
   // Tests and scripts that ask for port 0 learn the real ports from this line.
-  std::printf("redge ready resp_port=%d\n", resp ? resp->port() : -1);
+  std::printf("redge ready resp_port=%d http_port=%d\n", resp ? resp->port() : -1,
+              http ? http->port() : -1);
   std::fflush(stdout);
 
   while (true) {
@@ -72,7 +117,10 @@ int Serve(const redge::Config& config) {
     Log(lvl::info, "shutting down", {{"signal", strsignal(sig)}});
     break;
   }
+  if (api) api->SetStopping();
+  if (http) http->Stop();
   if (resp) resp->Stop();
+  jobs->Stop();
   store.reset();
   Log(lvl::info, "stopped");
   return 0;

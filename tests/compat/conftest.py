@@ -29,7 +29,7 @@ import redis
 
 import compat_support
 
-READY_RE = re.compile(rb"^redge ready resp_port=(\d+)\r?\n$")
+READY_RE = re.compile(rb"^redge ready resp_port=(\d+)[^\r\n]*\r?\n$")
 READY_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 10
 
@@ -80,6 +80,7 @@ class RedgeServer:
         self.args = [
             str(self.binary),
             "--resp", "127.0.0.1:0",
+            "--http", "127.0.0.1:0",
             "--data-dir", str(self.data_dir),
             "--log-level", "warn",
             *self.extra_args,

@@ -54,7 +54,7 @@ stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 start_redge() {
   local dir="$TMP/redge-$1" i
   mkdir -p "$dir"; : >"$dir/stdout"  # exists before the first poll
-  "$REDGE" --resp 127.0.0.1:0 --data-dir "$dir/data" --fsync "$1" --log-format text \
+  "$REDGE" --resp 127.0.0.1:0 --http 127.0.0.1:0 --data-dir "$dir/data" --fsync "$1" --log-format text \
     >"$dir/stdout" 2>"$dir/log" &
   REDGE_PID=$!; PIDS+=("$REDGE_PID"); REDGE_PORT=
   for ((i = 0; i < 400; i++)); do  # up to ~20 s

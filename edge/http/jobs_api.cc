@@ -1,0 +1,397 @@
+#include "edge/http/jobs_api.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "edge/net/event_loop.h"
+
+namespace redge::http {
+
+using jobs::Job;
+using jobs::Outcome;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxCorrelationId = 128;
+constexpr size_t kMaxIdempotencyKey = 256;
+
+bool PrintableAscii(std::string_view s) {
+  for (char c : s) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// Seconds with fractions, in (lo, hi]; nullopt when malformed or out of range.
+std::optional<double> ParseSeconds(const std::string& v, double lo, double hi) {
+  char* end = nullptr;
+  double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size() || !(d >= lo && d <= hi)) return std::nullopt;
+  return d;
+}
+
+json JobCreated(const Job& job) {
+  return {{"id", job.id},
+          {"queue", job.queue},
+          {"state", jobs::StateName(job.state)},
+          {"correlation_id", job.correlation_id},
+          {"events_url", "/v1/jobs/" + job.id + "/events"},
+          {"status_url", "/v1/jobs/" + job.id}};
+}
+
+json LeasedJob(const Job& job, int64_t lease_timeout_ms) {
+  return {{"id", job.id},
+          {"queue", job.queue},
+          {"attempt", job.attempt},
+          {"correlation_id", job.correlation_id},
+          {"payload", job.payload},
+          {"lease_token", job.lease_token},
+          {"lease_timeout_ms", lease_timeout_ms},
+          {"lease", {{"holder", job.lease_holder}, {"expires_at", job.lease_expires_at}}}};
+}
+
+// Parses a JSON request body; an empty body is `fallback`. Replies 400 and returns
+// nullopt when it is not JSON.
+std::optional<json> BodyJson(const Request& req, Exchange& ex, const std::string& corr,
+                             json fallback) {
+  if (req.body.empty()) return fallback;
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) {
+    ReplyError(ex, 400, "invalid_json", "the request body is not valid JSON", corr);
+    return std::nullopt;
+  }
+  return j;
+}
+
+std::string LeaseToken(const Request& req) {
+  auto t = req.Header("x-lease-token");
+  return t ? std::string(*t) : std::string();
+}
+
+}  // namespace
+
+std::string CorrelationOf(const Request& req) {
+  auto h = req.Header("x-correlation-id");
+  if (!h || h->empty() || h->size() > kMaxCorrelationId || !PrintableAscii(*h)) return "";
+  return std::string(*h);
+}
+
+void ReplyJson(Exchange& ex, int status, const json& body, const std::string& correlation,
+               Headers extra) {
+  Response r;
+  r.status = status;
+  r.headers = std::move(extra);
+  r.headers.emplace_back("Content-Type", "application/json");
+  r.headers.emplace_back("Cache-Control", "no-store");
+  if (!correlation.empty()) r.headers.emplace_back("X-Correlation-ID", correlation);
+  if (status != 204) r.body = body.dump() + "\n";
+  ex.Reply(std::move(r));
+}
+
+void ReplyError(Exchange& ex, int status, std::string_view code, std::string_view message,
+                const std::string& correlation, Headers extra) {
+  ReplyJson(ex, status, {{"error", {{"code", code}, {"message", message}}}}, correlation,
+            std::move(extra));
+}
+
+void ReplyOutcome(Exchange& ex, const Outcome& outcome, const std::string& correlation) {
+  using Code = Outcome::Code;
+  switch (outcome.code) {
+    case Code::kOk:
+      return ReplyJson(ex, 200, json::object(), correlation);
+    case Code::kNotFound:
+      return ReplyError(ex, 404, "not_found", outcome.message, correlation);
+    case Code::kBadRequest:
+      return ReplyError(ex, 400, "bad_request", outcome.message, correlation);
+    case Code::kConflict:
+      return ReplyError(ex, 409, "conflict", outcome.message, correlation);
+    case Code::kLeaseLost:
+      return ReplyError(ex, 409, "lease_lost", outcome.message, correlation);
+    case Code::kUnavailable:
+      return ReplyError(ex, 503, "unavailable", outcome.message, correlation,
+                        {{"Retry-After", "5"}});
+  }
+}
+
+JobsApi::JobsApi(jobs::JobService* jobs, store::Store* store, JobsApiOptions options)
+    : jobs_(jobs), store_(store), options_(std::move(options)) {}
+
+void JobsApi::Register(HttpServer& server) {
+  server.SetFilter([this](Request& req) -> std::optional<Response> {
+    if (options_.token.empty() || req.path == "/healthz" || req.path == "/readyz") {
+      return std::nullopt;
+    }
+    auto auth = req.Header("authorization");
+    // EventSource cannot set headers, so browsers may pass the token as ?access_token=.
+    if ((auth && *auth == "Bearer " + options_.token) ||
+        req.Query("access_token") == options_.token) {
+      return std::nullopt;
+    }
+    Response r;
+    r.status = 401;
+    r.headers = {{"Content-Type", "application/json"}, {"WWW-Authenticate", "Bearer"}};
+    r.body =
+        json{{"error", {{"code", "unauthorized"}, {"message", "a valid bearer token is required"}}}}
+            .dump() +
+        "\n";
+    return r;
+  });
+  auto bind = [this](auto method) {
+    return [this, method](Request& req, std::shared_ptr<Exchange> ex) {
+      (this->*method)(req, std::move(ex));
+    };
+  };
+  server.Route("POST", "/v1/queues/{queue}/jobs",
+               [this](Request& req, std::shared_ptr<Exchange> ex) {
+                 Enqueue(req, std::move(ex), req.params[0], false);
+               });
+  server.Route("POST", "/v1/queues/{queue}/lease", bind(&JobsApi::Lease));
+  server.Route("GET", "/v1/queues", bind(&JobsApi::ListQueues));
+  server.Route("GET", "/v1/jobs/{id}", bind(&JobsApi::GetJob));
+  server.Route("DELETE", "/v1/jobs/{id}", bind(&JobsApi::CancelJob));
+  server.Route("GET", "/v1/jobs/{id}/events", [this](Request& req, std::shared_ptr<Exchange> ex) {
+    Events(req, std::move(ex), req.params[0]);
+  });
+  server.Route("POST", "/v1/jobs/{id}/events", bind(&JobsApi::WorkerEvent));
+  server.Route("POST", "/v1/jobs/{id}/heartbeat", bind(&JobsApi::WorkerHeartbeat));
+  server.Route("POST", "/v1/jobs/{id}/complete", bind(&JobsApi::WorkerComplete));
+  server.Route("POST", "/v1/jobs/{id}/fail", bind(&JobsApi::WorkerFail));
+  server.Route("GET", "/healthz", [](Request& req, std::shared_ptr<Exchange> ex) {
+    ReplyJson(*ex, 200, {{"status", "ok"}}, CorrelationOf(req));
+  });
+  server.Route("GET", "/readyz", bind(&JobsApi::Ready));
+  server.Route("POST", "/chat", [this](Request& req, std::shared_ptr<Exchange> ex) {
+    Enqueue(req, std::move(ex), "chat", true);
+  });
+  server.Route("GET", "/chat/stream/{id}", [this](Request& req, std::shared_ptr<Exchange> ex) {
+    Events(req, std::move(ex), req.params[0]);
+  });
+  server.Route("GET", "/chat/response/{id}", bind(&JobsApi::ChatResponse));
+}
+
+void JobsApi::Enqueue(Request& req, std::shared_ptr<Exchange> ex, const std::string& queue,
+                      bool chat) {
+  const std::string corr = CorrelationOf(req);
+  if (!jobs::ValidQueueName(queue)) {
+    return ReplyError(*ex, 400, "bad_request",
+                      "queue names are 1-128 characters of A-Z a-z 0-9 _ - . :", corr);
+  }
+  if (auto h = req.Header("x-correlation-id"); h && corr.empty()) {
+    return ReplyError(*ex, 400, "bad_request",
+                      "X-Correlation-ID must be 1-128 printable ASCII characters", corr);
+  }
+  std::string idem;
+  if (auto h = req.Header("idempotency-key")) {
+    if (h->empty() || h->size() > kMaxIdempotencyKey || !PrintableAscii(*h)) {
+      return ReplyError(*ex, 400, "bad_request",
+                        "Idempotency-Key must be 1-256 printable ASCII characters", corr);
+    }
+    idem = std::string(*h);
+  }
+  if (req.body.empty()) {
+    return ReplyError(*ex, 400, "invalid_json", "the request body must be a JSON payload", corr);
+  }
+  auto payload = BodyJson(req, *ex, corr, nullptr);
+  if (!payload) return;
+  jobs::JobService::EnqueueRequest r{queue, std::move(*payload), corr, idem};
+  Job job;
+  bool created = false;
+  Outcome out = jobs_->Enqueue(r, &job, &created);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  const std::string& echoed = job.correlation_id;
+  if (chat) {
+    return ReplyJson(*ex, created ? 202 : 200, {{"correlation_id", job.id}, {"id", job.id}},
+                     echoed);
+  }
+  ReplyJson(*ex, created ? 202 : 200, JobCreated(job), echoed,
+            {{"Location", "/v1/jobs/" + job.id}});
+}
+
+void JobsApi::CancelJob(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  Job job;
+  Outcome out = jobs_->Cancel(req.params[0], &job);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  spdlog::info("job cancel requested job_id={} correlation_id={} peer={}", job.id,
+               job.correlation_id, req.peer);
+  ReplyJson(*ex, 200, job.ToApi(), corr);
+}
+
+void JobsApi::Lease(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  const std::string queue = req.params[0];
+  if (!jobs::ValidQueueName(queue)) {
+    return ReplyError(*ex, 400, "bad_request", "invalid queue name", corr);
+  }
+  double wait_s = 0;
+  if (auto w = req.Query("wait")) {
+    auto parsed = ParseSeconds(*w, 0, 60);
+    if (!parsed) return ReplyError(*ex, 400, "bad_request", "wait must be 0..60 seconds", corr);
+    wait_s = *parsed;
+  }
+  auto body = BodyJson(req, *ex, corr, json::object());
+  if (!body) return;
+  std::string worker;
+  if (body->is_object() && body->contains("worker") && (*body)["worker"].is_string()) {
+    worker = (*body)["worker"].get<std::string>();
+  } else if (auto h = req.Header("x-worker-id")) {
+    worker = std::string(*h);
+  }
+  if (worker.empty() || worker.size() > 128 || !PrintableAscii(worker)) worker = "http:" + req.peer;
+
+  // One lease wait: served by the write that pushes a job (on that writer's thread), by
+  // the timeout timer, or withdrawn when the worker disconnects; whichever comes first.
+  struct Wait {
+    std::atomic<bool> finished{false};
+    std::atomic<uint64_t> handle{0};
+    net::EventLoop::TimerId timer = 0;
+  };
+  auto wait = std::make_shared<Wait>();
+  net::EventLoop* loop = &ex->loop();
+  const int64_t lease_timeout_ms = jobs_->options().lease_timeout_ms;
+  jobs::JobService* jobs = jobs_;
+  auto finish = [wait, ex, corr, loop, lease_timeout_ms, jobs, worker](Outcome out,
+                                                                       std::string id) {
+    if (wait->finished.exchange(true)) return;
+    loop->Post([wait, ex, corr, loop, out = std::move(out), id = std::move(id), lease_timeout_ms,
+                jobs, worker] {
+      if (wait->timer) loop->CancelTimer(wait->timer);
+      if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+      std::optional<Job> job = jobs->LeasedJob(id, worker);
+      if (!job) return ReplyJson(*ex, 204, nullptr, corr);
+      ReplyJson(*ex, 200, LeasedJob(*job, lease_timeout_ms), corr);
+    });
+  };
+  uint64_t handle = jobs_->LeaseAsync(queue, worker, finish);
+  wait->handle = handle;
+  if (wait->finished.load() || handle == 0) return;  // served at once
+  auto withdraw = [this, wait, finish] {
+    // Only a wait still parked may answer "nothing"; one being served answers with it.
+    if (jobs_->CancelLease(wait->handle.load())) finish(Outcome::Ok(), "");
+  };
+  if (wait_s <= 0) return withdraw();
+  wait->timer = loop->RunAfter(std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)),
+                               [wait, withdraw] {
+                                 wait->timer = 0;
+                                 withdraw();
+                               });
+  ex->OnClose([this, wait, loop] {
+    if (wait->timer) loop->CancelTimer(wait->timer);
+    wait->timer = 0;
+    if (!wait->finished.load()) jobs_->CancelLease(wait->handle.load());
+  });
+}
+
+void JobsApi::WorkerEvent(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  auto body = BodyJson(req, *ex, corr, json::object());
+  if (!body) return;
+  std::string type = "progress";
+  json data;
+  if (body->is_object() && body->contains("event")) {
+    if (!(*body)["event"].is_string() || (*body)["event"].get<std::string>().empty()) {
+      return ReplyError(*ex, 400, "bad_request", "\"event\" must be a non-empty string", corr);
+    }
+    type = (*body)["event"].get<std::string>();
+    if (type.size() > 64 || jobs::IsReservedEventType(type)) {
+      return ReplyError(*ex, 400, "bad_request",
+                        "event type '" + type +
+                            "' is reserved or too long; use /complete or /fail to finish a job",
+                        corr);
+    }
+  }
+  if (body->is_object() && body->contains("data")) {
+    data = (*body)["data"];
+  } else if (body->is_object()) {
+    data = *body;
+    data.erase("event");
+  } else {
+    data = *body;
+  }
+  int64_t event_id = 0;
+  bool canceled = false;
+  Outcome out =
+      jobs_->AppendEvent(req.params[0], LeaseToken(req), type, data, &event_id, &canceled);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  ReplyJson(*ex, 200,
+            {{"event_id", canceled ? json(nullptr) : json(event_id)}, {"canceled", canceled}},
+            corr);
+}
+
+void JobsApi::WorkerHeartbeat(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  Job job;
+  bool canceled = false;
+  Outcome out = jobs_->Heartbeat(req.params[0], LeaseToken(req), &job, &canceled);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  json lease = canceled ? json(nullptr)
+                        : json{{"holder", job.lease_holder}, {"expires_at", job.lease_expires_at}};
+  ReplyJson(*ex, 200, {{"canceled", canceled}, {"lease", lease}}, corr);
+}
+
+void JobsApi::WorkerComplete(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  auto body = BodyJson(req, *ex, corr, json::object());
+  if (!body) return;
+  json result = body->is_object() && body->contains("result") ? (*body)["result"] : json();
+  Job job;
+  Outcome out = jobs_->Complete(req.params[0], LeaseToken(req), result, &job);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  ReplyJson(*ex, 200, job.ToApi(), corr);
+}
+
+void JobsApi::WorkerFail(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  auto body = BodyJson(req, *ex, corr, json::object());
+  if (!body) return;
+  if (!body->is_object()) {
+    return ReplyError(*ex, 400, "bad_request", "the body must be {\"error\", \"retry\"}", corr);
+  }
+  std::string error = "worker failed";
+  if (body->contains("error")) {
+    const json& e = (*body)["error"];
+    error = e.is_string() ? e.get<std::string>() : e.dump();
+  }
+  bool retry = body->value("retry", false);
+  Job job;
+  Outcome out = jobs_->Fail(req.params[0], LeaseToken(req), error, retry, &job);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  ReplyJson(*ex, 200, job.ToApi(), corr);
+}
+
+void JobsApi::ListQueues(Request& req, std::shared_ptr<Exchange> ex) {
+  json queues = json::array();
+  for (const auto& q : jobs_->Queues()) {
+    queues.push_back({{"queue", q.queue},
+                      {"depth", q.depth},
+                      {"running", q.running},
+                      {"oldest_age_ms", q.oldest_age_ms}});
+  }
+  ReplyJson(*ex, 200, {{"queues", queues}}, CorrelationOf(req));
+}
+
+void JobsApi::ChatResponse(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  Job job;
+  Outcome out = jobs_->Get(req.params[0], &job);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  json body = {{"correlation_id", job.id}, {"state", jobs::StateName(job.state)}};
+  if (job.state == jobs::JobState::kCompleted) body["response"] = job.result;
+  if (job.state == jobs::JobState::kFailed || job.state == jobs::JobState::kCanceled) {
+    body["error"] = job.error;
+  }
+  ReplyJson(*ex, jobs::IsTerminal(job.state) ? 200 : 202, body, corr);
+}
+
+void JobsApi::Ready(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  if (stopping_) {
+    return ReplyJson(*ex, 503, {{"ready", false}, {"reason", "shutting down"}}, corr);
+  }
+  ReplyJson(*ex, 200, {{"ready", true}}, corr);
+}
+
+}  // namespace redge::http

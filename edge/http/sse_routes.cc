@@ -1,0 +1,275 @@
+// The readers of a job's events: the SSE stream (GET /v1/jobs/{id}/events) and the
+// long-poll (GET /v1/jobs/{id}?after=N&wait=S). Both are parked exchanges woken by the
+// JobService watcher of their job; neither re-reads the store on a timer.
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "edge/http/jobs_api.h"
+#include "edge/net/event_loop.h"
+
+namespace redge::http {
+
+using jobs::Event;
+using jobs::Job;
+using jobs::Outcome;
+using nlohmann::json;
+
+namespace {
+
+// A non-negative event id; nullopt when malformed.
+std::optional<int64_t> ParseEventId(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+std::string FormatEvent(const Event& e) {
+  // data is compact JSON: one line, so one `data:` field carries it.
+  return "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data.dump() + "\n\n";
+}
+
+bool IsTerminalEvent(const Event& e) {
+  return e.type == "completed" || e.type == "failed" || e.type == "canceled";
+}
+
+// One open SSE stream. Lives on its exchange's loop; the watcher only posts Pump().
+struct Stream : std::enable_shared_from_this<Stream> {
+  jobs::JobService* jobs = nullptr;
+  std::shared_ptr<Exchange> ex;
+  std::string id, correlation;
+  int64_t last_sent = 0;
+  uint64_t watch = 0;
+  net::EventLoop::TimerId heartbeat = 0;
+  int64_t heartbeat_ms = 0;
+  bool pump_pending = false;  // a Pump is already posted: coalesce wake-ups
+  bool finished = false;
+  std::atomic<int64_t>* open = nullptr;
+  // The stream owns itself until Finish: watchers, timers and OnClose hold it weakly, so
+  // no cycle through the exchange keeps a finished stream alive.
+  std::shared_ptr<Stream> self;
+
+  void Pump() {
+    pump_pending = false;
+    if (finished) return;
+    Job job;
+    std::vector<Event> events;
+    Outcome out = jobs->Read(id, last_sent, &job, &events);
+    if (!out.ok()) {
+      // Expired or the store failed: end the stream; EventSource reconnects and learns.
+      return Finish(true);
+    }
+    bool terminal = false;
+    std::string batch;
+    for (const auto& e : events) {
+      batch += FormatEvent(e);
+      last_sent = e.id;
+      if (IsTerminalEvent(e)) {
+        terminal = true;
+        break;
+      }
+    }
+    if (!batch.empty() && !ex->Write(batch)) return Finish(false);
+    if (terminal || (jobs::IsTerminal(job.state) && last_sent >= job.last_event_id)) {
+      spdlog::debug("sse stream done job_id={} correlation_id={} peer={} last_event_id={}", id,
+                    job.correlation_id, ex->peer(), last_sent);
+      Finish(true);
+    }
+  }
+
+  void Heartbeat() {
+    heartbeat = 0;
+    if (finished) return;
+    if (!ex->Write(": heartbeat\n\n")) return Finish(false);
+    ScheduleHeartbeat();
+  }
+
+  void ScheduleHeartbeat() {
+    std::weak_ptr<Stream> weak = shared_from_this();
+    heartbeat = ex->loop().RunAfter(std::chrono::milliseconds(heartbeat_ms), [weak] {
+      if (auto s = weak.lock()) s->Heartbeat();
+    });
+  }
+
+  // Releases the watcher, the timer and the stream slot; ends the response if `end`.
+  void Finish(bool end) {
+    if (finished) return;
+    finished = true;
+    jobs->Unwatch(id, watch);
+    if (heartbeat) ex->loop().CancelTimer(heartbeat);
+    heartbeat = 0;
+    open->fetch_sub(1);
+    if (end) ex->End();
+    auto release = std::move(self);
+  }
+};
+
+// One parked long-poll.
+struct Poll : std::enable_shared_from_this<Poll> {
+  jobs::JobService* jobs = nullptr;
+  std::shared_ptr<Exchange> ex;
+  std::string id, correlation;
+  int64_t after = 0;
+  bool include_events = false;
+  uint64_t watch = 0;
+  net::EventLoop::TimerId timer = 0;
+  bool done = false;
+  bool check_pending = false;
+
+  // Answers if there is something newer than `after` (or `force`, at the timeout).
+  void Check(bool force) {
+    check_pending = false;
+    if (done) return;
+    Job job;
+    std::vector<Event> events;
+    Outcome out = jobs->Read(id, after, &job, &events);
+    if (!out.ok()) {
+      Release();
+      return ReplyOutcome(*ex, out, correlation);
+    }
+    if (!force && events.empty() && !jobs::IsTerminal(job.state)) return;
+    Release();
+    json body = job.ToApi();
+    if (include_events) {
+      json list = json::array();
+      for (const auto& e : events) list.push_back(e.ToApi());
+      body["events"] = std::move(list);
+    }
+    ReplyJson(*ex, 200, body, correlation);
+  }
+
+  void Release() {
+    done = true;
+    jobs->Unwatch(id, watch);
+    if (timer) ex->loop().CancelTimer(timer);
+    timer = 0;
+  }
+};
+
+}  // namespace
+
+void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::string& id) {
+  const std::string corr = CorrelationOf(req);
+  int64_t after = 0;
+  if (auto h = req.Header("last-event-id")) {
+    auto v = ParseEventId(*h);
+    if (!v) return ReplyError(*ex, 400, "bad_request", "Last-Event-ID must be an event id", corr);
+    after = *v;
+  } else if (auto q = req.Query("after")) {
+    auto v = ParseEventId(*q);
+    if (!v) return ReplyError(*ex, 400, "bad_request", "after must be an event id", corr);
+    after = *v;
+  }
+  Job job;
+  Outcome out = jobs_->Get(id, &job);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  if (open_streams_.fetch_add(1) >= options_.sse_max_streams) {
+    open_streams_.fetch_sub(1);
+    return ReplyError(*ex, 503, "too_many_streams",
+                      "the server holds its maximum of open event streams; retry shortly", corr,
+                      {{"Retry-After", "2"}});
+  }
+  Headers headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
+                     {"Cache-Control", "no-cache"},
+                     {"X-Accel-Buffering", "no"}};
+  if (!corr.empty()) headers.emplace_back("X-Correlation-ID", corr);
+  ex->StartStream(200, std::move(headers));
+  ex->Write("retry: " + std::to_string(options_.sse_retry_ms) + "\n\n");
+
+  auto stream = std::make_shared<Stream>();
+  stream->jobs = jobs_;
+  stream->ex = ex;
+  stream->id = id;
+  stream->correlation = job.correlation_id;
+  stream->last_sent = after;
+  stream->heartbeat_ms = options_.sse_heartbeat_ms;
+  stream->open = &open_streams_;
+  spdlog::debug("sse stream open job_id={} correlation_id={} peer={} after={}", id,
+                job.correlation_id, req.peer, after);
+  std::weak_ptr<Stream> weak = stream;
+  net::EventLoop* loop = &ex->loop();
+  // Watch first, then read: an event committed in between is not missed.
+  stream->watch = jobs_->Watch(id, [weak, loop] {
+    loop->Post([weak] {
+      auto s = weak.lock();
+      if (!s || s->pump_pending) return;
+      s->pump_pending = true;
+      s->Pump();
+    });
+  });
+  stream->self = stream;
+  ex->OnClose([weak] {
+    auto s = weak.lock();
+    if (!s) return;
+    spdlog::debug("sse stream closed by peer job_id={} peer={}", s->id, s->ex->peer());
+    s->Finish(false);
+  });
+  stream->ScheduleHeartbeat();
+  stream->Pump();
+}
+
+void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  const std::string id = req.params[0];
+  std::optional<int64_t> after;
+  if (auto q = req.Query("after")) {
+    after = ParseEventId(*q);
+    if (!after) return ReplyError(*ex, 400, "bad_request", "after must be an event id", corr);
+  }
+  double wait_s = 0;
+  if (auto w = req.Query("wait")) {
+    char* end = nullptr;
+    wait_s = std::strtod(w->c_str(), &end);
+    if (w->empty() || end != w->c_str() + w->size() || !(wait_s > 0 && wait_s <= 60)) {
+      return ReplyError(*ex, 400, "bad_request", "wait must be in (0, 60] seconds", corr);
+    }
+  }
+  Job job;
+  std::vector<Event> events;
+  Outcome out = jobs_->Read(id, after.value_or(-1), &job, &events);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  const int64_t since = after.value_or(job.last_event_id);
+  if (wait_s <= 0 || jobs::IsTerminal(job.state) || since < job.last_event_id) {
+    json body = job.ToApi();
+    if (after) {
+      json list = json::array();
+      for (const auto& e : events) list.push_back(e.ToApi());
+      body["events"] = std::move(list);
+    }
+    return ReplyJson(*ex, 200, body, corr);
+  }
+  auto poll = std::make_shared<Poll>();
+  poll->jobs = jobs_;
+  poll->ex = ex;
+  poll->id = id;
+  poll->correlation = corr;
+  poll->after = since;
+  poll->include_events = after.has_value();
+  std::weak_ptr<Poll> weak = poll;
+  net::EventLoop* loop = &ex->loop();
+  poll->watch = jobs_->Watch(id, [weak, loop] {
+    loop->Post([weak] {
+      auto p = weak.lock();
+      if (!p || p->check_pending) return;
+      p->check_pending = true;
+      p->Check(false);
+    });
+  });
+  // The timer holds the poll alive until it answers; the watcher only holds it weakly.
+  poll->timer =
+      loop->RunAfter(std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)), [poll] {
+        poll->timer = 0;
+        poll->Check(true);
+      });
+  ex->OnClose([weak] {
+    if (auto p = weak.lock()) p->Release();
+  });
+  poll->Check(false);  // an event may have landed between the read and the Watch
+}
+
+}  // namespace redge::http

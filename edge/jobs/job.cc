@@ -1,0 +1,151 @@
+#include "edge/jobs/job.h"
+
+namespace redge::jobs {
+
+using nlohmann::json;
+
+std::string_view StateName(JobState s) {
+  switch (s) {
+    case JobState::kQueued:
+      return "queued";
+    case JobState::kRunning:
+      return "running";
+    case JobState::kCompleted:
+      return "completed";
+    case JobState::kFailed:
+      return "failed";
+    case JobState::kCanceled:
+      return "canceled";
+  }
+  return "unknown";
+}
+
+bool IsTerminal(JobState s) {
+  return s == JobState::kCompleted || s == JobState::kFailed || s == JobState::kCanceled;
+}
+
+namespace {
+
+std::optional<JobState> ParseState(std::string_view s) {
+  for (JobState st : {JobState::kQueued, JobState::kRunning, JobState::kCompleted,
+                      JobState::kFailed, JobState::kCanceled}) {
+    if (StateName(st) == s) return st;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string Job::ToRecord() const {
+  json j = {{"id", id},
+            {"queue", queue},
+            {"correlation_id", correlation_id},
+            {"state", StateName(state)},
+            {"attempt", attempt},
+            {"max_attempts", max_attempts},
+            {"created_at", created_at},
+            {"updated_at", updated_at},
+            {"started_at", started_at},
+            {"finished_at", finished_at},
+            {"last_event_id", last_event_id},
+            {"lease_holder", lease_holder},
+            {"lease_token", lease_token},
+            {"lease_expires_at", lease_expires_at},
+            {"former_holders", former_holders},
+            {"payload", payload},
+            {"result", result},
+            {"error", error},
+            {"envelope", envelope},
+            {"idempotency_key", idempotency_key}};
+  return j.dump();
+}
+
+std::optional<Job> Job::FromRecord(std::string_view record) {
+  json j = json::parse(record, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("id") || !j.contains("state")) return std::nullopt;
+  try {
+    Job job;
+    job.id = j.at("id").get<std::string>();
+    job.queue = j.value("queue", "");
+    job.correlation_id = j.value("correlation_id", "");
+    auto st = ParseState(j.at("state").get<std::string>());
+    if (!st) return std::nullopt;
+    job.state = *st;
+    job.attempt = j.value("attempt", 1);
+    job.max_attempts = j.value("max_attempts", 3);
+    job.created_at = j.value("created_at", int64_t{0});
+    job.updated_at = j.value("updated_at", int64_t{0});
+    job.started_at = j.value("started_at", int64_t{0});
+    job.finished_at = j.value("finished_at", int64_t{0});
+    job.last_event_id = j.value("last_event_id", int64_t{0});
+    job.lease_holder = j.value("lease_holder", "");
+    job.lease_token = j.value("lease_token", "");
+    job.lease_expires_at = j.value("lease_expires_at", int64_t{0});
+    job.former_holders = j.value("former_holders", std::vector<std::string>{});
+    job.payload = j.value("payload", json());
+    job.result = j.value("result", json());
+    job.error = j.value("error", "");
+    job.envelope = j.value("envelope", "");
+    job.idempotency_key = j.value("idempotency_key", "");
+    return job;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+json Job::ToApi() const {
+  json j = {{"id", id},
+            {"queue", queue},
+            {"state", StateName(state)},
+            {"attempt", attempt},
+            {"max_attempts", max_attempts},
+            {"correlation_id", correlation_id},
+            {"created_at", created_at},
+            {"updated_at", updated_at},
+            {"started_at", started_at},
+            {"finished_at", finished_at},
+            {"last_event_id", last_event_id}};
+  if (state == JobState::kRunning) {
+    j["lease"] = {{"holder", lease_holder}, {"expires_at", lease_expires_at}};
+  } else {
+    j["lease"] = nullptr;
+  }
+  if (state == JobState::kCompleted) j["result"] = result;
+  if (state == JobState::kFailed || state == JobState::kCanceled) j["error"] = error;
+  return j;
+}
+
+std::string Event::ToRecord() const {
+  return json{{"id", id}, {"event", type}, {"data", data}, {"ts", ts}}.dump();
+}
+
+std::optional<Event> Event::FromRecord(std::string_view record) {
+  json j = json::parse(record, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    Event e;
+    e.id = j.at("id").get<int64_t>();
+    e.type = j.at("event").get<std::string>();
+    e.data = j.value("data", json());
+    e.ts = j.value("ts", int64_t{0});
+    return e;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+json Event::ToApi() const { return json{{"id", id}, {"event", type}, {"data", data}, {"ts", ts}}; }
+
+std::string MakeEnvelope(const Job& job, int64_t now_ms) {
+  return json{
+      {"id", job.id},           {"queue", job.queue},    {"correlation_id", job.correlation_id},
+      {"attempt", job.attempt}, {"enqueued_at", now_ms}, {"payload", job.payload}}
+      .dump();
+}
+
+bool IsReservedEventType(std::string_view type) {
+  return type == "queued" || type == "started" || type == "retrying" || type == "completed" ||
+         type == "failed" || type == "canceled";
+}
+
+}  // namespace redge::jobs

@@ -1,0 +1,70 @@
+// Job and Event: the records the jobs layer keeps in the store, and their JSON forms.
+//
+// A job record is one JSON string at `redge:job:{id}`; its events are a list at
+// `redge:events:{id}` whose element i is the event with id i + 1. Both are plain store
+// keys, so they are durable, replicated by nothing, and visible over RESP for debugging.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redge::jobs {
+
+enum class JobState { kQueued, kRunning, kCompleted, kFailed, kCanceled };
+
+std::string_view StateName(JobState s);
+bool IsTerminal(JobState s);
+
+struct Job {
+  std::string id;
+  std::string queue;
+  std::string correlation_id;
+  JobState state = JobState::kQueued;
+  int attempt = 1;  // the attempt that is queued or running (1-based)
+  int max_attempts = 3;
+  int64_t created_at = 0, updated_at = 0, started_at = 0, finished_at = 0;
+  int64_t last_event_id = 0;
+  // While running: who holds the lease, its secret token (HTTP workers must show it) and
+  // when it expires.
+  std::string lease_holder, lease_token;
+  int64_t lease_expires_at = 0;
+  // Holders of earlier, expired leases: their late completions are ignored.
+  std::vector<std::string> former_holders;
+  nlohmann::json payload;
+  nlohmann::json result;  // null until completed
+  std::string error;      // set when failed or canceled
+  std::string envelope;   // the exact queue entry while queued (for cancel's LREM)
+  std::string idempotency_key;
+
+  // Storage form (everything).
+  std::string ToRecord() const;
+  static std::optional<Job> FromRecord(std::string_view record);
+  // API form (docs/http-api.md): no token, no envelope, no payload.
+  nlohmann::json ToApi() const;
+};
+
+struct Event {
+  int64_t id = 0;
+  std::string type;
+  nlohmann::json data;
+  int64_t ts = 0;
+
+  std::string ToRecord() const;
+  static std::optional<Event> FromRecord(std::string_view record);
+  nlohmann::json ToApi() const;
+};
+
+// The queue envelope legacy workers pop: {"id","queue","correlation_id","attempt",
+// "enqueued_at","payload"}.
+std::string MakeEnvelope(const Job& job, int64_t now_ms);
+
+// Event types a worker may not send itself (the jobs layer writes them).
+bool IsReservedEventType(std::string_view type);
+
+}  // namespace redge::jobs

@@ -1,0 +1,115 @@
+// The bridge for legacy Redis workers: mutation observers that turn plain RESP commands on
+// the templated keys into job transitions, inside the worker's own write.
+#include <spdlog/spdlog.h>
+
+#include "edge/jobs/job_service.h"
+#include "edge/jobs/job_txn.h"
+
+namespace redge::jobs {
+
+namespace st = redge::store;
+using nlohmann::json;
+
+namespace {
+
+bool IsPopEvent(std::string_view event) { return event == "lpop" || event == "rpop"; }
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  for (const auto& s : v) {
+    if (s == x) return true;
+  }
+  return false;
+}
+
+// A legacy error value names its message in one of these fields.
+std::string ErrorText(const json& j) {
+  for (const char* field : {"content", "error", "message"}) {
+    if (j.contains(field)) {
+      const json& v = j[field];
+      return v.is_string() ? v.get<std::string>() : v.dump();
+    }
+  }
+  return "worker reported an error";
+}
+
+}  // namespace
+
+void JobService::OnQueuePop(st::Txn& txn, const st::KeyEvent& ev) {
+  if (ev.db != 0 || !IsPopEvent(ev.event) || ev.values == nullptr) return;
+  if (!queue_key_.Match(ev.key)) return;
+  for (const auto& value : *ev.values) {
+    json envelope = json::parse(value, nullptr, false);
+    if (!envelope.is_object() || !envelope.contains("id") || !envelope["id"].is_string()) continue;
+    std::string id = envelope["id"].get<std::string>();
+    auto job = TxnOps::Load(txn, id);
+    // Only the envelope the job is queued under starts a lease: a copy pushed back by hand
+    // or left over from an earlier attempt must not restart a running job.
+    if (!job || job->state != JobState::kQueued || job->envelope != value) {
+      spdlog::debug("popped envelope ignored job_id={} client={}", id, txn.client());
+      continue;
+    }
+    TxnOps::StartLease(*this, txn, *job, txn.client());
+  }
+}
+
+void JobService::OnResponseSet(st::Txn& txn, const st::KeyEvent& ev) {
+  if (ev.db != 0 || ev.event != "set" || ev.values == nullptr || ev.values->empty()) return;
+  if (IsInternalKey(ev.key)) return;
+  auto id = response_key_.Match(ev.key);
+  if (!id) return;
+  auto job = TxnOps::Load(txn, *id);
+  if (!job) return;
+  const std::string& client = txn.client();
+  if (job->state != JobState::kRunning ||
+      (client != job->lease_holder && Contains(job->former_holders, client))) {
+    // A late answer from a worker whose lease expired (or a job already finished): the
+    // job has moved on, and its current attempt must not be overwritten.
+    spdlog::warn("late response ignored job_id={} correlation_id={} state={} client={} holder={}",
+                 job->id, job->correlation_id, StateName(job->state), client, job->lease_holder);
+    return;
+  }
+  const std::string& value = ev.values->front();
+  json parsed = json::parse(value, nullptr, false);
+  if (parsed.is_discarded()) parsed = value;  // plain text results stay strings
+  if (parsed.is_object() && parsed.value("isError", false) == true) {
+    TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr, ErrorText(parsed));
+  } else {
+    TxnOps::Finish(*this, txn, *job, JobState::kCompleted, std::move(parsed), "");
+  }
+}
+
+void JobService::OnProgress(st::Txn& txn, std::string_view channel, std::string_view message) {
+  auto id = progress_channel_.Match(channel);
+  if (!id) return;
+  // With a bare "{id}" template every channel matches; only real jobs are affected.
+  auto job = TxnOps::Load(txn, *id);
+  if (!job || job->state != JobState::kRunning) return;
+  const std::string& client = txn.client();
+  if (!client.empty() && client != job->lease_holder && Contains(job->former_holders, client)) {
+    spdlog::warn("late progress ignored job_id={} correlation_id={} client={} holder={}", job->id,
+                 job->correlation_id, client, job->lease_holder);
+    return;
+  }
+  json msg = json::parse(message, nullptr, false);
+  if (msg.is_object() && msg.value("complete", false) == true) {
+    json content = msg.contains("content") ? msg["content"] : json();
+    if (msg.value("isError", false) == true) {
+      TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr,
+                     content.is_string() ? content.get<std::string>() : content.dump());
+    } else {
+      TxnOps::Finish(*this, txn, *job, JobState::kCompleted, std::move(content), "");
+    }
+    return;
+  }
+  std::string type = "progress";
+  if (msg.is_object() && msg.contains("event") && msg["event"].is_string()) {
+    std::string named = msg["event"].get<std::string>();
+    if (!named.empty() && !IsReservedEventType(named)) type = std::move(named);
+  }
+  // Only a JSON object is an event; any other message is a sign of life.
+  if (msg.is_object()) TxnOps::Append(*this, txn, *job, std::move(type), std::move(msg));
+  TxnOps::ExtendLease(*this, txn, *job);
+  TxnOps::Save(txn, *job);
+}
+
+}  // namespace redge::jobs

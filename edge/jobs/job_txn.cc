@@ -1,0 +1,148 @@
+// JobService::TxnOps: the record-level steps of the job lifecycle, each run inside a store
+// transaction so a state change and its event commit together. Effects outside the store
+// (waking waiters, scheduling lease expiries, queue counters) are registered as
+// AfterCommit hooks, so they happen only if the write did.
+#include "edge/jobs/job_txn.h"
+
+#include <spdlog/spdlog.h>
+
+#include "store/keys.h"
+#include "store/lists.h"
+#include "store/strings.h"
+
+namespace redge::jobs {
+
+namespace st = redge::store;
+
+std::string JobKey(std::string_view id) { return "redge:job:" + std::string(id); }
+std::string EventsKey(std::string_view id) { return "redge:events:" + std::string(id); }
+std::string IdempotencyKey(std::string_view queue, std::string_view key) {
+  return "redge:idem:" + std::string(queue) + ":" + std::string(key);
+}
+bool IsInternalKey(std::string_view key) {
+  return key.substr(0, 6) == "redge:" &&
+         (key.substr(0, 10) == "redge:job:" || key.substr(0, 13) == "redge:events:" ||
+          key.substr(0, 11) == "redge:idem:");
+}
+
+std::optional<Job> JobService::TxnOps::Load(st::Txn& txn, std::string_view id) {
+  auto raw = st::strings::Get(txn, JobKey(id));
+  if (!raw.ok()) return std::nullopt;
+  return Job::FromRecord(*raw);
+}
+
+void JobService::TxnOps::Save(st::Txn& txn, const Job& job, int64_t expire_at_ms) {
+  st::strings::SetOptions options;
+  if (expire_at_ms > 0) options.expire_at_ms = expire_at_ms;
+  (void)st::strings::Set(txn, JobKey(job.id), job.ToRecord(), options);
+}
+
+int64_t JobService::TxnOps::Append(JobService& svc, st::Txn& txn, Job& job, std::string type,
+                                   nlohmann::json data) {
+  Event e;
+  e.id = ++job.last_event_id;
+  e.type = std::move(type);
+  e.data = std::move(data);
+  e.ts = txn.now_ms();
+  job.updated_at = e.ts;
+  (void)st::lists::Push(txn, EventsKey(job.id), st::ListEnd::kRight, {e.ToRecord()}, false);
+  std::string id = job.id;
+  txn.AfterCommit([&svc, id] { svc.NotifyChanged(id); });
+  return e.id;
+}
+
+void JobService::TxnOps::StartLease(JobService& svc, st::Txn& txn, Job& job,
+                                    const std::string& holder) {
+  const int64_t now = txn.now_ms();
+  job.state = JobState::kRunning;
+  job.lease_holder = holder.empty() ? "unknown" : holder;
+  job.lease_token = NewCorrelationId();
+  job.lease_expires_at = now + svc.options_.lease_timeout_ms;
+  if (job.started_at == 0) job.started_at = now;
+  job.envelope.clear();
+  Append(svc, txn, job, "started", {{"worker", job.lease_holder}, {"attempt", job.attempt}});
+  Save(txn, job);
+  std::string id = job.id, queue = job.queue;
+  int64_t deadline = job.lease_expires_at;
+  txn.AfterCommit([&svc, id, queue, deadline] {
+    svc.AdjustRunning(queue, +1);
+    svc.ScheduleLease(id, deadline);
+  });
+  spdlog::info("job leased job_id={} correlation_id={} queue={} worker={} attempt={}", job.id,
+               job.correlation_id, job.queue, job.lease_holder, job.attempt);
+}
+
+void JobService::TxnOps::ExtendLease(JobService& svc, st::Txn& txn, Job& job) {
+  job.lease_expires_at = txn.now_ms() + svc.options_.lease_timeout_ms;
+  std::string id = job.id;
+  int64_t deadline = job.lease_expires_at;
+  txn.AfterCommit([&svc, id, deadline] { svc.ScheduleLease(id, deadline); });
+}
+
+void JobService::TxnOps::Enqueue(JobService& svc, st::Txn& txn, Job& job) {
+  job.state = JobState::kQueued;
+  job.envelope = MakeEnvelope(job, txn.now_ms());
+  Save(txn, job);
+  // Pushed last: the push may serve a parked BRPOP or lease inside this same write, and
+  // that pop's observer must find the record already queued.
+  (void)st::lists::Push(txn, svc.queue_key_.Format(job.queue), st::ListEnd::kLeft, {job.envelope},
+                        false);
+}
+
+void JobService::TxnOps::Requeue(JobService& svc, st::Txn& txn, Job& job,
+                                 const std::string& reason) {
+  const bool was_running = job.state == JobState::kRunning;
+  std::string previous = job.lease_holder;
+  if (!previous.empty()) job.former_holders.push_back(previous);
+  job.lease_holder.clear();
+  job.lease_token.clear();
+  job.lease_expires_at = 0;
+  job.attempt++;
+  Append(svc, txn, job, "retrying",
+         {{"attempt", job.attempt}, {"reason", reason}, {"previous_worker", previous}});
+  if (was_running) {
+    std::string queue = job.queue;
+    txn.AfterCommit([&svc, queue] { svc.AdjustRunning(queue, -1); });
+  }
+  spdlog::warn("job retrying job_id={} correlation_id={} queue={} attempt={} reason={}", job.id,
+               job.correlation_id, job.queue, job.attempt, reason);
+  Enqueue(svc, txn, job);
+}
+
+void JobService::TxnOps::Finish(JobService& svc, st::Txn& txn, Job& job, JobState state,
+                                nlohmann::json result, std::string error) {
+  const bool was_running = job.state == JobState::kRunning;
+  const bool was_queued = job.state == JobState::kQueued;
+  if (was_queued && !job.envelope.empty()) {
+    // A canceled queued job leaves its queue so no worker ever sees it.
+    (void)st::lists::Rem(txn, svc.queue_key_.Format(job.queue), 1, job.envelope);
+  }
+  const int64_t now = txn.now_ms();
+  job.state = state;
+  job.finished_at = now;
+  job.envelope.clear();
+  job.lease_expires_at = 0;
+  nlohmann::json data = nlohmann::json::object();
+  if (state == JobState::kCompleted) {
+    job.result = std::move(result);
+    data["result"] = job.result;
+  } else {
+    job.error = std::move(error);
+    if (state == JobState::kFailed) data["error"] = job.error;
+  }
+  Append(svc, txn, job, std::string(StateName(state)), std::move(data));
+  const int64_t expire_at = now + svc.options_.result_ttl_ms;
+  Save(txn, job, expire_at);
+  (void)st::keys::ExpireAt(txn, EventsKey(job.id), expire_at, {});
+  if (!job.idempotency_key.empty()) {
+    (void)st::keys::ExpireAt(txn, IdempotencyKey(job.queue, job.idempotency_key), expire_at, {});
+  }
+  if (was_running) {
+    std::string queue = job.queue;
+    txn.AfterCommit([&svc, queue] { svc.AdjustRunning(queue, -1); });
+  }
+  spdlog::info("job {} job_id={} correlation_id={} queue={} attempt={}", StateName(state), job.id,
+               job.correlation_id, job.queue, job.attempt);
+}
+
+}  // namespace redge::jobs
