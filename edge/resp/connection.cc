@@ -210,7 +210,75 @@ void Connection::ProcessInput() {
     }
     Dispatch(argv);
   }
-  if (!waiting_) FlushBatch();
+  if (!waiting_ && !batch_.empty()) {
+    // Wait for the other clients of this wake-up: their commands share one store write.
+    waiting_ = true;
+    server_->DeferBatch(loop_, shared_from_this());
+  }
+}
+
+void Connection::DeliverReply(const std::string& reply) {
+  if (closed_) return;
+  out_.append(reply);
+  waiting_ = false;
+  Resume();
+}
+
+void Connection::CommitGroup(RespServer* server, net::EventLoop* loop,
+                             std::vector<std::shared_ptr<Connection>> group) {
+  struct Part {
+    std::shared_ptr<Connection> conn;
+    std::vector<PendingCommand> commands;
+    std::string reply;
+    std::string client;
+    int db = 0;
+    int protocol = 2;
+  };
+  auto parts = std::make_shared<std::vector<Part>>();
+  for (auto& c : group) {
+    if (c->closed_) continue;
+    Part p;
+    p.commands = std::move(c->batch_);
+    c->batch_.clear();
+    c->batch_bytes_ = 0;
+    p.client = c->ClientLabel();
+    p.db = c->db_;
+    p.protocol = c->protocol_;
+    p.conn = std::move(c);
+    parts->push_back(std::move(p));
+  }
+  if (parts->empty()) return;
+  server->store().ExecAsync(
+      0,
+      [parts, server](store::Txn& txn) {
+        for (auto& p : *parts) {
+          txn.SwitchDb(p.db);
+          txn.set_client(p.client);
+          ReplyWriter w(&p.reply, p.protocol);
+          for (auto& cmd : p.commands) {
+            CommandContext ctx{*p.conn, *server, cmd.argv, w, &txn};
+            cmd.spec->handler(ctx);
+          }
+        }
+      },
+      [parts, loop](store::Status s) {
+        if (!s.ok()) {
+          // Nothing of the write happened: every command of every client gets the error.
+          for (auto& p : *parts) {
+            p.reply.clear();
+            ReplyWriter w(&p.reply, p.protocol);
+            for (size_t i = 0; i < p.commands.size(); ++i) w.Error(s.message());
+          }
+        }
+        auto deliver = [parts] {
+          for (auto& p : *parts) p.conn->DeliverReply(p.reply);
+        };
+        if (loop->InLoopThread()) {
+          deliver();
+        } else {
+          loop->Post(deliver);
+        }
+      });
 }
 
 void Connection::FlushBatch() {

@@ -119,6 +119,15 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   // under fsync=always, one sync wait) instead of one per command.
   bool Batchable(const std::vector<std::string>& argv, const CommandSpec** spec);
   void FlushBatch();
+
+ public:
+  // Runs the deferred batches of `group` (connections of one loop) as one store write and
+  // hands each connection its replies. Called by RespServer on the loop thread.
+  static void CommitGroup(RespServer* server, net::EventLoop* loop,
+                          std::vector<std::shared_ptr<Connection>> group);
+
+ private:
+  void DeliverReply(const std::string& reply);
   void OnPopResult(store::Result<store::PopResult> r);
   void OnBlockTimeout();
   // Called when an async step (blocked pop, durable write) finishes on this loop.

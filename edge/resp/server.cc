@@ -79,10 +79,33 @@ store::Status RespServer::Start() {
     OnCommit(touched, flushed_db);
   });
   int n = std::max(1, options_.io_threads);
-  for (int i = 0; i < n; ++i) loops_.push_back(std::make_unique<net::EventLoop>());
+  for (int i = 0; i < n; ++i) {
+    loops_.push_back(std::make_unique<net::EventLoop>());
+    deferred_[loops_.back().get()];
+  }
   for (int i = 0; i < n; ++i) threads_.emplace_back([loop = loops_[i].get()] { loop->Run(); });
   acceptor_ = std::thread([this] { AcceptLoop(); });
   return store::Status::OK();
+}
+
+void RespServer::DeferBatch(net::EventLoop* loop, const std::shared_ptr<Connection>& c) {
+  auto& list = deferred_[loop];
+  // Posted tasks run after the loop has handled every ready socket of this wake-up, so
+  // the commit collects the commands of all clients that sent some.
+  if (list.empty()) loop->Post([this, loop] { CommitDeferred(loop); });
+  list.push_back(c);
+}
+
+void RespServer::CommitDeferred(net::EventLoop* loop) {
+  auto& list = deferred_[loop];
+  if (list.empty()) return;
+  std::vector<std::shared_ptr<Connection>> group;
+  group.reserve(list.size());
+  for (auto& weak : list) {
+    if (auto c = weak.lock()) group.push_back(std::move(c));
+  }
+  list.clear();
+  if (!group.empty()) Connection::CommitGroup(this, loop, std::move(group));
 }
 
 void RespServer::AcceptLoop() {

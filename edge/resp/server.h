@@ -80,6 +80,9 @@ class RespServer {
 
   // Client registry (CLIENT LIST / KILL / UNBLOCK / INFO).
   void Register(const std::shared_ptr<Connection>& c);
+  // `c` has store commands ready; they run with those of the loop's other clients in one
+  // store write once the loop has read every ready socket (one WAL append, one sync).
+  void DeferBatch(net::EventLoop* loop, const std::shared_ptr<Connection>& c);
   void Unregister(uint64_t id);
   std::vector<std::shared_ptr<Connection>> Clients();
   std::shared_ptr<Connection> FindClient(uint64_t id);
@@ -106,6 +109,10 @@ class RespServer {
   int port_ = 0;
   int64_t start_time_ms_ = 0;
   std::vector<std::unique_ptr<net::EventLoop>> loops_;
+  // Per loop: connections whose pipelined store commands wait for the loop's shared write
+  // (touched only by that loop's thread; the map is fixed after Start).
+  std::unordered_map<net::EventLoop*, std::vector<std::weak_ptr<Connection>>> deferred_;
+  void CommitDeferred(net::EventLoop* loop);
   std::vector<std::thread> threads_;
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};
