@@ -19,6 +19,7 @@
 #include "edge/http/http_response.h"
 #include "edge/log.h"
 #include "edge/net/event_loop.h"
+#include "edge/net/listener.h"
 
 namespace redge::http {
 namespace {
@@ -109,40 +110,10 @@ store::Status HttpServer::Start() {
   if (impl_->started || impl_->core.stopping) {
     return store::Status::InvalidArgument("HTTP server already started");
   }
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  std::string port = std::to_string(options_.port);
-  int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0) {
-    return store::Status::InvalidArgument("cannot resolve HTTP address " + options_.host + ": " +
-                                          gai_strerror(rc));
-  }
-  std::string last_error = "no address";
-  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
-      impl_->listen_fd = fd;
-      break;
-    }
-    last_error = strerror(errno);
-    ::close(fd);
-  }
-  freeaddrinfo(res);
-  if (impl_->listen_fd < 0) {
-    return store::Status::InvalidArgument("cannot listen on " + options_.host + ":" + port + ": " +
-                                          last_error);
-  }
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  port_ = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
-                                        : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  auto listening = net::ListenTcp(options_.host, options_.port, "HTTP");
+  if (!listening.ok()) return listening.status();
+  impl_->listen_fd = listening->fd;
+  port_ = listening->port;
 
   int n = std::max(1, options_.io_threads);
   for (int i = 0; i < n; ++i) {

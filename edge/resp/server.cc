@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "edge/net/listener.h"
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
 
@@ -37,40 +38,10 @@ void RespServer::set_requirepass(std::string p) {
 }
 
 store::Status RespServer::Start() {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* res = nullptr;
-  std::string port = std::to_string(options_.port);
-  int rc = getaddrinfo(options_.host.c_str(), port.c_str(), &hints, &res);
-  if (rc != 0) {
-    return store::Status::InvalidArgument("cannot resolve RESP address " + options_.host + ": " +
-                                          gai_strerror(rc));
-  }
-  std::string last_error = "no address";
-  for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0) {
-      listen_fd_ = fd;
-      break;
-    }
-    last_error = strerror(errno);
-    ::close(fd);
-  }
-  freeaddrinfo(res);
-  if (listen_fd_ < 0) {
-    return store::Status::InvalidArgument("cannot listen on " + options_.host + ":" + port + ": " +
-                                          last_error);
-  }
-  sockaddr_storage ss{};
-  socklen_t len = sizeof(ss);
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-  port_ = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
-                                        : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  auto listening = net::ListenTcp(options_.host, options_.port, "RESP");
+  if (!listening.ok()) return listening.status();
+  listen_fd_ = listening->fd;
+  port_ = listening->port;
   start_time_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
