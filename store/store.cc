@@ -195,6 +195,7 @@ void Store::ExecAsync(int db, const std::function<void(Txn&)>& fn,
 
 void Store::Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<void(Status)> done) {
   Impl& im = *impl_;
+  txn.FlushMetas();
   Status status;
   rocksdb::WriteBatch* wb = im.batch.GetWriteBatch();
   uint64_t new_hwm = 0;

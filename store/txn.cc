@@ -42,10 +42,15 @@ void Txn::CacheMeta(std::string_view key, const std::optional<Meta>& meta) {
 
 Result<std::optional<Meta>> Txn::ReadRawMeta(std::string_view key) {
   if (meta_cache_valid_ && meta_cache_db_ == db_ && meta_cache_key_ == key) return meta_cache_;
+  std::string meta_key = encoding::MetaKey(db_, key);
+  if (auto it = dirty_metas_.find(meta_key); it != dirty_metas_.end()) {
+    CacheMeta(key, it->second);
+    return it->second;
+  }
   auto& im = *store_->impl_;
   std::string raw;
-  rocksdb::Status s = batch_->GetFromBatchAndDB(im.db, rocksdb::ReadOptions(), im.meta_cf,
-                                                encoding::MetaKey(db_, key), &raw);
+  rocksdb::Status s =
+      batch_->GetFromBatchAndDB(im.db, rocksdb::ReadOptions(), im.meta_cf, meta_key, &raw);
   if (s.IsNotFound()) {
     CacheMeta(key, std::nullopt);
     return std::optional<Meta>();
@@ -99,7 +104,9 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
       }
     }
   }
-  batch_->Put(im.meta_cf, encoding::MetaKey(db_, key), encoding::EncodeMeta(meta));
+  // The record itself is written once at commit: a pipeline of 500 LPUSHes to one list
+  // then adds one metadata entry to the memtable, not 500.
+  dirty_metas_[encoding::MetaKey(db_, key)] = meta;
   CacheMeta(key, meta);
   Touch(key);
 }
@@ -112,7 +119,7 @@ void Txn::DeleteKey(std::string_view key) {
     expires_count_delta_[db_]--;
     batch_->Delete(im.expire_cf, encoding::ExpireKey((*old)->expire_at_ms, db_, key));
   }
-  batch_->Delete(im.meta_cf, encoding::MetaKey(db_, key));
+  dirty_metas_[encoding::MetaKey(db_, key)] = std::nullopt;
   CacheMeta(key, std::nullopt);
   key_count_delta_[db_]--;
   Touch(key);
@@ -170,8 +177,21 @@ Status Txn::ScanElements(
   return Status::OK();
 }
 
+void Txn::FlushMetas() {
+  auto& im = *store_->impl_;
+  for (auto& [meta_key, meta] : dirty_metas_) {
+    if (meta) {
+      batch_->Put(im.meta_cf, meta_key, encoding::EncodeMeta(*meta));
+    } else {
+      batch_->Delete(im.meta_cf, meta_key);
+    }
+  }
+  dirty_metas_.clear();
+}
+
 Status Txn::ScanKeys(std::string_view start,
                      const std::function<bool(std::string_view key, const Meta& meta)>& fn) {
+  FlushMetas();  // the iterator below reads the batch
   auto& im = *store_->impl_;
   std::string upper(1, static_cast<char>(db_ + 1));
   rocksdb::Slice upper_slice(upper);

@@ -115,6 +115,9 @@ class Txn {
   // Remembers the metadata this Txn last read or wrote, so the read-modify-write of one
   // command (GetMeta, then PutMeta) costs one lookup instead of two.
   void CacheMeta(std::string_view key, const std::optional<Meta>& meta);
+  // Writes the metadata records changed by this Txn into the batch (at commit, and before
+  // anything iterates the batch).
+  void FlushMetas();
   void Touch(std::string_view key);
 
   Store* store_;
@@ -123,6 +126,7 @@ class Txn {
   rocksdb::WriteBatchWithIndex* batch_;
   int observer_depth_ = 0;
   // Per-database change in key count (DBSIZE counters are updated after commit).
+  std::unordered_map<std::string, std::optional<Meta>> dirty_metas_;  // by encoded meta key
   bool meta_cache_valid_ = false;
   int meta_cache_db_ = -1;
   std::string meta_cache_key_;
