@@ -43,9 +43,13 @@ class GroupCommit {
   Status WaitDurable(uint64_t seq);
   // Syncs now, whatever the mode (shutdown, everysec tick).
   Status SyncNow();
+  // While *flag is true (a write was refused), SyncNow reports an error without touching
+  // the WAL: RocksDB 7.8 asserts when a WAL whose append failed is synced again.
+  void set_failure_flag(const std::atomic<bool>* flag) { failed_ = flag; }
   int64_t syncs() const { return syncs_.load(); }
 
  private:
+  const std::atomic<bool>* failed_ = nullptr;
   void SyncerLoop();
   void TickerLoop();
 

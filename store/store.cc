@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 
 #include "store/compaction_filter.h"
 #include "store/encoding.h"
@@ -67,9 +69,42 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   return store;
 }
 
+namespace {
+
+// RocksDB's info log, forwarded to the server's log instead of a file on the data disk.
+class ForwardingLogger : public rocksdb::Logger {
+ public:
+  explicit ForwardingLogger(std::function<void(int, const std::string&)> sink)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), sink_(std::move(sink)) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char buf[1024];
+    vsnprintf(buf, sizeof(buf), format, ap);
+    int lvl = std::min(static_cast<int>(level), 4);
+    if (sink_) {
+      sink_(lvl, buf);
+    } else if (lvl >= 2) {
+      std::fprintf(stderr, "rocksdb: %s\n", buf);
+    }
+  }
+
+ private:
+  std::function<void(int, const std::string&)> sink_;
+};
+
+}  // namespace
+
 Status Store::OpenDb() {
   Impl& im = *impl_;
   rocksdb::DBOptions db_options;
+  db_options.info_log = std::make_shared<ForwardingLogger>(options_.log);
+  // Informational lines (flushes, compactions) are many and only useful when debugging.
+  db_options.info_log->SetInfoLogLevel(options_.log ? rocksdb::InfoLogLevel::INFO_LEVEL
+                                                    : rocksdb::InfoLogLevel::WARN_LEVEL);
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
@@ -134,6 +169,7 @@ Status Store::OpenDb() {
   if (!it->status().ok()) return Status::IOError(it->status().ToString());
 
   im.group_commit = std::make_unique<GroupCommit>(im.db, options_.fsync);
+  im.group_commit->set_failure_flag(&im.last_write_failed);
   if (options_.active_expire) {
     im.expirer = std::thread([this] { RunExpirer(); });
   }
@@ -208,9 +244,14 @@ void Store::Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<v
     }
     auto t0 = std::chrono::steady_clock::now();
     rocksdb::Status rs = im.db->Write(im.write_options, wb);
-    im.write_latency_us_total +=
+    const int64_t us =
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
             .count();
+    im.write_latency_us_total += us;
+    // First bound >= us: le is inclusive, as in Prometheus histograms.
+    im.write_latency_buckets[std::lower_bound(kWriteLatencyBoundsUs.begin(),
+                                              kWriteLatencyBoundsUs.end(), us) -
+                             kWriteLatencyBoundsUs.begin()]++;
     if (rs.ok()) {
       im.writes++;
       if (im.commit_listener && !txn.touched_.empty()) im.commit_listener(txn.touched_, -1);
@@ -224,8 +265,10 @@ void Store::Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<v
           (im.expirer_wait_deadline == 0 || txn.min_new_deadline_ < im.expirer_wait_deadline)) {
         im.expirer_cv.notify_one();
       }
+      im.last_write_failed = false;
     } else {
       im.write_failures++;
+      im.last_write_failed = true;
       status = Status::IOError(rs.ToString());
     }
   }
@@ -309,6 +352,35 @@ Result<int64_t> Store::Publish(const std::string& channel, const std::string& me
   return pubsub_.Publish(channel, message);
 }
 
+bool Store::Writable() {
+  Impl& im = *impl_;
+  if (!im.last_write_failed.load()) return true;
+  // Probe at most once a second: a failing disk must not be hammered by readiness checks.
+  const int64_t now = clock_->NowMs();
+  int64_t last = im.last_probe_ms.load();
+  if (now - last < 1000 || !im.last_probe_ms.compare_exchange_strong(last, now)) return false;
+  std::lock_guard lock(im.mu);
+  if (im.closing) return false;
+  // After an out-of-space or I/O error RocksDB refuses writes until resumed; then a
+  // rewrite of the version high-water mark (a record that exists anyway) tests the disk.
+  rocksdb::Status rs = im.db->Resume();
+  if (rs.ok()) {
+    std::string hwm;
+    encoding::PutFixed64LE(&hwm, im.persisted_version_hwm);
+    rocksdb::WriteBatch wb;
+    wb.Put(im.meta_cf, VersionHwmKey(), hwm);
+    rocksdb::WriteOptions wo = im.write_options;
+    wo.sync = true;
+    rs = im.db->Write(wo, &wb);
+  }
+  if (rs.ok()) {
+    im.last_write_failed = false;
+  } else if (options_.log) {
+    options_.log(2, "store still cannot write: " + rs.ToString());
+  }
+  return !im.last_write_failed.load();
+}
+
 int64_t Store::DbSize(int db) const {
   if (db < 0 || db >= kNumDbs) return 0;
   return impl_->key_counts[db].load();
@@ -333,8 +405,10 @@ Status Store::FlushDb(int db) {
   rocksdb::Status rs = im.db->Write(im.write_options, &wb);
   if (!rs.ok()) {
     im.write_failures++;
+    im.last_write_failed = true;
     return Status::IOError(rs.ToString());
   }
+  im.last_write_failed = false;
   im.writes++;
   im.key_counts[db] = 0;
   im.expires_counts[db] = 0;
@@ -451,6 +525,9 @@ StoreStats Store::GetStats() const {
   s.fsyncs = im.group_commit ? im.group_commit->syncs() : 0;
   s.keys_expired = im.keys_expired.load();
   s.write_latency_us_total = im.write_latency_us_total.load();
+  for (size_t i = 0; i < s.write_latency_buckets.size(); ++i) {
+    s.write_latency_buckets[i] = im.write_latency_buckets[i].load();
+  }
   s.blocked_clients = im.blocked.load();
   uint64_t sst = 0, wal = 0;
   for (auto* cf : {im.meta_cf, im.data_cf, im.expire_cf}) {

@@ -22,6 +22,7 @@
 // that triggered them, after its commit, without the store lock held: keep them short.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -63,6 +64,11 @@ struct Options {
   bool active_expire = true;
   size_t block_cache_bytes = 64u << 20;
   size_t write_buffer_bytes = 64u << 20;
+  // Receives RocksDB's own log lines (level: 0 debug, 1 info, 2 warn, 3 error, 4 fatal).
+  // RocksDB's default LOG file lives on the data disk; when that disk fills, RocksDB 7.8
+  // aborts on its second failed log append, so the store never writes that file. Null:
+  // warnings and errors go to stderr.
+  std::function<void(int level, const std::string& line)> log;
 };
 
 // A key-space event seen by mutation observers, named as Redis keyspace notifications
@@ -102,13 +108,25 @@ struct PopResult {
 // Called exactly once per request that did not get Status::kTimeout from Cancel.
 using PopCallback = std::function<void(Result<PopResult>)>;
 
+// Upper bounds (microseconds) of the buckets of StoreStats::write_latency_buckets: 10 us
+// to 10 s, about three per decade (a write without sync takes microseconds; one stuck
+// behind a compaction stall, milliseconds to seconds).
+inline constexpr std::array<int64_t, 19> kWriteLatencyBoundsUs = {
+    10,     25,     50,      100,     250,     500,       1'000,     2'500,     5'000,     10'000,
+    25'000, 50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
+
 struct StoreStats {
   int64_t writes = 0;           // committed batches
   int64_t write_failures = 0;   // batches RocksDB refused
   int64_t fsyncs = 0;           // WAL syncs done
   int64_t keys_expired = 0;     // deleted by lazy or active expiry
   int64_t blocked_clients = 0;  // waiting pops
+  // Time spent in RocksDB's Write of each Exec batch, committed or refused (WAL append +
+  // memtable; the fsync is separate, see `fsyncs`).
   int64_t write_latency_us_total = 0;
+  // The same writes by duration: [i] counts those in (bound[i-1], bound[i]] of
+  // kWriteLatencyBoundsUs; the last entry counts those above every bound.
+  std::array<int64_t, kWriteLatencyBoundsUs.size() + 1> write_latency_buckets{};
   uint64_t disk_bytes = 0;  // SST files + memtables (whose data is in the WAL)
 };
 
@@ -182,6 +200,9 @@ class Store {
   // --- Whole-database operations ----------------------------------------------------
   // DBSIZE: keys in `db`, counting keys whose TTL passed but that were not removed yet.
   int64_t DbSize(int db) const;
+  // Whether writes can commit: false after a refused write (disk full, I/O error) until a
+  // probe write succeeds; the probe runs at most once a second. Reads work either way.
+  bool Writable();
   // Keys in `db` that carry a TTL (INFO keyspace's expires=).
   int64_t DbExpires(int db) const;
   Status FlushDb(int db);

@@ -78,8 +78,12 @@ struct Store::Impl {
   std::atomic<int64_t> blocked{0};
   std::atomic<int64_t> writes{0};
   std::atomic<int64_t> write_failures{0};
+  // Set by a refused write, cleared by the next write that commits (see Store::Writable).
+  std::atomic<bool> last_write_failed{false};
+  std::atomic<int64_t> last_probe_ms{0};
   std::atomic<int64_t> keys_expired{0};
   std::atomic<int64_t> write_latency_us_total{0};
+  std::array<std::atomic<int64_t>, kWriteLatencyBoundsUs.size() + 1> write_latency_buckets{};
 };
 
 }  // namespace redge::store
