@@ -1,10 +1,9 @@
 #include "edge/http/jobs_api.h"
 
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <cstdlib>
 
+#include "edge/log.h"
 #include "edge/net/event_loop.h"
 
 namespace redge::http {
@@ -116,8 +115,9 @@ void ReplyOutcome(Exchange& ex, const Outcome& outcome, const std::string& corre
   }
 }
 
-JobsApi::JobsApi(jobs::JobService* jobs, store::Store* store, JobsApiOptions options)
-    : jobs_(jobs), store_(store), options_(std::move(options)) {}
+JobsApi::JobsApi(jobs::JobService* jobs, store::Store* store, JobsApiOptions options,
+                 Metrics* metrics)
+    : jobs_(jobs), store_(store), options_(std::move(options)), metrics_(metrics) {}
 
 void JobsApi::Register(HttpServer& server) {
   server.SetFilter([this](Request& req) -> std::optional<Response> {
@@ -152,6 +152,7 @@ void JobsApi::Register(HttpServer& server) {
   server.Route("GET", "/v1/queues", bind(&JobsApi::ListQueues));
   server.Route("GET", "/v1/jobs/{id}", bind(&JobsApi::GetJob));
   server.Route("DELETE", "/v1/jobs/{id}", bind(&JobsApi::CancelJob));
+  server.Route("GET", "/v1/jobs/{id}/trace", bind(&JobsApi::TraceJob));
   server.Route("GET", "/v1/jobs/{id}/events", [this](Request& req, std::shared_ptr<Exchange> ex) {
     Events(req, std::move(ex), req.params[0]);
   });
@@ -170,6 +171,7 @@ void JobsApi::Register(HttpServer& server) {
     Events(req, std::move(ex), req.params[0]);
   });
   server.Route("GET", "/chat/response/{id}", bind(&JobsApi::ChatResponse));
+  if (metrics_) RegisterMetrics(server);
 }
 
 void JobsApi::Enqueue(Request& req, std::shared_ptr<Exchange> ex, const std::string& queue,
@@ -210,13 +212,56 @@ void JobsApi::Enqueue(Request& req, std::shared_ptr<Exchange> ex, const std::str
             {{"Location", "/v1/jobs/" + job.id}});
 }
 
+void JobsApi::TraceJob(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  Job job;
+  std::vector<jobs::Event> events;
+  std::vector<json> deliveries;
+  Outcome out = jobs_->Trace(req.params[0], &job, &events, &deliveries);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  // One timeline: what the jobs layer recorded (enqueue, each lease and its holder, every
+  // event, the end) and who received the end.
+  json timeline = json::array();
+  for (const auto& e : events) {
+    json step = {{"at", e.ts}, {"event_id", e.id}, {"event", e.type}};
+    if (e.type == "queued") {
+      step["what"] = "enqueued";
+      step["correlation_id"] = job.correlation_id;
+      step["queue"] = job.queue;
+    } else if (e.type == "started") {
+      step["what"] = "leased";
+      step["holder"] = e.data.value("worker", "");
+      step["attempt"] = e.data.value("attempt", 0);
+    } else if (e.type == "retrying") {
+      step["what"] = "lease ended, retrying";
+      step["detail"] = e.data;
+    } else if (e.type == "completed" || e.type == "failed" || e.type == "canceled") {
+      step["what"] = "finished";
+      step["state"] = e.type;
+      if (e.type == "failed") step["error"] = e.data.value("error", "");
+    } else {
+      step["what"] = "event";
+    }
+    timeline.push_back(std::move(step));
+  }
+  for (auto& d : deliveries) {
+    d["what"] = "terminal state delivered";
+    timeline.push_back(std::move(d));
+  }
+  json body = job.ToApi();
+  body["timeline"] = std::move(timeline);
+  ReplyJson(*ex, 200, body, corr);
+}
+
 void JobsApi::CancelJob(Request& req, std::shared_ptr<Exchange> ex) {
   const std::string corr = CorrelationOf(req);
   Job job;
   Outcome out = jobs_->Cancel(req.params[0], &job);
   if (!out.ok()) return ReplyOutcome(*ex, out, corr);
-  spdlog::info("job cancel requested job_id={} correlation_id={} peer={}", job.id,
-               job.correlation_id, req.peer);
+  Log(spdlog::level::info, "job cancel requested",
+      {{"job_id", std::string(job.id)},
+       {"correlation_id", std::string(job.correlation_id)},
+       {"peer", std::string(req.peer)}});
   ReplyJson(*ex, 200, job.ToApi(), corr);
 }
 
@@ -247,18 +292,24 @@ void JobsApi::Lease(Request& req, std::shared_ptr<Exchange> ex) {
   struct Wait {
     std::atomic<bool> finished{false};
     std::atomic<uint64_t> handle{0};
+    std::atomic<uint64_t> drain_hook{0};
     net::EventLoop::TimerId timer = 0;
   };
+  if (stopping_) {
+    return ReplyError(*ex, 503, "unavailable", "redge is shutting down", corr,
+                      {{"Retry-After", "1"}});
+  }
   auto wait = std::make_shared<Wait>();
   net::EventLoop* loop = &ex->loop();
   const int64_t lease_timeout_ms = jobs_->options().lease_timeout_ms;
   jobs::JobService* jobs = jobs_;
-  auto finish = [wait, ex, corr, loop, lease_timeout_ms, jobs, worker](Outcome out,
-                                                                       std::string id) {
+  auto finish = [this, wait, ex, corr, loop, lease_timeout_ms, jobs, worker](Outcome out,
+                                                                             std::string id) {
     if (wait->finished.exchange(true)) return;
-    loop->Post([wait, ex, corr, loop, out = std::move(out), id = std::move(id), lease_timeout_ms,
-                jobs, worker] {
+    loop->Post([this, wait, ex, corr, loop, out = std::move(out), id = std::move(id),
+                lease_timeout_ms, jobs, worker] {
       if (wait->timer) loop->CancelTimer(wait->timer);
+      if (uint64_t hook = wait->drain_hook.exchange(0)) RemoveDrainHook(hook);
       if (!out.ok()) return ReplyOutcome(*ex, out, corr);
       std::optional<Job> job = jobs->LeasedJob(id, worker);
       if (!job) return ReplyJson(*ex, 204, nullptr, corr);
@@ -278,10 +329,12 @@ void JobsApi::Lease(Request& req, std::shared_ptr<Exchange> ex) {
                                  wait->timer = 0;
                                  withdraw();
                                });
+  wait->drain_hook = AddDrainHook([loop, withdraw] { loop->Post(withdraw); });
   ex->OnClose([this, wait, loop] {
     if (wait->timer) loop->CancelTimer(wait->timer);
     wait->timer = 0;
     if (!wait->finished.load()) jobs_->CancelLease(wait->handle.load());
+    if (uint64_t hook = wait->drain_hook.exchange(0)) RemoveDrainHook(hook);
   });
 }
 
@@ -386,10 +439,40 @@ void JobsApi::ChatResponse(Request& req, std::shared_ptr<Exchange> ex) {
   ReplyJson(*ex, jobs::IsTerminal(job.state) ? 200 : 202, body, corr);
 }
 
+uint64_t JobsApi::AddDrainHook(std::function<void()> hook) {
+  std::lock_guard lock(drain_mu_);
+  uint64_t id = next_drain_hook_++;
+  drain_hooks_.emplace(id, std::move(hook));
+  return id;
+}
+
+void JobsApi::RemoveDrainHook(uint64_t id) {
+  std::lock_guard lock(drain_mu_);
+  drain_hooks_.erase(id);
+  if (drain_hooks_.empty()) drained_cv_.notify_all();
+}
+
+bool JobsApi::Drain(std::chrono::milliseconds timeout) {
+  stopping_ = true;
+  std::vector<std::function<void()>> hooks;
+  {
+    std::lock_guard lock(drain_mu_);
+    for (auto& [id, hook] : drain_hooks_) hooks.push_back(hook);
+  }
+  Log(spdlog::level::info, "draining", {{"parked_requests", std::to_string(hooks.size())}});
+  for (auto& hook : hooks) hook();
+  std::unique_lock lock(drain_mu_);
+  return drained_cv_.wait_for(lock, timeout, [this] { return drain_hooks_.empty(); });
+}
+
 void JobsApi::Ready(Request& req, std::shared_ptr<Exchange> ex) {
   const std::string corr = CorrelationOf(req);
   if (stopping_) {
     return ReplyJson(*ex, 503, {{"ready", false}, {"reason", "shutting down"}}, corr);
+  }
+  if (!store_->Writable()) {
+    return ReplyJson(*ex, 503, {{"ready", false}, {"reason", "the store cannot write"}}, corr,
+                     {{"Retry-After", "5"}});
   }
   ReplyJson(*ex, 200, {{"ready", true}}, corr);
 }

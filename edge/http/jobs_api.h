@@ -9,12 +9,18 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "edge/http/http_server.h"
 #include "edge/jobs/job_service.h"
+#include "edge/metrics.h"
 
 namespace redge::http {
 
@@ -27,11 +33,27 @@ struct JobsApiOptions {
 
 class JobsApi {
  public:
-  JobsApi(jobs::JobService* jobs, store::Store* store, JobsApiOptions options);
+  // With `metrics` (may be null; must outlive the HTTP server), Register() also adds
+  // GET /metrics and exports the API's, the jobs layer's and the store's gauges into it.
+  JobsApi(jobs::JobService* jobs, store::Store* store, JobsApiOptions options,
+          Metrics* metrics = nullptr);
   void Register(HttpServer& server);
-  // /readyz answers 503 from now on (graceful shutdown).
+  // /readyz answers 503 from now on (graceful shutdown), and so do new streams,
+  // long-polls and lease waits.
   void SetStopping() { stopping_ = true; }
+  // Graceful shutdown: every open SSE stream gets a `retry:` hint and ends (EventSource
+  // reconnects, to another instance if there is one), parked long-polls answer with the
+  // job as it is, parked lease waits answer 204. Then waits up to `timeout` for them all
+  // to finish; returns whether they did.
+  bool Drain(std::chrono::milliseconds timeout);
+
+  // The parked exchanges Drain() ends: each registers a hook that must post to its loop.
+  uint64_t AddDrainHook(std::function<void()> hook);
+  void RemoveDrainHook(uint64_t id);
+  bool stopping() const { return stopping_.load(); }
   int64_t open_streams() const { return open_streams_.load(); }
+  // Long-polls parked waiting for an event.
+  int64_t waiting_polls() const { return waiting_polls_.load(); }
 
   // Used by the route handlers (jobs_api.cc, sse_routes.cc).
   struct Ctx;
@@ -41,6 +63,7 @@ class JobsApi {
   void GetJob(Request& req, std::shared_ptr<Exchange> ex);
   void Events(Request& req, std::shared_ptr<Exchange> ex, const std::string& id);
   void CancelJob(Request& req, std::shared_ptr<Exchange> ex);
+  void TraceJob(Request& req, std::shared_ptr<Exchange> ex);
   void Lease(Request& req, std::shared_ptr<Exchange> ex);
   void WorkerEvent(Request& req, std::shared_ptr<Exchange> ex);
   void WorkerHeartbeat(Request& req, std::shared_ptr<Exchange> ex);
@@ -49,12 +72,22 @@ class JobsApi {
   void ListQueues(Request& req, std::shared_ptr<Exchange> ex);
   void ChatResponse(Request& req, std::shared_ptr<Exchange> ex);
   void Ready(Request& req, std::shared_ptr<Exchange> ex);
+  // GET /metrics and the scrape-time collector (ops_routes.cc).
+  void RegisterMetrics(HttpServer& server);
+  void CollectMetrics(MetricWriter& w);
+  void MetricsPage(Request& req, std::shared_ptr<Exchange> ex);
 
   jobs::JobService* jobs_;
   store::Store* store_;
   JobsApiOptions options_;
+  Metrics* metrics_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> open_streams_{0};
+  std::atomic<int64_t> waiting_polls_{0};
+  std::mutex drain_mu_;
+  std::condition_variable drained_cv_;
+  std::map<uint64_t, std::function<void()>> drain_hooks_;
+  uint64_t next_drain_hook_ = 1;
 };
 
 // Shared by the handlers: JSON replies that echo the request's X-Correlation-ID

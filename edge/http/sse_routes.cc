@@ -1,12 +1,13 @@
 // The readers of a job's events: the SSE stream (GET /v1/jobs/{id}/events) and the
 // long-poll (GET /v1/jobs/{id}?after=N&wait=S). Both are parked exchanges woken by the
 // JobService watcher of their job; neither re-reads the store on a timer.
-#include <spdlog/spdlog.h>
-
 #include <chrono>
 #include <cstdlib>
+#include <optional>
+#include <utility>
 
 #include "edge/http/jobs_api.h"
+#include "edge/log.h"
 #include "edge/net/event_loop.h"
 
 namespace redge::http {
@@ -17,6 +18,8 @@ using jobs::Outcome;
 using nlohmann::json;
 
 namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
 
 // A non-negative event id; nullopt when malformed.
 std::optional<int64_t> ParseEventId(std::string_view s) {
@@ -50,6 +53,12 @@ struct Stream : std::enable_shared_from_this<Stream> {
   bool pump_pending = false;  // a Pump is already posted: coalesce wake-ups
   bool finished = false;
   std::atomic<int64_t>* open = nullptr;
+  Histogram* delivery = nullptr;  // redge_event_delivery_seconds, or null
+  // Commit time of the oldest change notified since the last Pump; empty when the Pump
+  // is a replay rather than a wake-up.
+  std::optional<SteadyTime> woken_at;
+  JobsApi* api = nullptr;
+  uint64_t drain_hook = 0;
   // The stream owns itself until Finish: watchers, timers and OnClose hold it weakly, so
   // no cycle through the exchange keeps a finished stream alive.
   std::shared_ptr<Stream> self;
@@ -57,6 +66,8 @@ struct Stream : std::enable_shared_from_this<Stream> {
   void Pump() {
     pump_pending = false;
     if (finished) return;
+    // Taken before the read: that read sees every change notified so far.
+    const std::optional<SteadyTime> woken = std::exchange(woken_at, std::nullopt);
     Job job;
     std::vector<Event> events;
     Outcome out = jobs->Read(id, last_sent, &job, &events);
@@ -74,10 +85,17 @@ struct Stream : std::enable_shared_from_this<Stream> {
         break;
       }
     }
-    if (!batch.empty() && !ex->Write(batch)) return Finish(false);
+    if (!batch.empty()) {
+      if (!ex->Write(batch)) return Finish(false);
+      if (woken && delivery) delivery->ObserveSince(*woken);
+    }
     if (terminal || (jobs::IsTerminal(job.state) && last_sent >= job.last_event_id)) {
-      spdlog::debug("sse stream done job_id={} correlation_id={} peer={} last_event_id={}", id,
-                    job.correlation_id, ex->peer(), last_sent);
+      Log(spdlog::level::debug, "sse stream done",
+          {{"job_id", std::string(id)},
+           {"correlation_id", std::string(job.correlation_id)},
+           {"peer", std::string(ex->peer())},
+           {"last_event_id", std::to_string(last_sent)}});
+      if (terminal) jobs->RecordDelivery(id, "sse", ex->peer());
       Finish(true);
     }
   }
@@ -105,6 +123,8 @@ struct Stream : std::enable_shared_from_this<Stream> {
     heartbeat = 0;
     open->fetch_sub(1);
     if (end) ex->End();
+    if (drain_hook) api->RemoveDrainHook(drain_hook);
+    drain_hook = 0;
     auto release = std::move(self);
   }
 };
@@ -120,11 +140,17 @@ struct Poll : std::enable_shared_from_this<Poll> {
   net::EventLoop::TimerId timer = 0;
   bool done = false;
   bool check_pending = false;
+  std::atomic<int64_t>* waiting = nullptr;  // JobsApi's count of parked polls
+  Histogram* delivery = nullptr;            // redge_event_delivery_seconds, or null
+  std::optional<SteadyTime> woken_at;       // as in Stream
+  JobsApi* api = nullptr;
+  uint64_t drain_hook = 0;
 
   // Answers if there is something newer than `after` (or `force`, at the timeout).
   void Check(bool force) {
     check_pending = false;
     if (done) return;
+    const std::optional<SteadyTime> woken = std::exchange(woken_at, std::nullopt);
     Job job;
     std::vector<Event> events;
     Outcome out = jobs->Read(id, after, &job, &events);
@@ -141,13 +167,19 @@ struct Poll : std::enable_shared_from_this<Poll> {
       body["events"] = std::move(list);
     }
     ReplyJson(*ex, 200, body, correlation);
+    if (jobs::IsTerminal(job.state)) jobs->RecordDelivery(id, "poll", ex->peer());
+    if (woken && delivery && !events.empty()) delivery->ObserveSince(*woken);
   }
 
   void Release() {
+    if (done) return;
     done = true;
+    waiting->fetch_sub(1);
     jobs->Unwatch(id, watch);
     if (timer) ex->loop().CancelTimer(timer);
     timer = 0;
+    if (drain_hook) api->RemoveDrainHook(drain_hook);
+    drain_hook = 0;
   }
 };
 
@@ -168,6 +200,10 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
   Job job;
   Outcome out = jobs_->Get(id, &job);
   if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  if (stopping_) {
+    return ReplyError(*ex, 503, "unavailable", "redge is shutting down; reconnect", corr,
+                      {{"Retry-After", "1"}});
+  }
   if (open_streams_.fetch_add(1) >= options_.sse_max_streams) {
     open_streams_.fetch_sub(1);
     return ReplyError(*ex, 503, "too_many_streams",
@@ -189,24 +225,42 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
   stream->last_sent = after;
   stream->heartbeat_ms = options_.sse_heartbeat_ms;
   stream->open = &open_streams_;
-  spdlog::debug("sse stream open job_id={} correlation_id={} peer={} after={}", id,
-                job.correlation_id, req.peer, after);
+  stream->delivery = metrics_ ? metrics_->event_delivery_seconds : nullptr;
+  Log(spdlog::level::debug, "sse stream open",
+      {{"job_id", std::string(id)},
+       {"correlation_id", std::string(job.correlation_id)},
+       {"peer", std::string(req.peer)},
+       {"after", std::to_string(after)}});
   std::weak_ptr<Stream> weak = stream;
   net::EventLoop* loop = &ex->loop();
   // Watch first, then read: an event committed in between is not missed.
-  stream->watch = jobs_->Watch(id, [weak, loop] {
-    loop->Post([weak] {
+  stream->watch = jobs_->Watch(id, [weak, loop](SteadyTime committed) {
+    loop->Post([weak, committed] {
       auto s = weak.lock();
-      if (!s || s->pump_pending) return;
+      if (!s) return;
+      if (!s->woken_at) s->woken_at = committed;
+      if (s->pump_pending) return;
       s->pump_pending = true;
       s->Pump();
     });
   });
   stream->self = stream;
+  stream->api = this;
+  // Shutdown: a short `retry:` so EventSource comes back soon (to this instance once it
+  // restarts, or another behind the same address), then the end of the stream.
+  stream->drain_hook = AddDrainHook([weak, loop] {
+    loop->Post([weak] {
+      auto s = weak.lock();
+      if (!s || s->finished) return;
+      s->ex->Write("retry: 1000\n\n");
+      s->Finish(true);
+    });
+  });
   ex->OnClose([weak] {
     auto s = weak.lock();
     if (!s) return;
-    spdlog::debug("sse stream closed by peer job_id={} peer={}", s->id, s->ex->peer());
+    Log(spdlog::level::debug, "sse stream closed by peer",
+        {{"job_id", std::string(s->id)}, {"peer", std::string(s->ex->peer())}});
     s->Finish(false);
   });
   stream->ScheduleHeartbeat();
@@ -241,7 +295,12 @@ void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
       for (const auto& e : events) list.push_back(e.ToApi());
       body["events"] = std::move(list);
     }
+    if (jobs::IsTerminal(job.state)) jobs_->RecordDelivery(id, "poll", req.peer);
     return ReplyJson(*ex, 200, body, corr);
+  }
+  if (stopping_) {
+    return ReplyError(*ex, 503, "unavailable", "redge is shutting down", corr,
+                      {{"Retry-After", "1"}});
   }
   auto poll = std::make_shared<Poll>();
   poll->jobs = jobs_;
@@ -250,12 +309,17 @@ void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
   poll->correlation = corr;
   poll->after = since;
   poll->include_events = after.has_value();
+  poll->delivery = metrics_ ? metrics_->event_delivery_seconds : nullptr;
+  poll->waiting = &waiting_polls_;
+  waiting_polls_.fetch_add(1);  // until Release
   std::weak_ptr<Poll> weak = poll;
   net::EventLoop* loop = &ex->loop();
-  poll->watch = jobs_->Watch(id, [weak, loop] {
-    loop->Post([weak] {
+  poll->watch = jobs_->Watch(id, [weak, loop](SteadyTime committed) {
+    loop->Post([weak, committed] {
       auto p = weak.lock();
-      if (!p || p->check_pending) return;
+      if (!p) return;
+      if (!p->woken_at) p->woken_at = committed;
+      if (p->check_pending) return;
       p->check_pending = true;
       p->Check(false);
     });
@@ -268,6 +332,12 @@ void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
       });
   ex->OnClose([weak] {
     if (auto p = weak.lock()) p->Release();
+  });
+  poll->api = this;
+  poll->drain_hook = AddDrainHook([weak, loop] {
+    loop->Post([weak] {
+      if (auto p = weak.lock()) p->Check(true);  // answer now with what there is
+    });
   });
   poll->Check(false);  // an event may have landed between the read and the Watch
 }

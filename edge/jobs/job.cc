@@ -1,5 +1,7 @@
 #include "edge/jobs/job.h"
 
+#include "edge/log.h"
+
 namespace redge::jobs {
 
 using nlohmann::json;

@@ -1,9 +1,8 @@
 // The bridge for legacy Redis workers: mutation observers that turn plain RESP commands on
 // the templated keys into job transitions, inside the worker's own write.
-#include <spdlog/spdlog.h>
-
 #include "edge/jobs/job_service.h"
 #include "edge/jobs/job_txn.h"
+#include "edge/log.h"
 
 namespace redge::jobs {
 
@@ -45,7 +44,8 @@ void JobService::OnQueuePop(st::Txn& txn, const st::KeyEvent& ev) {
     // Only the envelope the job is queued under starts a lease: a copy pushed back by hand
     // or left over from an earlier attempt must not restart a running job.
     if (!job || job->state != JobState::kQueued || job->envelope != value) {
-      spdlog::debug("popped envelope ignored job_id={} client={}", id, txn.client());
+      Log(spdlog::level::debug, "popped envelope ignored",
+          {{"job_id", std::string(id)}, {"client", std::string(txn.client())}});
       continue;
     }
     TxnOps::StartLease(*this, txn, *job, txn.client());
@@ -64,8 +64,12 @@ void JobService::OnResponseSet(st::Txn& txn, const st::KeyEvent& ev) {
       (client != job->lease_holder && Contains(job->former_holders, client))) {
     // A late answer from a worker whose lease expired (or a job already finished): the
     // job has moved on, and its current attempt must not be overwritten.
-    spdlog::warn("late response ignored job_id={} correlation_id={} state={} client={} holder={}",
-                 job->id, job->correlation_id, StateName(job->state), client, job->lease_holder);
+    Log(spdlog::level::warn, "late response ignored",
+        {{"job_id", std::string(job->id)},
+         {"correlation_id", std::string(job->correlation_id)},
+         {"state", std::string(StateName(job->state))},
+         {"client", std::string(client)},
+         {"holder", std::string(job->lease_holder)}});
     return;
   }
   const std::string& value = ev.values->front();
@@ -86,8 +90,11 @@ void JobService::OnProgress(st::Txn& txn, std::string_view channel, std::string_
   if (!job || job->state != JobState::kRunning) return;
   const std::string& client = txn.client();
   if (!client.empty() && client != job->lease_holder && Contains(job->former_holders, client)) {
-    spdlog::warn("late progress ignored job_id={} correlation_id={} client={} holder={}", job->id,
-                 job->correlation_id, client, job->lease_holder);
+    Log(spdlog::level::warn, "late progress ignored",
+        {{"job_id", std::string(job->id)},
+         {"correlation_id", std::string(job->correlation_id)},
+         {"client", std::string(client)},
+         {"holder", std::string(job->lease_holder)}});
     return;
   }
   json msg = json::parse(message, nullptr, false);

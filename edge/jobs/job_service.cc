@@ -1,12 +1,13 @@
 #include "edge/jobs/job_service.h"
 
-#include <spdlog/spdlog.h>
 #include <sys/random.h>
 
 #include <chrono>
 #include <cstdio>
 
 #include "edge/jobs/job_txn.h"
+#include "edge/log.h"
+#include "edge/metrics.h"
 #include "store/keys.h"
 #include "store/lists.h"
 #include "store/strings.h"
@@ -71,9 +72,10 @@ bool ValidQueueName(std::string_view queue) {
   return true;
 }
 
-JobService::JobService(st::Store* store, JobsOptions options)
+JobService::JobService(st::Store* store, JobsOptions options, Metrics* metrics)
     : store_(store),
       options_(std::move(options)),
+      metrics_(metrics),
       queue_key_(options_.queue_key_template, "{queue}"),
       response_key_(options_.response_key_template, "{id}"),
       progress_channel_(options_.progress_channel_template, "{id}") {}
@@ -115,8 +117,10 @@ st::Status JobService::Start() {
   }
   reaper_ = std::thread([this] { ReaperLoop(); });
   started_ = true;
-  spdlog::info("jobs ready running_leases={} lease_timeout_ms={} max_attempts={}", leases.size(),
-               options_.lease_timeout_ms, options_.max_attempts);
+  Log(spdlog::level::info, "jobs ready",
+      {{"running_leases", std::to_string(leases.size())},
+       {"lease_timeout_ms", std::to_string(options_.lease_timeout_ms)},
+       {"max_attempts", std::to_string(options_.max_attempts)}});
   return st::Status::OK();
 }
 
@@ -165,12 +169,17 @@ Outcome JobService::Enqueue(const EnqueueRequest& request, Job* job, bool* creat
     *job = std::move(j);
     *created = true;
     std::string queue = job->queue;
-    txn.AfterCommit([this, queue] { AdjustRunning(queue, 0); });
+    txn.AfterCommit([this, queue] {
+      AdjustRunning(queue, 0);
+      if (metrics_) metrics_->jobs_enqueued->With(queue).Inc();
+    });
   });
   if (!s.ok()) return Unavailable(s);
   if (*created) {
-    spdlog::info("job enqueued job_id={} correlation_id={} queue={}", job->id, job->correlation_id,
-                 job->queue);
+    Log(spdlog::level::info, "job enqueued",
+        {{"job_id", std::string(job->id)},
+         {"correlation_id", std::string(job->correlation_id)},
+         {"queue", std::string(job->queue)}});
   }
   return out;
 }
@@ -199,6 +208,40 @@ Outcome JobService::Read(const std::string& id, int64_t after, Job* job,
   });
   if (!s.ok()) return Unavailable(s);
   return out;
+}
+
+Outcome JobService::Trace(const std::string& id, Job* job, std::vector<Event>* events,
+                          std::vector<nlohmann::json>* deliveries) {
+  Outcome out = Read(id, 0, job, events);
+  if (!out.ok()) return out;
+  st::Status s = store_->Exec(0, [&](st::Txn& txn) {
+    auto raw = st::lists::Range(txn, DeliveriesKey(id), 0, -1);
+    if (!raw.ok()) return;
+    for (const auto& r : *raw) {
+      auto j = nlohmann::json::parse(r, nullptr, false);
+      if (!j.is_discarded()) deliveries->push_back(std::move(j));
+    }
+  });
+  if (!s.ok()) return Unavailable(s);
+  return out;
+}
+
+void JobService::RecordDelivery(const std::string& id, const std::string& reader,
+                                const std::string& peer) {
+  store_->ExecAsync(
+      0,
+      [&](st::Txn& txn) {
+        auto job = TxnOps::Load(txn, id);
+        if (!job || !IsTerminal(job->state)) return;
+        const std::string key = DeliveriesKey(id);
+        // Bounded: a page polling a finished job forever must not grow its trace forever.
+        auto len = st::lists::Len(txn, key);
+        if (len.ok() && *len >= 100) return;
+        nlohmann::json d = {{"reader", reader}, {"peer", peer}, {"at", txn.now_ms()}};
+        (void)st::lists::Push(txn, key, st::ListEnd::kRight, {d.dump()}, false);
+        (void)st::keys::ExpireAt(txn, key, job->finished_at + options_.result_ttl_ms, {});
+      },
+      [](st::Status) {});
 }
 
 Outcome JobService::Cancel(const std::string& id, Job* job) {
@@ -236,8 +279,8 @@ uint64_t JobService::LeaseAsync(const std::string& queue, const std::string& wor
     if (envelope.is_object() && envelope.contains("id") && envelope["id"].is_string()) {
       id = envelope["id"].get<std::string>();
     } else {
-      spdlog::warn("lease popped an entry that is not a job envelope queue_key={} worker={}",
-                   r->key, worker);
+      Log(spdlog::level::warn, "lease popped an entry that is not a job envelope",
+          {{"queue_key", std::string(r->key)}, {"worker", std::string(worker)}});
     }
     done(Outcome::Ok(), std::move(id));
   });
@@ -354,7 +397,7 @@ Outcome JobService::Fail(const std::string& id, const std::string& token, const 
   return out;
 }
 
-uint64_t JobService::Watch(const std::string& id, std::function<void()> fn) {
+uint64_t JobService::Watch(const std::string& id, WatchFn fn) {
   std::lock_guard lock(watch_mu_);
   uint64_t token = next_watch_++;
   watchers_[id].emplace(token, std::move(fn));
@@ -369,15 +412,23 @@ void JobService::Unwatch(const std::string& id, uint64_t token) {
   if (it->second.empty()) watchers_.erase(it);
 }
 
-void JobService::NotifyChanged(const std::string& id) {
-  std::vector<std::function<void()>> fns;
+void JobService::OnEventCommitted(const std::string& id,
+                                  std::chrono::steady_clock::time_point appended) {
+  // AfterCommit hooks run once the write is durable (store.h), so this is the moment the
+  // event became visible to readers.
+  const auto committed = std::chrono::steady_clock::now();
+  if (metrics_) {
+    metrics_->event_append_seconds->Observe(
+        std::chrono::duration<double>(committed - appended).count());
+  }
+  std::vector<WatchFn> fns;
   {
     std::lock_guard lock(watch_mu_);
     auto it = watchers_.find(id);
     if (it == watchers_.end()) return;
     for (auto& [token, fn] : it->second) fns.push_back(fn);
   }
-  for (auto& fn : fns) fn();
+  for (auto& fn : fns) fn(committed);
 }
 
 void JobService::AdjustRunning(const std::string& queue, int delta) {
@@ -454,9 +505,15 @@ void JobService::ExpireLease(const std::string& id) {
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
     auto j = TxnOps::Load(txn, id);
     if (!j || j->state != JobState::kRunning || j->lease_expires_at > txn.now_ms()) return;
-    lease_expiries_++;
-    spdlog::warn("lease expired job_id={} correlation_id={} queue={} worker={} attempt={}", j->id,
-                 j->correlation_id, j->queue, j->lease_holder, j->attempt);
+    // Counted once the write commits: a failed write is retried below and must not count
+    // twice.
+    txn.AfterCommit([this] { lease_expiries_++; });
+    Log(spdlog::level::warn, "lease expired",
+        {{"job_id", std::string(j->id)},
+         {"correlation_id", std::string(j->correlation_id)},
+         {"queue", std::string(j->queue)},
+         {"worker", std::string(j->lease_holder)},
+         {"attempt", std::to_string(j->attempt)}});
     if (j->attempt < j->max_attempts) {
       TxnOps::Requeue(*this, txn, *j, "lease expired");
     } else {
@@ -466,7 +523,8 @@ void JobService::ExpireLease(const std::string& id) {
   });
   if (!s.ok()) {
     // The store cannot write: try again shortly rather than lose the expiry.
-    spdlog::error("lease expiry failed job_id={} error={}", id, s.message());
+    Log(spdlog::level::err, "lease expiry failed",
+        {{"job_id", std::string(id)}, {"error", std::string(s.message())}});
     std::lock_guard lock(reaper_mu_);
     deadlines_.emplace(WallMs() + 1000, id);
   }

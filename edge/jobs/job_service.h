@@ -18,6 +18,7 @@
 // (post to an event loop).
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -35,6 +36,10 @@
 #include "edge/jobs/job.h"
 #include "edge/jobs/key_template.h"
 #include "store/store.h"
+
+namespace redge {
+struct Metrics;
+}
 
 namespace redge::jobs {
 
@@ -67,7 +72,9 @@ struct QueueInfo {
 
 class JobService {
  public:
-  JobService(store::Store* store, JobsOptions options);
+  // `metrics` (may be null; must outlive the service) gets the job counters and the
+  // event-append histogram.
+  JobService(store::Store* store, JobsOptions options, Metrics* metrics = nullptr);
   ~JobService();
   JobService(const JobService&) = delete;
   JobService& operator=(const JobService&) = delete;
@@ -89,6 +96,14 @@ class JobService {
   // The job and its events with id > after.
   Outcome Read(const std::string& id, int64_t after, Job* job, std::vector<Event>* events);
   Outcome Cancel(const std::string& id, Job* job);
+
+  // The trace of a job: its record, every event, and the readers that received its
+  // terminal state ({"reader", "peer", "at"} objects).
+  Outcome Trace(const std::string& id, Job* job, std::vector<Event>* events,
+                std::vector<nlohmann::json>* deliveries);
+  // Notes that `reader` ("sse", "poll") at `peer` received the terminal state of job `id`.
+  // Asynchronous: never waits for the disk (callers are event loops).
+  void RecordDelivery(const std::string& id, const std::string& reader, const std::string& peer);
 
   // --- HTTP workers -------------------------------------------------------------------
   // Pops the oldest envelope of `queue` for `worker` (its lease starts in the same write)
@@ -114,13 +129,15 @@ class JobService {
                bool retry, Job* job);
 
   // --- Waiting for events ---------------------------------------------------------------
-  // `fn` runs after every committed change of job `id` until Unwatch.
-  uint64_t Watch(const std::string& id, std::function<void()> fn);
+  // `fn` runs after every committed change of job `id` until Unwatch, with the steady-clock
+  // time the change became durable (readers measure their delivery latency from it).
+  using WatchFn = std::function<void(std::chrono::steady_clock::time_point committed)>;
+  uint64_t Watch(const std::string& id, WatchFn fn);
   void Unwatch(const std::string& id, uint64_t token);
 
   std::vector<QueueInfo> Queues();
   const JobsOptions& options() const { return options_; }
-  // Lease expiries handled since start (for metrics and tests).
+  // Lease expiries handled (committed) since start, for metrics and tests.
   int64_t lease_expiries() const { return lease_expiries_.load(); }
 
   // Public for the bridge and reaper (job_bridge.cc, lease_reaper in job_service.cc).
@@ -133,16 +150,19 @@ class JobService {
   void ReaperLoop();
   void ScheduleLease(const std::string& id, int64_t deadline_ms);
   void ExpireLease(const std::string& id);
-  void NotifyChanged(const std::string& id);
+  // After the commit of an event appended at `appended`: times the append and wakes the
+  // job's watchers.
+  void OnEventCommitted(const std::string& id, std::chrono::steady_clock::time_point appended);
   void AdjustRunning(const std::string& queue, int delta);
   Outcome Unavailable(const store::Status& s);
 
   store::Store* store_;
   JobsOptions options_;
+  Metrics* metrics_;
   KeyTemplate queue_key_, response_key_, progress_channel_;
 
   std::mutex watch_mu_;
-  std::unordered_map<std::string, std::map<uint64_t, std::function<void()>>> watchers_;
+  std::unordered_map<std::string, std::map<uint64_t, WatchFn>> watchers_;
   uint64_t next_watch_ = 1;
 
   std::mutex queues_mu_;

@@ -1,11 +1,13 @@
 // JobService::TxnOps: the record-level steps of the job lifecycle, each run inside a store
 // transaction so a state change and its event commit together. Effects outside the store
-// (waking waiters, scheduling lease expiries, queue counters) are registered as
+// (waking waiters, scheduling lease expiries, queue counters, metrics) are registered as
 // AfterCommit hooks, so they happen only if the write did.
 #include "edge/jobs/job_txn.h"
 
-#include <spdlog/spdlog.h>
+#include <chrono>
 
+#include "edge/log.h"
+#include "edge/metrics.h"
 #include "store/keys.h"
 #include "store/lists.h"
 #include "store/strings.h"
@@ -22,8 +24,10 @@ std::string IdempotencyKey(std::string_view queue, std::string_view key) {
 bool IsInternalKey(std::string_view key) {
   return key.substr(0, 6) == "redge:" &&
          (key.substr(0, 10) == "redge:job:" || key.substr(0, 13) == "redge:events:" ||
-          key.substr(0, 11) == "redge:idem:");
+          key.substr(0, 11) == "redge:idem:" || key.substr(0, 17) == "redge:deliveries:");
 }
+
+std::string DeliveriesKey(std::string_view id) { return "redge:deliveries:" + std::string(id); }
 
 std::optional<Job> JobService::TxnOps::Load(st::Txn& txn, std::string_view id) {
   auto raw = st::strings::Get(txn, JobKey(id));
@@ -47,7 +51,8 @@ int64_t JobService::TxnOps::Append(JobService& svc, st::Txn& txn, Job& job, std:
   job.updated_at = e.ts;
   (void)st::lists::Push(txn, EventsKey(job.id), st::ListEnd::kRight, {e.ToRecord()}, false);
   std::string id = job.id;
-  txn.AfterCommit([&svc, id] { svc.NotifyChanged(id); });
+  const auto appended = std::chrono::steady_clock::now();
+  txn.AfterCommit([&svc, id, appended] { svc.OnEventCommitted(id, appended); });
   return e.id;
 }
 
@@ -68,8 +73,12 @@ void JobService::TxnOps::StartLease(JobService& svc, st::Txn& txn, Job& job,
     svc.AdjustRunning(queue, +1);
     svc.ScheduleLease(id, deadline);
   });
-  spdlog::info("job leased job_id={} correlation_id={} queue={} worker={} attempt={}", job.id,
-               job.correlation_id, job.queue, job.lease_holder, job.attempt);
+  Log(spdlog::level::info, "job leased",
+      {{"job_id", std::string(job.id)},
+       {"correlation_id", std::string(job.correlation_id)},
+       {"queue", std::string(job.queue)},
+       {"worker", std::string(job.lease_holder)},
+       {"attempt", std::to_string(job.attempt)}});
 }
 
 void JobService::TxnOps::ExtendLease(JobService& svc, st::Txn& txn, Job& job) {
@@ -104,8 +113,15 @@ void JobService::TxnOps::Requeue(JobService& svc, st::Txn& txn, Job& job,
     std::string queue = job.queue;
     txn.AfterCommit([&svc, queue] { svc.AdjustRunning(queue, -1); });
   }
-  spdlog::warn("job retrying job_id={} correlation_id={} queue={} attempt={} reason={}", job.id,
-               job.correlation_id, job.queue, job.attempt, reason);
+  if (Metrics* m = svc.metrics_) {
+    txn.AfterCommit([m, queue = job.queue] { m->jobs_retried->With(queue).Inc(); });
+  }
+  Log(spdlog::level::warn, "job retrying",
+      {{"job_id", std::string(job.id)},
+       {"correlation_id", std::string(job.correlation_id)},
+       {"queue", std::string(job.queue)},
+       {"attempt", std::to_string(job.attempt)},
+       {"reason", std::string(reason)}});
   Enqueue(svc, txn, job);
 }
 
@@ -141,8 +157,18 @@ void JobService::TxnOps::Finish(JobService& svc, st::Txn& txn, Job& job, JobStat
     std::string queue = job.queue;
     txn.AfterCommit([&svc, queue] { svc.AdjustRunning(queue, -1); });
   }
-  spdlog::info("job {} job_id={} correlation_id={} queue={} attempt={}", StateName(state), job.id,
-               job.correlation_id, job.queue, job.attempt);
+  if (Metrics* m = svc.metrics_) {
+    CounterFamily* counter = state == JobState::kCompleted ? m->jobs_completed
+                             : state == JobState::kFailed  ? m->jobs_failed
+                                                           : m->jobs_canceled;
+    txn.AfterCommit([counter, queue = job.queue] { counter->With(queue).Inc(); });
+  }
+  Log(spdlog::level::info, "job finished",
+      {{"state", std::string(StateName(state))},
+       {"job_id", std::string(job.id)},
+       {"correlation_id", std::string(job.correlation_id)},
+       {"queue", std::string(job.queue)},
+       {"attempt", std::to_string(job.attempt)}});
 }
 
 }  // namespace redge::jobs

@@ -14,6 +14,8 @@ std::string EventsKey(std::string_view id);
 std::string IdempotencyKey(std::string_view queue, std::string_view key);
 // Keys the jobs layer writes itself (never a worker's response or queue key).
 bool IsInternalKey(std::string_view key);
+// Which readers received a job's terminal event (for the trace).
+std::string DeliveriesKey(std::string_view id);
 
 // Each step runs inside a store transaction; see job_txn.cc.
 struct JobService::TxnOps {

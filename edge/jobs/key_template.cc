@@ -1,5 +1,7 @@
 #include "edge/jobs/key_template.h"
 
+#include "edge/log.h"
+
 namespace redge::jobs {
 
 KeyTemplate::KeyTemplate(std::string tmpl, std::string_view placeholder) : text_(std::move(tmpl)) {

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "edge/metrics.h"
 #include "edge/net/listener.h"
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
@@ -26,6 +27,16 @@ RespServer::RespServer(store::Store* store, RespOptions options)
 }
 
 RespServer::~RespServer() { Stop(); }
+
+void RespServer::ExportMetrics(MetricsRegistry& registry) {
+  registry.AddCollector([this](MetricWriter& w) {
+    w.WriteGauge("redge_resp_connected_clients", "RESP client connections open now.",
+                 static_cast<double>(stats_.connected_clients.load()));
+    w.WriteGauge("redge_resp_blocked_clients",
+                 "RESP clients parked in a blocking pop (BLPOP, BRPOP, BLMOVE, ...).",
+                 static_cast<double>(stats_.blocked_clients.load()));
+  });
+}
 
 std::string RespServer::requirepass() const {
   std::lock_guard lock(config_mu_);

@@ -30,6 +30,10 @@
 #include "store/status.h"
 #include "store/store.h"
 
+namespace redge {
+class MetricsRegistry;
+}
+
 namespace redge::resp {
 
 class Connection;
@@ -76,6 +80,9 @@ class RespServer {
   store::Store& store() { return *store_; }
   const RespOptions& options() const { return options_; }
   RespStats& stats() { return stats_; }
+  // Adds a collector of the client gauges to `registry` for GET /metrics. This server
+  // must outlive every later registry.Render() (stop the HTTP server first).
+  void ExportMetrics(MetricsRegistry& registry);
   int64_t start_time_ms() const { return start_time_ms_; }
 
   // Client registry (CLIENT LIST / KILL / UNBLOCK / INFO).
