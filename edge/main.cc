@@ -2,6 +2,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -11,7 +13,9 @@
 #include "edge/http/jobs_api.h"
 #include "edge/jobs/job_service.h"
 #include "edge/log.h"
+#include "edge/metrics.h"
 #include "edge/resp/server.h"
+#include "edge/systemd_notify.h"
 #include "store/store.h"
 
 extern char** environ;
@@ -33,6 +37,11 @@ int Serve(const redge::Config& config) {
   redge::store::Options so;
   so.dir = config.data_dir;
   so.fsync = *redge::store::ParseFsync(config.fsync);
+  so.log = [](int level, const std::string& line) {
+    static const lvl::level_enum kLevels[] = {lvl::debug, lvl::debug, lvl::warn, lvl::err,
+                                              lvl::critical};
+    Log(kLevels[std::clamp(level, 0, 4)], "rocksdb", {{"line", line}});
+  };
   auto opened = redge::store::Store::Open(so);
   if (!opened.ok()) {
     Log(lvl::critical, "cannot open store",
@@ -50,7 +59,9 @@ int Serve(const redge::Config& config) {
   jo.queue_key_template = config.queue_key_template;
   jo.response_key_template = config.response_key_template;
   jo.progress_channel_template = config.progress_channel_template;
-  auto jobs = std::make_unique<redge::jobs::JobService>(store.get(), jo);
+  // GET /metrics; declared before what updates it so it is destroyed after them.
+  redge::Metrics metrics;
+  auto jobs = std::make_unique<redge::jobs::JobService>(store.get(), jo, &metrics);
   if (auto s = jobs->Start(); !s.ok()) {
     Log(lvl::critical, "cannot start the jobs layer", {{"error", s.message()}});
     return 1;
@@ -71,7 +82,7 @@ int Serve(const redge::Config& config) {
     ao.sse_heartbeat_ms = static_cast<int64_t>(config.sse_heartbeat_s * 1000);
     ao.sse_max_streams = config.sse_max_streams;
     http = std::make_unique<redge::http::HttpServer>(ho);
-    api = std::make_unique<redge::http::JobsApi>(jobs.get(), store.get(), ao);
+    api = std::make_unique<redge::http::JobsApi>(jobs.get(), store.get(), ao, &metrics);
     api->Register(*http);
     auto s = http->Start();
     if (!s.ok()) {
@@ -104,11 +115,19 @@ int Serve(const redge::Config& config) {
     Log(lvl::info, "RESP listening",
         {{"addr", config.resp_host + ":" + std::to_string(resp->port())},
          {"auth", config.requirepass.empty() ? "none" : "requirepass"}});
+    resp->ExportMetrics(metrics.registry);
   }
   // Tests and scripts that ask for port 0 learn the real ports from this line.
   std::printf("redge ready resp_port=%d http_port=%d\n", resp ? resp->port() : -1,
               http ? http->port() : -1);
   std::fflush(stdout);
+  // Under systemd (Type=notify): ready only now that both listeners accept connections;
+  // the watchdog (WatchdogSec=) is armed by READY=1, so its pings start here too.
+  redge::SystemdNotifier systemd;
+  auto addr = [](const std::string& host, int port) { return host + ":" + std::to_string(port); };
+  systemd.Ready("serving: http " + (http ? addr(config.http_host, http->port()) : "off") +
+                ", resp " + (resp ? addr(config.resp_host, resp->port()) : "off"));
+  redge::SystemdWatchdog systemd_watchdog(&systemd);
 
   while (true) {
     int sig = 0;
@@ -117,7 +136,17 @@ int Serve(const redge::Config& config) {
     Log(lvl::info, "shutting down", {{"signal", strsignal(sig)}});
     break;
   }
-  if (api) api->SetStopping();
+  // Shutdown begins: no more watchdog pings, then tell systemd (TimeoutStopSec= applies).
+  systemd_watchdog.Stop();
+  systemd.Stopping();
+  // Graceful: /readyz turns 503, open SSE streams get `retry:` and end, parked long-polls
+  // and lease waits answer now; then the listeners close and the store flushes.
+  if (api) {
+    api->SetStopping();
+    if (!api->Drain(std::chrono::seconds(5))) {
+      Log(lvl::warn, "shutdown: parked requests did not finish in 5 s; closing them");
+    }
+  }
   if (http) http->Stop();
   if (resp) resp->Stop();
   jobs->Stop();

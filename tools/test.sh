@@ -79,12 +79,112 @@ run_pytest() {
   fi
 }
 
+# run_suite_fn NAME FUNCTION: like run_suite for a function of this script, run in this
+# shell (it decides itself what runs as the owner and what needs root).
+run_suite_fn() {
+  local name="$1" rc=0
+  shift
+  echo
+  echo "==> $name: $*"
+  "$@" || rc=$?
+  if ((rc == 0)); then
+    results+=("$name passed")
+  else
+    results+=("$name FAILED (exit $rc)")
+    failed=1
+  fi
+}
+
+# package_suite: the Debian package and the files it ships. Builds it (the `package`
+# target), checks the example config against `redge --help` and check-config, checks the
+# unit with systemd-analyze verify (when present) and the .deb's contents, conffiles and
+# Depends. Only as root with CI=true (a CI machine, which it may change) it also installs
+# the .deb with dpkg -i, runs /usr/bin/redge --version, verifies the installed unit and
+# removes the package again. A subshell, so `die` and the cleanup trap stay local.
+package_suite() (
+  die() {
+    echo "package: FAILED: $*" >&2
+    exit 1
+  }
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' EXIT
+
+  as_owner cmake --build "$BUILD_DIR" -j2 --target package || die "cmake --target package"
+  version="$(sed -n 's/^set(CPACK_PACKAGE_VERSION "\(.*\)")$/\1/p' "$BUILD_DIR/CPackConfig.cmake")"
+  [[ -n "$version" ]] || die "no CPACK_PACKAGE_VERSION in $BUILD_DIR/CPackConfig.cmake"
+  deb="$BUILD_DIR/redge_${version}_$(dpkg --print-architecture).deb"
+  [[ -f "$deb" ]] || die "$deb was not built"
+  echo "package: built $deb"
+
+  # The example config: every setting of --help is listed (commented out, so a new setting
+  # cannot be forgotten), and both it and a copy with every line uncommented are valid.
+  "$BUILD_DIR/redge" check-config systemd/redge.conf || die "check-config systemd/redge.conf"
+  while read -r name; do
+    grep -q "^#$name " systemd/redge.conf || die "systemd/redge.conf does not list '$name'"
+  done < <("$BUILD_DIR/redge" --help | sed -n 's/^  --\([a-z-]*\).*/\1/p' | grep -vx config)
+  sed -E 's/^#([a-z])/\1/' systemd/redge.conf >"$tmp/uncommented.conf"
+  "$BUILD_DIR/redge" check-config "$tmp/uncommented.conf" >/dev/null ||
+    die "systemd/redge.conf with every setting uncommented"
+
+  # The unit, with ExecStart= pointed at the build's binary (verify checks that the
+  # executable exists). Any output is a warning and fails the suite.
+  if command -v systemd-analyze >/dev/null; then
+    sed "s|^ExecStart=/usr/bin/redge |ExecStart=$(realpath "$BUILD_DIR")/redge |" \
+      systemd/redge.service >"$tmp/redge.service"
+    out="$(systemd-analyze verify "$tmp/redge.service" 2>&1)" || die "systemd-analyze verify: $out"
+    [[ -z "$out" ]] || die "systemd-analyze verify warned: $out"
+    echo "package: systemd-analyze verify redge.service: clean"
+  else
+    echo "package: systemd-analyze not installed; unit not verified"
+  fi
+
+  contents="$(dpkg-deb -c "$deb")" || die "dpkg-deb -c $deb"
+  echo "$contents"
+  for f in ./usr/bin/redge ./lib/systemd/system/redge.service ./etc/redge/redge.conf; do
+    grep -q " $f\$" <<<"$contents" || die "$deb lacks $f"
+  done
+  [[ "$(dpkg-deb -f "$deb" Version)" == "$version" ]] || die "package version is not $version"
+  grep -qx /etc/redge/redge.conf <(dpkg-deb -I "$deb" conffiles) ||
+    die "/etc/redge/redge.conf is not a conffile"
+  depends="$(dpkg-deb -f "$deb" Depends)"
+  echo "package: Depends: $depends"
+  grep -q librocksdb <<<"$depends" || die "Depends lacks librocksdb"
+
+  if ((EUID != 0)) || [[ "${CI:-}" != true ]]; then
+    echo "package: not installed (that needs root and CI=true); contents checked"
+    exit 0
+  fi
+  was_installed="$(dpkg-query -W -f='${db:Status-Status}' redge 2>/dev/null || true)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! dpkg -i "$deb"; then
+    apt-get -f install -y --no-install-recommends || die "apt-get -f install (dependencies)"
+  fi
+  [[ "$(dpkg-query -W -f='${db:Status-Status}' redge)" == installed ]] || die "not installed"
+  out="$(/usr/bin/redge --version)" || die "/usr/bin/redge --version failed"
+  [[ "$out" == "redge $version" ]] || die "/usr/bin/redge --version printed '$out'"
+  echo "package: installed; /usr/bin/redge --version: $out"
+  conffiles="$(dpkg-query -W -f='${Conffiles}\n' redge)" || die "dpkg-query redge"
+  grep -q '/etc/redge/redge.conf ' <<<"$conffiles" ||
+    die "dpkg does not track /etc/redge/redge.conf as a conffile"
+  if command -v systemd-analyze >/dev/null; then
+    out="$(systemd-analyze verify /lib/systemd/system/redge.service 2>&1)" ||
+      die "systemd-analyze verify (installed): $out"
+    [[ -z "$out" ]] || die "systemd-analyze verify (installed) warned: $out"
+  fi
+  # Leave the machine as it was: a package installed only for this check goes again.
+  if [[ "$was_installed" != installed ]]; then
+    dpkg --purge redge || die "dpkg --purge redge"
+  fi
+)
+
 # --- The suites: every test of redge is listed here. ------------------------------
 # GoogleTest unit tests and the crash test (per-test timeouts are set in CMake).
 run_suite "ctest (unit, crash)" \
   ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j2
 # Real redge processes and real Redis clients.
 run_pytest "pytest (integration, compat)" tests/integration tests/compat
+# The Debian package: built and checked; installed too as root on CI.
+run_suite_fn "package" package_suite
 # ------------------------------------------------------------------------------------
 
 echo
