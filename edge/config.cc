@@ -160,7 +160,7 @@ const std::vector<Setting>& Settings() {
        [](Config& c, const std::string& v) {
          return ParseInt(v, 1024, int64_t{1} << 32, &c.max_bulk_len);
        }},
-      {"log-format", "text or json (default: text on a terminal, json otherwise)", false,
+      {"log-format", "text or json (default: text on a terminal, else json)", false,
        [](Config& c, const std::string& v) -> std::string {
          if (v != "text" && v != "json") return "must be text or json";
          c.log_format = v;
@@ -174,6 +174,11 @@ const std::vector<Setting>& Settings() {
            return "must be one of trace, debug, info, warn, error, critical, off";
          }
          c.log_level = v;
+         return "";
+       }},
+      {"log-file", "file to append logs to, reopened on SIGHUP (default: stderr)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         c.log_file = v;
          return "";
        }},
   };

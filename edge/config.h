@@ -43,6 +43,7 @@ struct Config {
   std::string config_file;
   std::string log_format;  // "text" / "json"; empty = text on a tty, json otherwise
   std::string log_level = "info";
+  std::string log_file;  // empty = stderr; reopened on SIGHUP
 
   // RESP address split into host and port (after Load).
   std::string resp_host;

@@ -1,4 +1,5 @@
-// redge: the server. Opens the store, starts the listeners, runs until SIGTERM/SIGINT.
+// redge: the server. Opens the store, starts the listeners, runs until SIGTERM/SIGINT;
+// SIGHUP reopens the log file.
 #include <signal.h>
 #include <unistd.h>
 
@@ -132,7 +133,10 @@ int Serve(const redge::Config& config) {
   while (true) {
     int sig = 0;
     sigwait(&signals, &sig);
-    if (sig == SIGHUP) continue;  // log files are reopened by the issue that adds them
+    if (sig == SIGHUP) {  // logrotate renamed the log file: write to a new one
+      redge::ReopenLogs();
+      continue;
+    }
     Log(lvl::info, "shutting down", {{"signal", strsignal(sig)}});
     break;
   }
@@ -192,6 +196,10 @@ int main(int argc, char** argv) {
     std::cerr << "redge: " << config.status().message().substr(4) << "\n";
     return 2;
   }
-  redge::InitLogging(config->log_format, config->log_level);
+  if (auto s = redge::InitLogging(config->log_format, config->log_level, config->log_file);
+      !s.ok()) {
+    std::cerr << "redge: " << s.message().substr(4) << "\n";
+    return 1;
+  }
   return Serve(*config);
 }

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "edge/log.h"
 #include "edge/resp/server.h"
 #include "store/encoding.h"
 
@@ -61,6 +62,8 @@ Connection::~Connection() {
 
 void Connection::Start() {
   self_ = shared_from_this();
+  Log(spdlog::level::debug, "resp client connected",
+      {{"peer", peer_}, {"id", std::to_string(id_)}});
   loop_->Watch(fd_, EPOLLIN | EPOLLRDHUP, this);
 }
 
@@ -659,6 +662,8 @@ void Connection::Close() {
     server_->stats().pubsub_clients--;
   }
   server_->Unregister(id_);
+  Log(spdlog::level::debug, "resp client disconnected",
+      {{"peer", peer_}, {"id", std::to_string(id_)}});
   // Keep this object alive until the loop finishes the current batch of events, which
   // may still name it.
   loop_->Post([self = std::move(self_)] {});
