@@ -9,14 +9,8 @@ import pathlib
 import socket
 import time
 
+from redge_process import redge_binary  # noqa: F401  (shared with the other suite)
 
-def redge_binary():
-    """$REDGE_BUILD_DIR/redge, else build/redge at the top of the repository."""
-    build_dir = os.environ.get("REDGE_BUILD_DIR")
-    if build_dir:
-        return pathlib.Path(build_dir) / "redge"
-    here = pathlib.Path(__file__).resolve().parent
-    return (here / ".." / ".." / "build" / "redge").resolve()
 
 
 class Error(str):

@@ -27,35 +27,19 @@ import socket
 import time
 import urllib.parse
 
+from redge_process import redge_binary, raise_nofile_limit  # noqa: F401  (shared with the other suite)
+
 JOB_ID_RE = re.compile(r"^[0-9a-f]{36}$")
 TERMINAL_EVENTS = ("completed", "failed", "canceled")
 TERMINAL_STATES = TERMINAL_EVENTS
 DEFAULT_TIMEOUT = 10.0
 
 
-def redge_binary():
-    """$REDGE_BUILD_DIR/redge, else build/redge at the top of the repository."""
-    build_dir = os.environ.get("REDGE_BUILD_DIR")
-    if build_dir:
-        return pathlib.Path(build_dir) / "redge"
-    here = pathlib.Path(__file__).resolve().parent
-    return (here / ".." / ".." / "build" / "redge").resolve()
-
 
 def compact(value):
     """The compact JSON text of a value (what redge puts on an SSE `data:` line)."""
     return json.dumps(value, separators=(",", ":"))
 
-
-def raise_nofile_limit(want=8192):
-    """Raises RLIMIT_NOFILE of this process (and of every redge started after it) to
-    `want` or the hard limit; returns the (soft, hard) limits afterwards."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY:
-        want = min(want, hard)
-    if soft != resource.RLIM_INFINITY and soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
 def now_ms():
