@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
+#include <filesystem>
 
 #include "store/compaction_filter.h"
 #include "store/encoding.h"
@@ -132,6 +133,11 @@ Status Store::OpenDb() {
       {kDataCf, data_options},
       {kExpireCf, base},
   };
+  // Created here so a first start is not reported by RocksDB as an error reading a
+  // missing directory.
+  std::error_code ec;
+  std::filesystem::create_directories(options_.dir, ec);
+  if (ec) return Status::IOError("cannot create " + options_.dir + ": " + ec.message());
   rocksdb::Status rs = rocksdb::DB::Open(db_options, options_.dir, cfs, &im.handles, &im.db);
   if (!rs.ok()) return Status::IOError("open " + options_.dir + ": " + rs.ToString());
   im.meta_cf = im.handles[1];
