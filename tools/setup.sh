@@ -26,6 +26,7 @@ PACKAGES=(
   libspdlog-dev                                  # logs
   libgtest-dev                                   # tests/unit
   redis-server redis-tools python3-redis python3-pytest  # compat tests, benchmarks
+  nodejs node-redis                              # the Node.js legacy worker example
   python3-prometheus-client                      # tests/integration: parses /metrics
   dpkg-dev file systemd                          # package suite: .deb Depends, systemd-analyze
   curl ca-certificates git
