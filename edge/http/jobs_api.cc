@@ -16,6 +16,7 @@ namespace {
 
 constexpr size_t kMaxCorrelationId = 128;
 constexpr size_t kMaxIdempotencyKey = 256;
+constexpr int kMaxListLimit = 1000;
 
 bool PrintableAscii(std::string_view s) {
   for (char c : s) {
@@ -150,12 +151,14 @@ void JobsApi::Register(HttpServer& server) {
                });
   server.Route("POST", "/v1/queues/{queue}/lease", bind(&JobsApi::Lease));
   server.Route("GET", "/v1/queues", bind(&JobsApi::ListQueues));
+  server.Route("GET", "/v1/jobs", bind(&JobsApi::ListJobs));
   server.Route("GET", "/v1/jobs/{id}", bind(&JobsApi::GetJob));
   server.Route("DELETE", "/v1/jobs/{id}", bind(&JobsApi::CancelJob));
   server.Route("GET", "/v1/jobs/{id}/trace", bind(&JobsApi::TraceJob));
   server.Route("GET", "/v1/jobs/{id}/events", [this](Request& req, std::shared_ptr<Exchange> ex) {
     Events(req, std::move(ex), req.params[0]);
   });
+  server.Route("POST", "/v1/jobs/{id}/retry", bind(&JobsApi::RetryJob));
   server.Route("POST", "/v1/jobs/{id}/events", bind(&JobsApi::WorkerEvent));
   server.Route("POST", "/v1/jobs/{id}/heartbeat", bind(&JobsApi::WorkerHeartbeat));
   server.Route("POST", "/v1/jobs/{id}/complete", bind(&JobsApi::WorkerComplete));
@@ -263,6 +266,69 @@ void JobsApi::CancelJob(Request& req, std::shared_ptr<Exchange> ex) {
        {"correlation_id", std::string(job.correlation_id)},
        {"peer", std::string(req.peer)}});
   ReplyJson(*ex, 200, job.ToApi(), corr);
+}
+
+void JobsApi::RetryJob(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  Job job;
+  Outcome out = jobs_->Retry(req.params[0], &job);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  Log(spdlog::level::info, "job retry requested",
+      {{"job_id", std::string(job.id)},
+       {"correlation_id", std::string(job.correlation_id)},
+       {"attempt", std::to_string(job.attempt)},
+       {"peer", std::string(req.peer)}});
+  ReplyJson(*ex, 200, job.ToApi(), corr);
+}
+
+void JobsApi::ListJobs(Request& req, std::shared_ptr<Exchange> ex) {
+  const std::string corr = CorrelationOf(req);
+  jobs::JobService::ListRequest r;
+  if (auto q = req.Query("queue")) {
+    if (!jobs::ValidQueueName(*q)) {
+      return ReplyError(*ex, 400, "bad_request",
+                        "queue names are 1-128 characters of A-Z a-z 0-9 _ - . :", corr);
+    }
+    r.queue = std::string(*q);
+  }
+  if (auto st = req.Query("state")) {
+    for (auto s : {jobs::JobState::kQueued, jobs::JobState::kRunning, jobs::JobState::kCompleted,
+                   jobs::JobState::kFailed, jobs::JobState::kCanceled}) {
+      if (jobs::StateName(s) == *st) r.state = s;
+    }
+    if (!r.state) {
+      return ReplyError(*ex, 400, "bad_request",
+                        "state must be one of queued, running, completed, failed, canceled", corr);
+    }
+  }
+  if (auto l = req.Query("limit")) {
+    int limit = 0;
+    bool ok = !l->empty() && l->size() <= 4;
+    for (char c : *l) {
+      if (c < '0' || c > '9') ok = false;
+      if (ok) limit = limit * 10 + (c - '0');
+    }
+    if (!ok || limit < 1 || limit > kMaxListLimit) {
+      return ReplyError(*ex, 400, "bad_request",
+                        "limit must be 1.." + std::to_string(kMaxListLimit), corr);
+    }
+    r.limit = limit;
+  }
+  if (auto c = req.Query("cursor")) {
+    if (c->size() > 128 || !PrintableAscii(*c)) {
+      return ReplyError(*ex, 400, "bad_request", "cursor must be a job id", corr);
+    }
+    r.cursor = std::string(*c);
+  }
+  jobs::JobService::ListPage page;
+  Outcome out = jobs_->List(r, &page);
+  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  json list = json::array();
+  for (const auto& job : page.jobs) list.push_back(job.ToApi());
+  ReplyJson(*ex, 200,
+            {{"jobs", std::move(list)},
+             {"next_cursor", page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)}},
+            corr);
 }
 
 void JobsApi::Lease(Request& req, std::shared_ptr<Exchange> ex) {

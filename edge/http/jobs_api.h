@@ -63,6 +63,8 @@ class JobsApi {
   void GetJob(Request& req, std::shared_ptr<Exchange> ex);
   void Events(Request& req, std::shared_ptr<Exchange> ex, const std::string& id);
   void CancelJob(Request& req, std::shared_ptr<Exchange> ex);
+  void RetryJob(Request& req, std::shared_ptr<Exchange> ex);
+  void ListJobs(Request& req, std::shared_ptr<Exchange> ex);
   void TraceJob(Request& req, std::shared_ptr<Exchange> ex);
   void Lease(Request& req, std::shared_ptr<Exchange> ex);
   void WorkerEvent(Request& req, std::shared_ptr<Exchange> ex);

@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -261,6 +262,83 @@ Outcome JobService::Cancel(const std::string& id, Job* job) {
   });
   if (!s.ok()) return Unavailable(s);
   return out;
+}
+
+Outcome JobService::Retry(const std::string& id, Job* job) {
+  Outcome out = Outcome::Error(Code::kNotFound, "no job " + id + " (unknown or expired)");
+  st::Status s = store_->Exec(0, [&](st::Txn& txn) {
+    auto j = TxnOps::Load(txn, id);
+    if (!j) return;
+    if (j->state != JobState::kFailed && j->state != JobState::kCanceled) {
+      out =
+          Outcome::Error(Code::kConflict, "job " + id + " is " + std::string(StateName(j->state)) +
+                                              "; only failed or canceled jobs can be retried");
+      *job = std::move(*j);
+      return;
+    }
+    // A job failed by the reaper already lists its last holder among the former ones;
+    // Requeue adds it again.
+    if (!j->former_holders.empty() && j->former_holders.back() == j->lease_holder) {
+      j->former_holders.pop_back();
+    }
+    // The next attempt gets a full lease: the reaper requeues only below max_attempts.
+    j->max_attempts = std::max(j->max_attempts, j->attempt + 1);
+    j->error.clear();
+    j->finished_at = 0;
+    // Undo Finish's result TTL: the record lives until the job ends again.
+    (void)st::keys::Persist(txn, EventsKey(id));
+    (void)st::keys::Persist(txn, DeliveriesKey(id));
+    if (!j->idempotency_key.empty()) {
+      // As at enqueue: the key deduplicates for --result-ttl from now.
+      (void)st::keys::ExpireAt(txn, IdempotencyKey(j->queue, j->idempotency_key),
+                               txn.now_ms() + options_.result_ttl_ms, {});
+    }
+    TxnOps::Requeue(*this, txn, *j, "manual retry");
+    (void)st::keys::Persist(txn, JobKey(id));
+    // The push may have leased it at once (a parked worker): report what is stored.
+    if (auto stored = TxnOps::Load(txn, id)) *j = std::move(*stored);
+    out = Outcome::Ok();
+    *job = std::move(*j);
+  });
+  if (!s.ok()) return Unavailable(s);
+  return out;
+}
+
+Outcome JobService::List(const ListRequest& request, ListPage* page) {
+  static constexpr std::string_view kPrefix = "redge:job:";
+  page->jobs.clear();
+  page->next_cursor.clear();
+  // Keys are visited from `start` inclusive; the cursor's key plus a NUL byte is the
+  // first key after it.
+  std::string start(kPrefix);
+  if (!request.cursor.empty()) start = JobKey(request.cursor) + std::string(1, '\0');
+  st::Status s = store_->Exec(0, [&](st::Txn& txn) {
+    page->jobs.clear();
+    page->next_cursor.clear();
+    int examined = 0;
+    std::string last_id;
+    bool full = false;
+    (void)txn.ScanKeys(start, [&](std::string_view key, const st::Meta&) {
+      if (key.substr(0, kPrefix.size()) != kPrefix) return false;  // past the job records
+      std::string_view id = key.substr(kPrefix.size());
+      if (full || examined >= kListScanBudget) {
+        // There is at least one more record: the client goes on from the last one seen.
+        page->next_cursor = last_id;
+        return false;
+      }
+      ++examined;
+      last_id = std::string(id);
+      auto job = TxnOps::Load(txn, id);
+      if (!job) return true;
+      if (!request.queue.empty() && job->queue != request.queue) return true;
+      if (request.state && job->state != *request.state) return true;
+      page->jobs.push_back(std::move(*job));
+      full = static_cast<int>(page->jobs.size()) >= request.limit;
+      return true;
+    });
+  });
+  if (!s.ok()) return Unavailable(s);
+  return Outcome::Ok();
 }
 
 uint64_t JobService::LeaseAsync(const std::string& queue, const std::string& worker,

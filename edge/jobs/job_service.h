@@ -96,6 +96,25 @@ class JobService {
   // The job and its events with id > after.
   Outcome Read(const std::string& id, int64_t after, Job* job, std::vector<Event>* events);
   Outcome Cancel(const std::string& id, Job* job);
+  // failed / canceled -> queued again (attempt + 1, a `retrying` event, the record's TTL
+  // removed) in one write. kConflict for a job in any other state.
+  Outcome Retry(const std::string& id, Job* job);
+
+  // A page of job records in id (creation) order, oldest first.
+  struct ListRequest {
+    std::string queue;              // empty: every queue
+    std::optional<JobState> state;  // nullopt: every state
+    int limit = 50;                 // jobs to return at most
+    std::string cursor;             // resume after this job id; empty: from the start
+  };
+  struct ListPage {
+    std::vector<Job> jobs;
+    std::string next_cursor;  // empty: no more records
+  };
+  // Examines at most kListScanBudget records per call; when the budget runs out first,
+  // the page may hold fewer than `limit` jobs and next_cursor says where to go on.
+  static constexpr int kListScanBudget = 10'000;
+  Outcome List(const ListRequest& request, ListPage* page);
 
   // The trace of a job: its record, every event, and the readers that received its
   // terminal state ({"reader", "peer", "at"} objects).

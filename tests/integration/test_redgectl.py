@@ -279,12 +279,54 @@ def test_token_from_env_and_flag(redge_factory):
     assert run(server, "--token", "s3cret", "--json", "status").returncode == 0
 
 
-def test_unsupported_commands_and_bad_usage_exit_2(redge):
-    for args in (["jobs"], ["jobs", "--queue", "q", "--state", "queued"], ["retry", "x"]):
-        out = run(redge, *args)
-        assert out.returncode == 2 and "not supported" in out.stderr, (args, out.stderr)
-    for args in ([], ["frobnicate"], ["show"], ["enqueue", "q", "{not json"], ["--bogus"]):
+def test_bad_usage_exits_2(redge):
+    for args in ([], ["frobnicate"], ["show"], ["enqueue", "q", "{not json"], ["--bogus"],
+                 ["retry"], ["jobs", "--limit", "0"], ["jobs", "extra"]):
         assert run(redge, *args).returncode == 2, args
+
+
+def test_jobs_json_lists_with_filters_and_limit(redge):
+    ids = sorted(sup.enqueue(redge.http, "ctlj", {"n": i})["id"] for i in range(3))
+    time.sleep(0.002)  # a later millisecond: listed after them
+    other = sup.enqueue(redge.http, "ctlk", {"n": 9})["id"]
+    assert redge.http.delete(f"/v1/jobs/{ids[2]}").status == 200
+
+    out = run(redge, "--json", "jobs")
+    assert out.returncode == 0, out.stderr
+    assert [j["id"] for j in json.loads(out.stdout)] == ids + [other]
+
+    out = run(redge, "jobs", "--queue", "ctlj", "--state", "queued", "--json")
+    assert out.returncode == 0, out.stderr
+    assert [j["id"] for j in json.loads(out.stdout)] == ids[:2]
+
+    out = run(redge, "--json", "jobs", "--queue", "ctlj", "--limit", "1")
+    assert out.returncode == 0, out.stderr
+    assert [j["id"] for j in json.loads(out.stdout)] == ids[:1]
+
+    table = run(redge, "jobs", "--queue=ctlj")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["ID", "QUEUE", "STATE", "ATTEMPT", "CREATED"]
+    assert [line.split()[0] for line in lines[1:]] == ids
+    assert lines[3].split()[2] == "canceled"
+
+    bad = run(redge, "jobs", "--state", "sleeping")
+    assert bad.returncode == 1 and "state must be one of" in bad.stderr
+
+
+def test_retry_json_requeues_a_failed_job(redge):
+    worker = resp_worker(redge, "ctlr", error="nope")
+    job_id = sup.enqueue(redge.http, "ctlr", {"r": 1})["id"]
+    worker.join(RUN_TIMEOUT)
+    sup.wait_state(redge.http, job_id, "failed")
+
+    out = run(redge, "--json", "retry", job_id)
+    assert out.returncode == 0, out.stderr
+    job = json.loads(out.stdout)
+    assert job["id"] == job_id and job["state"] == "queued" and job["attempt"] == 2
+
+    human = run(redge, "retry", job_id)  # now queued: the server refuses
+    assert human.returncode == 1 and "conflict" in human.stderr, human.stderr
 
 
 def test_human_progress_bar_on_a_terminal(redge):

@@ -5,6 +5,7 @@
 // the streaming commands, so scripts never parse the human text.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -29,8 +30,9 @@ usage: redgectl [options] <command> [args]
 
 commands:
   status                      per queue: depth, running jobs, age of the oldest queued job
-  jobs [--queue Q] [--state S]
-                              list jobs (not supported by this server version: exit 2)
+  jobs [--queue Q] [--state S] [--limit N]
+                              list jobs, oldest first: id, queue, state, attempt, created
+                              (--limit default 50; --json prints the list)
   show ID                     a job's state, times, attempts, result or error
   trace ID                    a job's timeline: enqueue, leases and holders, events, end,
                               and which readers received the end
@@ -39,7 +41,7 @@ commands:
   enqueue QUEUE JSON [--wait] create a job with payload JSON (- reads it from stdin);
                               --wait follows its events until it ends
   cancel ID                   cancel a queued or running job
-  retry ID                    re-enqueue a job (not supported by this server version: exit 2)
+  retry ID                    send a failed or canceled job back to its queue (attempt + 1)
 
 options:
   --url URL      server base URL (env REDGE_URL, default http://127.0.0.1:8080)
@@ -51,7 +53,7 @@ options:
 exit codes:
   0  success; for tail and enqueue --wait: the job completed
   1  the server refused (unknown job, conflict, ...) or the job failed or was canceled
-  2  bad usage, or a command this server version does not support
+  2  bad usage
   3  the server could not be reached (or the event stream could not be resumed)
 )";
 
@@ -62,16 +64,12 @@ struct Options {
   bool wait = false;
   std::string queue;
   std::string state;
+  std::string limit;
   std::vector<std::string> args;  // command and its positional arguments
 };
 
 int Usage(const std::string& message) {
   std::cerr << "redgectl: " << message << "\nrun 'redgectl --help' for usage\n";
-  return kExitUsage;
-}
-
-int NotSupported(const std::string& what) {
-  std::cerr << "redgectl: " << what << ": not supported by this server version\n";
   return kExitUsage;
 }
 
@@ -116,6 +114,7 @@ int ParseArgs(int argc, char** argv, Options* o) {
                           : name == "--token" ? &o->token
                           : name == "--queue" ? &o->queue
                           : name == "--state" ? &o->state
+                          : name == "--limit" ? &o->limit
                                               : nullptr;
     if (!target) return Usage("unknown option " + a);
     if (name.size() < a.size()) {
@@ -182,6 +181,45 @@ int Enqueue(const Options& o, Api& api) {
   return Follow(o, api, id);
 }
 
+// Lists jobs page by page (GET /v1/jobs follows its cursor) until --limit jobs or the end.
+int Jobs(const Options& o, Api& api) {
+  if (o.args.size() != 1) return Usage("usage: jobs [--queue Q] [--state S] [--limit N]");
+  int64_t limit = 50;
+  if (!o.limit.empty()) {
+    char* end = nullptr;
+    limit = std::strtoll(o.limit.c_str(), &end, 10);
+    if (end != o.limit.c_str() + o.limit.size() || limit < 1 || limit > 1'000'000) {
+      return Usage("--limit must be a positive number (got " + o.limit + ")");
+    }
+  }
+  std::string query;
+  if (!o.queue.empty()) query += "&queue=" + EscapeSegment(o.queue);
+  if (!o.state.empty()) query += "&state=" + EscapeSegment(o.state);
+  json jobs = json::array();
+  std::string cursor;
+  while (static_cast<int64_t>(jobs.size()) < limit) {
+    int64_t want = std::min<int64_t>(limit - static_cast<int64_t>(jobs.size()), 1000);
+    std::string path = "/v1/jobs?limit=" + std::to_string(want) + query;
+    if (!cursor.empty()) path += "&cursor=" + EscapeSegment(cursor);
+    Reply r = api.Get(path);
+    if (!r.ok()) return Fail(r);
+    json page = r.Json();
+    if (!page.is_object() || !page.contains("jobs") || !page["jobs"].is_array()) {
+      std::cerr << "redgectl: the server answered with something that is not a job list\n";
+      return kExitFailed;
+    }
+    for (auto& job : page["jobs"]) jobs.push_back(std::move(job));
+    if (!page.contains("next_cursor") || !page["next_cursor"].is_string()) break;
+    cursor = page["next_cursor"].get<std::string>();
+  }
+  if (o.json) {
+    std::cout << jobs.dump() << "\n";
+  } else {
+    PrintJobList(std::cout, jobs);
+  }
+  return kExitOk;
+}
+
 int Run(const Options& o) {
   Api api(o.url, o.token);
   const std::string& cmd = o.args[0];
@@ -192,11 +230,7 @@ int Run(const Options& o) {
     if (o.args.size() != 1) return Usage("usage: status");
     return Show(o, api.Get("/v1/queues"), PrintQueues);
   }
-  if (cmd == "jobs") {
-    // The HTTP API has no job-list route (a job is only reachable by its id), and this
-    // tool talks HTTP only, so there is nothing to list from.
-    return NotSupported("jobs (the HTTP API has no route that lists jobs)");
-  }
+  if (cmd == "jobs") return Jobs(o, api);
   if (cmd == "show") {
     if (int rc = need_id("usage: show ID")) return rc;
     return Show(o, api.Get(job_path()), PrintJob);
@@ -217,9 +251,8 @@ int Run(const Options& o) {
     });
   }
   if (cmd == "retry") {
-    // Re-enqueueing needs the job's payload, and no HTTP route returns it (only a worker's
-    // lease does, which would take the job from its queue).
-    return NotSupported("retry (the HTTP API does not return a job's payload to re-enqueue)");
+    if (int rc = need_id("usage: retry ID")) return rc;
+    return Show(o, api.Post(job_path() + "/retry", "{}"), PrintJob);
   }
   return Usage("unknown command '" + cmd + "'");
 }

@@ -117,6 +117,23 @@ void PrintJob(std::ostream& out, const json& job) {
   if (job.contains("error")) line("error", Compact(job["error"]));
 }
 
+void PrintJobList(std::ostream& out, const json& jobs) {
+  if (jobs.empty()) {
+    out << "no jobs\n";
+    return;
+  }
+  out << std::left << std::setw(38) << "ID" << std::setw(20) << "QUEUE" << std::setw(11) << "STATE"
+      << std::setw(9) << "ATTEMPT"
+      << "CREATED\n";
+  for (const json& job : jobs) {
+    out << std::left << std::setw(38) << job.value("id", "") << std::setw(20)
+        << job.value("queue", "") << std::setw(11) << job.value("state", "") << std::setw(9)
+        << (std::to_string(job.value("attempt", 0)) + "/" +
+            std::to_string(job.value("max_attempts", 0)))
+        << FormatTime(job.value("created_at", int64_t{0})) << "\n";
+  }
+}
+
 void PrintTrace(std::ostream& out, const json& trace) {
   out << "job " << trace.value("id", "") << " on " << trace.value("queue", "") << ": "
       << trace.value("state", "") << "\n";

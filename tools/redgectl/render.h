@@ -22,6 +22,8 @@ std::string Compact(const nlohmann::json& v);
 
 void PrintQueues(std::ostream& out, const nlohmann::json& body);
 void PrintJob(std::ostream& out, const nlohmann::json& job);
+// A table of jobs (a JSON array of jobs): id, queue, state, attempt, created.
+void PrintJobList(std::ostream& out, const nlohmann::json& jobs);
 void PrintTrace(std::ostream& out, const nlohmann::json& trace);
 
 // Prints a job's events as they arrive: one JSON object per line with `json`, else one
