@@ -1,6 +1,7 @@
 #include "edge/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -67,6 +68,29 @@ std::string ParseTemplate(const std::string& v, const char* placeholder, std::st
   return "";
 }
 
+// A comma-separated list of origins as browsers send them: scheme://host[:port], no
+// path; scheme and host are lower-cased. Empty entries are skipped.
+std::string ParseOrigins(const std::string& v, std::vector<std::string>* out) {
+  std::vector<std::string> origins;
+  std::stringstream in(v);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    size_t b = item.find_first_not_of(" \t");
+    if (b == std::string::npos) continue;
+    item = item.substr(b, item.find_last_not_of(" \t") - b + 1);
+    for (char& ch : item) ch = static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+    size_t sep = item.find("://");
+    std::string scheme = item.substr(0, sep);
+    if (sep == std::string::npos || (scheme != "http" && scheme != "https") ||
+        item.size() == sep + 3 || item.find_first_of("/?#@ ", sep + 3) != std::string::npos) {
+      return "must be a comma-separated list of origins like https://app.example.com";
+    }
+    origins.push_back(item);
+  }
+  *out = std::move(origins);
+  return "";
+}
+
 std::string ParseBool(const std::string& v, bool* out) {
   if (v == "yes" || v == "true" || v == "1" || v.empty()) {
     *out = true;
@@ -89,6 +113,10 @@ const std::vector<Setting>& Settings() {
          c.http_token = v;
          return "";
        }},
+      {"cors-origins",
+       "comma-separated origins (https://app.example.com) browsers may call the HTTP API from "
+       "(default none: no CORS headers)",
+       false, [](Config& c, const std::string& v) { return ParseOrigins(v, &c.cors_origins); }},
       {"lease-timeout", "seconds a worker holds a job without a sign of life (default 60)", false,
        [](Config& c, const std::string& v) {
          return ParseSeconds(v, 0.05, 86400, &c.lease_timeout_s);

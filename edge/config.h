@@ -31,6 +31,7 @@ struct Config {
   int64_t max_bulk_len = 512ll << 20;
   std::string http = "127.0.0.1:8080";  // or "off"
   std::string http_token;
+  std::vector<std::string> cors_origins;  // exact origins allowed cross-origin; empty = none
   double lease_timeout_s = 60;
   int64_t max_attempts = 3;
   double result_ttl_s = 3600;

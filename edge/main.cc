@@ -82,6 +82,7 @@ int Serve(const redge::Config& config) {
     ao.token = config.http_token;
     ao.sse_heartbeat_ms = static_cast<int64_t>(config.sse_heartbeat_s * 1000);
     ao.sse_max_streams = config.sse_max_streams;
+    ao.cors_origins = config.cors_origins;
     http = std::make_unique<redge::http::HttpServer>(ho);
     api = std::make_unique<redge::http::JobsApi>(jobs.get(), store.get(), ao, &metrics);
     api->Register(*http);

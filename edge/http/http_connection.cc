@@ -61,6 +61,7 @@ void ExchangeImpl::Reply(Response response) {
     state_ = State::kReplied;
     closed_ = true;  // nothing more can be sent through this exchange
     close_after_ = !keep_alive_ || WantsClose(response.headers);
+    for (auto& h : extra_headers_) response.headers.push_back(std::move(h));
     AppendResponse(&outbox_, response, minor_version_, close_after_, head_);
     dropped.swap(on_close_);
     schedule = !std::exchange(pump_pending_, true);
@@ -77,6 +78,7 @@ void ExchangeImpl::StartStream(int status, Headers headers) {
     stream_counted_ = true;
     stats_->open_streams++;
     chunked_ = minor_version_ >= 1;
+    for (auto& h : extra_headers_) headers.push_back(std::move(h));
     AppendStreamHead(&outbox_, status, headers, minor_version_);
     if (head_) {
       // HEAD: nothing may follow the head. The stream is closed at once (Write returns
@@ -87,6 +89,12 @@ void ExchangeImpl::StartStream(int status, Headers headers) {
     schedule = !std::exchange(pump_pending_, true);
   }
   if (schedule) Schedule();
+}
+
+void ExchangeImpl::AddHeaders(Headers headers) {
+  std::lock_guard lock(mu_);
+  if (state_ != State::kNew) return;
+  for (auto& h : headers) extra_headers_.push_back(std::move(h));
 }
 
 bool ExchangeImpl::Write(std::string_view bytes) {

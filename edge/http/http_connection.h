@@ -81,6 +81,7 @@ class ExchangeImpl final : public Exchange {
 
   void Reply(Response response) override;
   void StartStream(int status, Headers headers) override;
+  void AddHeaders(Headers headers) override;
   bool Write(std::string_view bytes) override;
   void End() override;
   void OnClose(std::function<void()> fn) override;
@@ -122,6 +123,7 @@ class ExchangeImpl final : public Exchange {
   bool stream_counted_ = false;  // counted in stats.open_streams
   bool chunked_ = false;
   std::vector<std::function<void()>> on_close_;
+  Headers extra_headers_;  // AddHeaders(), appended to the response or stream head
   std::atomic<bool> closed_{false};
   std::atomic<size_t> unsent_{0};
 };

@@ -168,11 +168,12 @@ void HttpServer::Impl::AcceptLoop() {
 
 void HttpServer::Impl::Dispatch(Request& request, const std::shared_ptr<Exchange>& exchange) {
   try {
-    if (filter) {
-      if (std::optional<Response> response = filter(request)) {
-        exchange->Reply(std::move(*response));
-        return;
-      }
+    std::optional<Response> response;
+    if (filter) response = filter(request);
+    if (!request.response_headers.empty()) exchange->AddHeaders(request.response_headers);
+    if (response) {
+      exchange->Reply(std::move(*response));
+      return;
     }
     Route(request, exchange);
   } catch (const std::exception& e) {

@@ -52,6 +52,9 @@ struct Request {
   std::string peer;    // "ip:port" of the client
   // Values captured by {name} segments of the matched route, in order.
   std::vector<std::string> params;
+  // Headers the filter wants on whatever response this request gets (CORS): added to a
+  // filter's own Response, a routing 404/405 and the handler's reply or stream alike.
+  Headers response_headers;
 
   // Case-insensitive header lookup; nullopt if absent.
   std::optional<std::string_view> Header(std::string_view name) const;
@@ -76,6 +79,9 @@ class Exchange {
   // Starts a streamed response (Transfer-Encoding: chunked): status and headers now,
   // body by Write(). The connection serves no further requests after End().
   virtual void StartStream(int status, Headers headers) = 0;
+  // Headers added to the response Reply() or StartStream() sends later (the server uses
+  // it for Request::response_headers). Ignored once either has happened.
+  virtual void AddHeaders(Headers headers) = 0;
   // Appends to a started stream. Returns false once the peer is gone or the stream was
   // closed (for being over max_stream_buffer or by End()).
   virtual bool Write(std::string_view bytes) = 0;
@@ -126,7 +132,8 @@ class HttpServer {
   // route under another method gets 405 with Allow; no match gets 404. HEAD is not routed.
   void Route(std::string method, std::string pattern, Handler handler);
   // Called for every request before routing (CORS, auth, correlation ids); returning a
-  // Response answers the request without routing.
+  // Response answers the request without routing. Headers the filter puts in
+  // Request::response_headers go on every response to the request, either way.
   void SetFilter(std::function<std::optional<Response>(Request&)> filter);
 
   store::Status Start();

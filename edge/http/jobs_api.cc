@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "edge/http/static_assets.h"
 #include "edge/log.h"
 #include "edge/net/event_loop.h"
 
@@ -122,7 +123,11 @@ JobsApi::JobsApi(jobs::JobService* jobs, store::Store* store, JobsApiOptions opt
 
 void JobsApi::Register(HttpServer& server) {
   server.SetFilter([this](Request& req) -> std::optional<Response> {
-    if (options_.token.empty() || req.path == "/healthz" || req.path == "/readyz") {
+    // CORS first: a preflight carries no credentials, and a 401 needs the CORS headers
+    // for the page to read it.
+    if (auto preflight = ApplyCors(options_.cors_origins, req)) return preflight;
+    if (options_.token.empty() || req.path == "/healthz" || req.path == "/readyz" ||
+        IsStaticPath(req.path)) {
       return std::nullopt;
     }
     auto auth = req.Header("authorization");
@@ -174,6 +179,7 @@ void JobsApi::Register(HttpServer& server) {
     Events(req, std::move(ex), req.params[0]);
   });
   server.Route("GET", "/chat/response/{id}", bind(&JobsApi::ChatResponse));
+  RegisterStaticRoutes(server);
   if (metrics_) RegisterMetrics(server);
 }
 

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "edge/http/http_server.h"
 #include "edge/jobs/job_service.h"
@@ -28,7 +29,8 @@ struct JobsApiOptions {
   std::string token;  // --http-token; empty = no auth
   int64_t sse_heartbeat_ms = 15'000;
   int64_t sse_max_streams = 10'000;
-  int64_t sse_retry_ms = 3'000;  // the `retry:` hint sent to EventSource clients
+  int64_t sse_retry_ms = 3'000;           // the `retry:` hint sent to EventSource clients
+  std::vector<std::string> cors_origins;  // --cors-origins; empty = no CORS
 };
 
 class JobsApi {
