@@ -30,6 +30,7 @@ PACKAGES=(
   python3-prometheus-client                      # tests/integration: parses /metrics
   dpkg-dev file systemd                          # package suite: .deb Depends, systemd-analyze
   curl ca-certificates git
+  chromium python3-websocket fonts-dejavu-core  # tests/browser: headless Chromium over CDP
 )
 
 missing=()

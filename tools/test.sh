@@ -182,7 +182,7 @@ package_suite() (
 run_suite "ctest (unit, crash)" \
   ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j2
 # Real redge processes and real Redis clients.
-run_pytest "pytest (integration, compat)" tests/integration tests/compat
+run_pytest "pytest (integration, compat, browser)" tests/integration tests/compat tests/browser
 # The Debian package: built and checked; installed too as root on CI.
 run_suite_fn "package" package_suite
 # ------------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+// The browser suite's test page: loads /v1/client.js (same origin, through the test
+// proxy), submits a job and watches it, recording everything in window.testState for
+// the test to read over the DevTools protocol.
+const state = {
+  loaded: false, loadError: null, errors: [], job: null,
+  events: [], statuses: [], done: null, doneCount: 0, eventsAfterDone: 0,
+};
+window.testState = state;
+window.addEventListener('error', (e) => state.errors.push('error: ' + e.message));
+window.addEventListener('unhandledrejection',
+  (e) => state.errors.push('unhandledrejection: ' + String(e.reason)));
+
+let client = null;
+let handle = null;
+
+function show(id, text) { document.getElementById(id).textContent = text; }
+
+window.testApi = {
+  // Submits a job and watches it; resolves with submit()'s answer.
+  async start({ queue, payload, submitOpts = {}, watchOpts = {} }) {
+    const job = await client.submit(queue, payload, submitOpts);
+    state.job = job;
+    handle = client.watch(job.id, {
+      ...watchOpts,
+      onEvent(ev) {
+        if (state.done) state.eventsAfterDone++;
+        state.events.push({ id: ev.id, event: ev.event, data: ev.data, hasRaw: ev.raw !== undefined });
+        const li = document.createElement('li');
+        li.textContent = `${ev.id} ${ev.event} ${JSON.stringify(ev.data)}`;
+        document.getElementById('events').appendChild(li);
+      },
+      onStatus(s) { state.statuses.push(s); show('status', s); },
+      onDone(d) {
+        state.doneCount++;
+        state.done = { state: d.state, result: d.result, error: d.error };
+        show('done', d.state);
+      },
+    });
+    return job;
+  },
+  close() { if (handle) handle.close(); },
+};
+
+import('/v1/client.js').then((mod) => {
+  client = mod;
+  state.loaded = true;
+}).catch((e) => { state.loadError = String(e); });
