@@ -43,7 +43,11 @@ def main():
     signal.signal(signal.SIGINT, stop)
     print(f"demo worker: waiting for jobs on redge:queue:{args.queue}", file=sys.stderr)
     while not stopping:
-        item = r.brpop(f"redge:queue:{args.queue}", timeout=1)
+        try:
+            item = r.brpop(f"redge:queue:{args.queue}", timeout=1)
+        except redis.ConnectionError:
+            print("demo worker: redge went away; stopping", file=sys.stderr)
+            return
         if item is None:
             continue
         envelope = json.loads(item[1])
