@@ -58,7 +58,8 @@ Status GroupCommit::SyncNow() {
   // Everything up to `target` is already in the WAL file (RocksDB publishes a sequence
   // number only after its WAL write), so one SyncWAL makes all of it durable.
   if (failed_ != nullptr && failed_->load()) {
-    return Status::IOError("the store's last write failed; the WAL is not synced until it recovers");
+    return Status::IOError(
+        "the store's last write failed; the WAL is not synced until it recovers");
   }
   uint64_t target = db_->GetLatestSequenceNumber();
   rocksdb::Status s = db_->SyncWAL();
