@@ -34,40 +34,15 @@ constexpr char kWrongTypeMsg[] =
 
 using Strings = std::vector<std::string>;
 
-::testing::AssertionResult IsError(const Status& s, Status::Code code, const std::string& message) {
-  if (s.code() == code && s.message() == message) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "got code " << static_cast<int>(s.code()) << " \"" << s.message() << "\", want code "
-         << static_cast<int>(code) << " \"" << message << "\"";
-}
-
 Strings Sorted(Strings v) {
   std::sort(v.begin(), v.end());
   return v;
 }
 
+using testing::IsError;
+
 class KeysTest : public testing::StoreTest {
  protected:
-  template <typename F>
-  auto Do(F&& fn, int db = 0) {
-    using T = decltype(fn(std::declval<Txn&>()));
-    std::optional<T> out;
-    Status s = store().Exec(db, [&](Txn& t) { out.emplace(fn(t)); });
-    EXPECT_TRUE(s.ok()) << s.message();
-    return std::move(out).value();
-  }
-
-  std::optional<std::string> Get(const std::string& key, int db = 0) {
-    auto r = Run([&](Txn& t) { return strings::Get(t, key); }, db);
-    if (r.ok()) return r.value();
-    EXPECT_TRUE(r.status().IsNotFound()) << key << ": " << r.status().message();
-    return std::nullopt;
-  }
-  void Put(const std::string& key, const std::string& value, int db = 0) {
-    auto r = Run([&](Txn& t) { return strings::Set(t, key, value); }, db);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    ASSERT_TRUE(r->written);
-  }
   void PutWithTtl(const std::string& key, const std::string& value, int64_t ttl_ms) {
     strings::SetOptions o;
     o.expire_at_ms = Now() + ttl_ms;

@@ -7,12 +7,24 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "store/clock.h"
 #include "store/store.h"
+#include "store/strings.h"
 
 namespace redge::store::testing {
+
+// Success when `s` has exactly `code` and `message`.
+inline ::testing::AssertionResult IsError(const Status& s, Status::Code code,
+                                          const std::string& message) {
+  if (s.code() == code && s.message() == message) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "got code " << static_cast<int>(s.code()) << " \"" << s.message() << "\", want code "
+         << static_cast<int>(code) << " \"" << message << "\"";
+}
 
 class StoreTest : public ::testing::Test {
  protected:
@@ -42,6 +54,28 @@ class StoreTest : public ::testing::Test {
   template <typename F>
   auto Run(F&& fn, int db = 0) {
     return store_->Run(db, std::forward<F>(fn));
+  }
+  // Runs a command whose result is a plain value (not a Result) in `db`.
+  template <typename F>
+  auto Do(F&& fn, int db = 0) {
+    using T = decltype(fn(std::declval<Txn&>()));
+    std::optional<T> out;
+    Status s = store_->Exec(db, [&](Txn& t) { out.emplace(fn(t)); });
+    EXPECT_TRUE(s.ok()) << s.message();
+    return std::move(out).value();
+  }
+  // GET: the value, or nullopt for NotFound (any other error fails the test).
+  std::optional<std::string> Get(const std::string& key, int db = 0) {
+    auto r = Run([&](Txn& t) { return strings::Get(t, key); }, db);
+    if (r.ok()) return r.value();
+    EXPECT_TRUE(r.status().IsNotFound()) << key << ": " << r.status().message();
+    return std::nullopt;
+  }
+  // SET key value, which must succeed.
+  void Put(const std::string& key, const std::string& value, int db = 0) {
+    auto r = Run([&](Txn& t) { return strings::Set(t, key, value); }, db);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_TRUE(r->written);
   }
   Store& store() { return *store_; }
 

@@ -32,43 +32,15 @@ constexpr char kOverflowMsg[] = "ERR increment or decrement would overflow";
 
 using Condition = strings::SetOptions::Condition;
 
-// Success when `s` has exactly `code` and `message`.
-::testing::AssertionResult IsError(const Status& s, Status::Code code, const std::string& message) {
-  if (s.code() == code && s.message() == message) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "got code " << static_cast<int>(s.code()) << " \"" << s.message() << "\", want code "
-         << static_cast<int>(code) << " \"" << message << "\"";
-}
+using testing::IsError;
 
 class StringsTest : public testing::StoreTest {
  protected:
-  // Runs a command whose result is a plain value (not a Result) in `db`.
-  template <typename F>
-  auto Do(F&& fn, int db = 0) {
-    using T = decltype(fn(std::declval<Txn&>()));
-    std::optional<T> out;
-    Status s = store().Exec(db, [&](Txn& t) { out.emplace(fn(t)); });
-    EXPECT_TRUE(s.ok()) << s.message();
-    return std::move(out).value();
-  }
-
-  // GET: the value, or nullopt for NotFound (any other error fails the test).
-  std::optional<std::string> Get(const std::string& key, int db = 0) {
-    auto r = Run([&](Txn& t) { return strings::Get(t, key); }, db);
-    if (r.ok()) return r.value();
-    EXPECT_TRUE(r.status().IsNotFound()) << key << ": " << r.status().message();
-    return std::nullopt;
-  }
   Result<strings::SetReply> Set(const std::string& key, const std::string& value,
                                 const strings::SetOptions& options = {}) {
     return Run([&](Txn& t) { return strings::Set(t, key, value, options); });
   }
   // A plain SET that must succeed.
-  void Put(const std::string& key, const std::string& value) {
-    auto r = Set(key, value);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    ASSERT_TRUE(r->written);
-  }
   // SET key value with a TTL of `ttl_ms` from now.
   void PutWithTtl(const std::string& key, const std::string& value, int64_t ttl_ms) {
     strings::SetOptions o;

@@ -30,26 +30,6 @@ constexpr int64_t kDay = 86'400 * kSecond;
 
 class TtlTest : public testing::StoreTest {
  protected:
-  template <typename F>
-  auto Do(F&& fn, int db = 0) {
-    using T = decltype(fn(std::declval<Txn&>()));
-    std::optional<T> out;
-    Status s = store().Exec(db, [&](Txn& t) { out.emplace(fn(t)); });
-    EXPECT_TRUE(s.ok()) << s.message();
-    return std::move(out).value();
-  }
-
-  std::optional<std::string> Get(const std::string& key, int db = 0) {
-    auto r = Run([&](Txn& t) { return strings::Get(t, key); }, db);
-    if (r.ok()) return r.value();
-    EXPECT_TRUE(r.status().IsNotFound()) << key << ": " << r.status().message();
-    return std::nullopt;
-  }
-  void Put(const std::string& key, const std::string& value, int db = 0) {
-    auto r = Run([&](Txn& t) { return strings::Set(t, key, value); }, db);
-    ASSERT_TRUE(r.ok()) << r.status().message();
-    ASSERT_TRUE(r->written);
-  }
   // SET key value PX ttl_ms.
   void PutWithTtl(const std::string& key, const std::string& value, int64_t ttl_ms, int db = 0) {
     auto r = Run(
