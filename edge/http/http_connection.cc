@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <utility>
 
+#include "edge/net/socket_io.h"
+
 namespace redge::http::internal {
 namespace {
 
@@ -382,14 +384,7 @@ void HttpConnection::Pump() {
 
 void HttpConnection::Flush() {
   if (closed_) return;
-  while (out_pos_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
-    if (n > 0) {
-      out_pos_ += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+  if (!net::SendPending(fd_, out_, &out_pos_)) {
     Close();
     return;
   }

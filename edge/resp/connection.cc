@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "edge/log.h"
+#include "edge/net/socket_io.h"
 #include "edge/resp/server.h"
 #include "store/encoding.h"
 
@@ -608,15 +609,10 @@ void Connection::OnWritable() {
 void Connection::FlushOutput() {
   if (closed_) return;
   qbuf_ = static_cast<int64_t>(parser_.buffered());
-  while (out_pos_ < out_.size()) {
-    ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
-    if (n > 0) {
-      out_pos_ += static_cast<size_t>(n);
-      server_->stats().net_output_bytes += n;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+  int64_t sent = 0;
+  const bool alive = net::SendPending(fd_, out_, &out_pos_, &sent);
+  server_->stats().net_output_bytes += sent;
+  if (!alive) {
     Close();
     return;
   }
