@@ -108,6 +108,16 @@ bool ArgTimeout(CommandContext& ctx, std::string_view arg, int64_t* timeout_ms) 
 
 void ReplyStatusError(CommandContext& ctx, const store::Status& s) { ctx.reply.Error(s.message()); }
 
+void ReplyBulkOrNull(CommandContext& ctx, const store::Result<std::string>& r) {
+  if (r.ok()) {
+    ctx.reply.Bulk(*r);
+  } else if (r.status().IsNotFound()) {
+    ctx.reply.Null();
+  } else {
+    ReplyStatusError(ctx, r.status());
+  }
+}
+
 void ReplySyntaxError(CommandContext& ctx) { ctx.reply.Error("ERR syntax error"); }
 
 void ReplyArityError(CommandContext& ctx) {

@@ -77,6 +77,8 @@ bool ArgInt64(CommandContext& ctx, std::string_view arg, int64_t* out);
 bool ArgTimeout(CommandContext& ctx, std::string_view arg, int64_t* timeout_ms);
 // Writes `s` as an error reply; the message is the Redis line.
 void ReplyStatusError(CommandContext& ctx, const store::Status& s);
+// A bulk-string result: the value, nil for NotFound, else the error line.
+void ReplyBulkOrNull(CommandContext& ctx, const store::Result<std::string>& r);
 void ReplySyntaxError(CommandContext& ctx);
 // "ERR wrong number of arguments for '<name>' command".
 void ReplyArityError(CommandContext& ctx);

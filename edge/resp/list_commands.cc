@@ -172,13 +172,7 @@ void LIndex(CommandContext& ctx) {
     return;
   }
   auto r = lists::Index(*ctx.txn, ctx.argv[1], index);
-  if (r.ok()) {
-    ctx.reply.Bulk(*r);
-  } else if (r.status().IsNotFound()) {
-    ctx.reply.Null();
-  } else {
-    ReplyStatusError(ctx, r.status());
-  }
+  ReplyBulkOrNull(ctx, r);
 }
 
 // LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]: options are validated in
@@ -273,13 +267,7 @@ void LInsert(CommandContext& ctx) {
 // is absent.
 void MoveAndReply(CommandContext& ctx, ListEnd from, ListEnd to) {
   auto r = lists::Move(*ctx.txn, ctx.argv[1], ctx.argv[2], from, to);
-  if (r.ok()) {
-    ctx.reply.Bulk(*r);
-  } else if (r.status().IsNotFound()) {
-    ctx.reply.Null();
-  } else {
-    ReplyStatusError(ctx, r.status());
-  }
+  ReplyBulkOrNull(ctx, r);
 }
 
 void LMove(CommandContext& ctx) {

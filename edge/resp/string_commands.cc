@@ -34,17 +34,13 @@ void CountLookup(CommandContext& ctx, bool hit) {
 
 // Replies a GET-like result: the value, nil for a missing key, or the error.
 void ReplyValue(CommandContext& ctx, const Result<std::string>& r) {
-  if (r.ok()) {
+  // WRONGTYPE: Redis found the key, which counts as a hit.
+  if (r.ok() || r.status().code() == Status::Code::kWrongType) {
     CountLookup(ctx, true);
-    ctx.reply.Bulk(*r);
   } else if (r.status().IsNotFound()) {
     CountLookup(ctx, false);
-    ctx.reply.Null();
-  } else {
-    // WRONGTYPE: Redis found the key, which counts as a hit.
-    if (r.status().code() == Status::Code::kWrongType) CountLookup(ctx, true);
-    ReplyStatusError(ctx, r.status());
   }
+  ReplyBulkOrNull(ctx, r);
 }
 
 // --- SET / GETEX option parsing -------------------------------------------------------
