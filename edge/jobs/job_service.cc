@@ -38,12 +38,6 @@ std::string Hex(const unsigned char* p, size_t n) {
   return s;
 }
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 std::string NewJobId(int64_t now_ms) {
@@ -397,6 +391,15 @@ Outcome CheckLease(const Job& job, const std::string& token, int64_t now, bool* 
   return Outcome::Ok();
 }
 
+// CheckLease for complete/fail: a job canceled under this lease cannot be finished.
+Outcome CheckFinishingLease(const Job& job, const std::string& token, int64_t now) {
+  bool canceled = false;
+  Outcome out = CheckLease(job, token, now, &canceled);
+  if (out.ok() && canceled)
+    return Outcome::Error(Code::kLeaseLost, "job " + job.id + " was canceled");
+  return out;
+}
+
 }  // namespace
 
 Outcome JobService::AppendEvent(const std::string& id, const std::string& token,
@@ -440,9 +443,7 @@ Outcome JobService::Complete(const std::string& id, const std::string& token,
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
     auto j = TxnOps::Load(txn, id);
     if (!j) return;
-    bool canceled = false;
-    out = CheckLease(*j, token, txn.now_ms(), &canceled);
-    if (out.ok() && canceled) out = Outcome::Error(Code::kLeaseLost, "job " + id + " was canceled");
+    out = CheckFinishingLease(*j, token, txn.now_ms());
     if (out.ok()) TxnOps::Finish(*this, txn, *j, JobState::kCompleted, result, "");
     *job = std::move(*j);
   });
@@ -456,9 +457,7 @@ Outcome JobService::Fail(const std::string& id, const std::string& token, const 
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
     auto j = TxnOps::Load(txn, id);
     if (!j) return;
-    bool canceled = false;
-    out = CheckLease(*j, token, txn.now_ms(), &canceled);
-    if (out.ok() && canceled) out = Outcome::Error(Code::kLeaseLost, "job " + id + " was canceled");
+    out = CheckFinishingLease(*j, token, txn.now_ms());
     if (!out.ok()) {
       *job = std::move(*j);
       return;
@@ -564,7 +563,7 @@ void JobService::ReaperLoop() {
       continue;
     }
     const int64_t due = deadlines_.begin()->first;
-    const int64_t now = WallMs();
+    const int64_t now = store_->NowMs();
     if (due > now) {
       // Woken early by a new, earlier deadline or by Stop(); a renewed lease leaves its
       // old entry here and is rechecked against the record when that entry falls due.
@@ -604,7 +603,7 @@ void JobService::ExpireLease(const std::string& id) {
     Log(spdlog::level::err, "lease expiry failed",
         {{"job_id", std::string(id)}, {"error", std::string(s.message())}});
     std::lock_guard lock(reaper_mu_);
-    deadlines_.emplace(WallMs() + 1000, id);
+    deadlines_.emplace(store_->NowMs() + 1000, id);
   }
 }
 
