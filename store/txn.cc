@@ -107,7 +107,7 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
   // The record itself is written once at commit: a pipeline of 500 LPUSHes to one list
   // then adds one metadata entry to the memtable, not 500.
   dirty_metas_[encoding::MetaKey(db_, key)] = meta;
-  CacheMeta(key, meta);
+  meta_cache_valid_ = false;  // reads find the new record in dirty_metas_
   Touch(key);
 }
 
@@ -120,7 +120,7 @@ void Txn::DeleteKey(std::string_view key) {
     batch_->Delete(im.expire_cf, encoding::ExpireKey((*old)->expire_at_ms, db_, key));
   }
   dirty_metas_[encoding::MetaKey(db_, key)] = std::nullopt;
-  CacheMeta(key, std::nullopt);
+  meta_cache_valid_ = false;
   key_count_delta_[db_]--;
   Touch(key);
 }
@@ -234,6 +234,13 @@ void Txn::Notify(std::string_view key, std::string_view event,
     }
   }
   observer_depth_--;
+}
+
+bool Txn::HasObserver(std::string_view key) const {
+  for (const auto& [prefix, observer] : store_->impl_->key_observers) {
+    if (key.substr(0, prefix.size()) == prefix) return true;
+  }
+  return false;
 }
 
 void Txn::AfterCommit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
