@@ -55,14 +55,8 @@ else
 fi
 
 # Build as the owner of the checkout (see above); as is when that is us or root.
-owner="$(stat -c %U "$ROOT")"
-as_owner() {
-  if ((EUID == 0)) && [[ "$owner" != root && "$owner" != UNKNOWN ]]; then
-    runuser -u "$owner" -- "$@"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=tools/as_owner.sh
+source "$ROOT/tools/as_owner.sh"
 
 echo "setup: building in $BUILD_DIR"
 as_owner cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@"

@@ -22,14 +22,8 @@ fi
 
 # Tests run as the owner of the checkout (as tools/setup.sh builds), so a 'sudo' run
 # leaves no root-owned files in the build tree.
-owner="$(stat -c %U "$ROOT")"
-as_owner() {
-  if ((EUID == 0)) && [[ "$owner" != root && "$owner" != UNKNOWN ]]; then
-    runuser -u "$owner" -- "$@"
-  else
-    "$@"
-  fi
-}
+# shellcheck source=tools/as_owner.sh
+source "$ROOT/tools/as_owner.sh"
 
 results=()
 failed=0
