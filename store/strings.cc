@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "base/numbers.h"
+
 namespace redge::store::strings {
 namespace {
 
@@ -38,36 +40,7 @@ void WriteString(Txn& txn, std::string_view key, std::string value, int64_t expi
 
 }  // namespace
 
-bool ParseInt64(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  if (s == "0") {
-    *out = 0;
-    return true;
-  }
-  size_t i = 0;
-  bool negative = false;
-  if (s[0] == '-') {
-    negative = true;
-    i = 1;
-    if (s.size() == 1) return false;
-  }
-  if (s[i] < '1' || s[i] > '9') return false;  // no leading zeros, "+", spaces
-  uint64_t v = 0;
-  for (; i < s.size(); ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(s[i] - '0');
-    if (v > (std::numeric_limits<uint64_t>::max() - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  if (negative) {
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) + 1) return false;
-    *out = static_cast<int64_t>(0 - v);
-  } else {
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return false;
-    *out = static_cast<int64_t>(v);
-  }
-  return true;
-}
+bool ParseInt64(std::string_view s, int64_t* out) { return base::ParseInt64(s, out); }
 
 Result<int64_t> DeadlineFromRelative(const Txn& txn, int64_t amount, int64_t unit_ms,
                                      std::string_view command) {
@@ -198,16 +171,7 @@ Result<int64_t> IncrBy(Txn& txn, std::string_view key, int64_t delta) {
 }
 
 Result<std::string> IncrByFloat(Txn& txn, std::string_view key, std::string_view delta) {
-  auto parse = [](std::string_view s, long double* out) {
-    if (s.empty() || s.size() > 5000 || isspace(static_cast<unsigned char>(s[0]))) return false;
-    std::string buf(s);
-    errno = 0;
-    char* end = nullptr;
-    long double v = strtold(buf.c_str(), &end);
-    if (end != buf.c_str() + buf.size() || errno == ERANGE || std::isnan(v)) return false;
-    *out = v;
-    return true;
-  };
+  auto parse = base::ParseLongDouble;
   long double incr;
   if (!parse(delta, &incr)) return Status::InvalidArgument("value is not a valid float");
   auto meta = GetString(txn, key);
@@ -223,15 +187,7 @@ Result<std::string> IncrByFloat(Txn& txn, std::string_view key, std::string_view
   if (std::isnan(next) || std::isinf(next)) {
     return Status::InvalidArgument("increment would produce NaN or Infinity");
   }
-  // Redis's human-friendly long double format: %.17Lf without trailing zeros.
-  char buf[5200];
-  int n = snprintf(buf, sizeof(buf), "%.17Lf", next);
-  std::string out(buf, n > 0 ? static_cast<size_t>(n) : 0);
-  if (out.find('.') != std::string::npos) {
-    while (!out.empty() && out.back() == '0') out.pop_back();
-    if (!out.empty() && out.back() == '.') out.pop_back();
-  }
-  if (out == "-0") out = "0";
+  std::string out = base::FormatLongDouble(next);
   WriteString(txn, key, out, deadline, "incrbyfloat");
   return out;
 }

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <utility>
 
+#include "base/numbers.h"
+
 namespace redge::resp {
 namespace {
 
@@ -168,102 +170,6 @@ bool SplitArgs(const char* line, size_t len, std::vector<std::string>* out) {
     }
     out->push_back(std::move(current));
   }
-}
-
-// Redis's d2string(): "nan", "inf", "-inf", "0", "-0", integers in +-LLONG_MAX/2 printed as
-// integers, anything else as fpconv_dtoa's shortest round-trip digits laid out like its
-// emit_digits() (plain up to 7 trailing zeros, fixed point down to 1e-6, else d.ddde+X).
-// `buf` must hold at least 32 bytes; returns the length written.
-size_t FormatDouble(double v, char* buf) {
-  if (std::isnan(v)) {
-    std::memcpy(buf, "nan", 3);
-    return 3;
-  }
-  if (std::isinf(v)) {
-    if (v < 0) {
-      std::memcpy(buf, "-inf", 4);
-      return 4;
-    }
-    std::memcpy(buf, "inf", 3);
-    return 3;
-  }
-  if (v == 0) {
-    if (std::signbit(v)) {
-      std::memcpy(buf, "-0", 2);
-      return 2;
-    }
-    buf[0] = '0';
-    return 1;
-  }
-  constexpr double kSafe = static_cast<double>(LLONG_MAX / 2);
-  if (v >= -kSafe && v <= kSafe) {
-    const auto ll = static_cast<long long>(v);
-    if (static_cast<double>(ll) == v) return std::to_chars(buf, buf + 32, ll).ptr - buf;
-  }
-  // Shortest round-trip digits and decimal exponent: "d.ddde+XX".
-  char sci[40];
-  const char* sci_end =
-      std::to_chars(sci, sci + sizeof(sci), std::fabs(v), std::chars_format::scientific).ptr;
-  char digits[24];
-  int ndigits = 0;
-  const char* p = sci;
-  for (; p < sci_end && *p != 'e'; ++p) {
-    if (*p != '.') digits[ndigits++] = *p;
-  }
-  int exp10 = 0;
-  std::from_chars(p + 1 + (p[1] == '+' ? 1 : 0), sci_end, exp10);
-  const int k = exp10 - (ndigits - 1);  // value = digits * 10^k
-
-  size_t n = 0;
-  if (v < 0) buf[n++] = '-';
-  int exp = std::abs(k + ndigits - 1);
-  if (k >= 0 && exp < ndigits + 7) {  // plain integer
-    std::memcpy(buf + n, digits, ndigits);
-    n += ndigits;
-    std::memset(buf + n, '0', k);
-    return n + k;
-  }
-  if (k < 0 && (k > -7 || exp < 4)) {  // fixed point
-    int offset = ndigits - (-k);
-    if (offset <= 0) {
-      offset = -offset;
-      buf[n++] = '0';
-      buf[n++] = '.';
-      std::memset(buf + n, '0', offset);
-      n += offset;
-      std::memcpy(buf + n, digits, ndigits);
-      return n + ndigits;
-    }
-    std::memcpy(buf + n, digits, offset);
-    n += offset;
-    buf[n++] = '.';
-    std::memcpy(buf + n, digits + offset, ndigits - offset);
-    return n + (ndigits - offset);
-  }
-  // Scientific: d[.ddd]e{+,-}X (no zero padding of the exponent).
-  buf[n++] = digits[0];
-  if (ndigits > 1) {
-    buf[n++] = '.';
-    std::memcpy(buf + n, digits + 1, ndigits - 1);
-    n += ndigits - 1;
-  }
-  buf[n++] = 'e';
-  buf[n++] = k + ndigits - 1 < 0 ? '-' : '+';
-  int cent = 0;
-  if (exp > 99) {
-    cent = exp / 100;
-    buf[n++] = static_cast<char>('0' + cent);
-    exp -= cent * 100;
-  }
-  if (exp > 9) {
-    const int dec = exp / 10;
-    buf[n++] = static_cast<char>('0' + dec);
-    exp -= dec * 10;
-  } else if (cent) {
-    buf[n++] = '0';
-  }
-  buf[n++] = static_cast<char>('0' + exp % 10);
-  return n;
 }
 
 // Appends "<prefix><v>\r\n".
@@ -543,14 +449,13 @@ void ReplyWriter::SetHeader(int64_t n) { AppendPrefixed(out_, proto_ >= 3 ? '~' 
 void ReplyWriter::PushHeader(int64_t n) { AppendPrefixed(out_, proto_ >= 3 ? '>' : '*', n); }
 
 void ReplyWriter::Double(double v) {
-  char text[40];
-  const size_t len = FormatDouble(v, text);
+  const std::string text = base::FormatDouble(v);
   if (proto_ >= 3) {
     out_->push_back(',');
-    out_->append(text, len);
+    out_->append(text);
     out_->append("\r\n", 2);
   } else {
-    Bulk(std::string_view(text, len));
+    Bulk(text);
   }
 }
 

@@ -97,7 +97,7 @@ class ReplyWriter {
   void MapHeader(int64_t n);          // RESP3 %n ; RESP2 *2n
   void SetHeader(int64_t n);          // RESP3 ~n ; RESP2 *n
   void PushHeader(int64_t n);         // RESP3 >n ; RESP2 *n
-  void Double(double v);              // RESP3 ,v ; RESP2 bulk with Redis's %.17g form
+  void Double(double v);              // RESP3 ,v ; RESP2 bulk; Redis 7.0's %.17g text
   void Boolean(bool v);               // RESP3 #t/#f ; RESP2 :1/:0
   void Verbatim(std::string_view format, std::string_view s);  // RESP3 =; RESP2 bulk
   void BulkArray(const std::vector<std::string>& items);       // *n of bulks

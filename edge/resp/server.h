@@ -46,7 +46,9 @@ struct RespOptions {
   ParserLimits limits;
   size_t pubsub_output_limit = 32u << 20;  // Redis's client-output-buffer-limit pubsub
   int max_clients = 10000;
-  std::string version = "7.2.0";  // what INFO/HELLO report as redis_version
+  // What INFO/HELLO report as redis_version: the Redis release whose behaviour redge
+  // follows (clients such as BullMQ and RQ check it).
+  std::string version = "7.0.15";
   std::string data_dir;
   std::string fsync = "everysec";
 };
