@@ -1,5 +1,7 @@
-// Blocked pops (BLPOP, BRPOP, BLMPOP, BLMOVE): waiters parked per key in FIFO order and
-// served by the write that gives their key elements, inside that write's batch.
+// Blocked commands (BLPOP, BRPOP, BLMPOP, BLMOVE, BZPOPMIN, BZMPOP, XREAD BLOCK, ...):
+// waiters parked per key in FIFO order and served by the write that makes their key
+// ready, inside that write's batch. Each request carries its own serve function, so this
+// file knows no data type; BlockPopAsync builds the one for lists.
 #include <algorithm>
 
 #include "store/encoding.h"
@@ -8,37 +10,43 @@
 #include "store/store_impl.h"
 
 namespace redge::store {
+namespace {
+
+// The list pop of one PopRequest as a serve function.
+ServeFn ListServe(PopRequest req) {
+  return
+      [req = std::move(req)](Txn& txn, const std::string& key) -> std::optional<Result<PopResult>> {
+        if (req.destination) {
+          auto moved = lists::Move(txn, key, *req.destination, req.from, req.to);
+          if (moved.ok()) return Result<PopResult>(PopResult{key, {std::move(*moved)}});
+          if (moved.status().IsNotFound()) return std::nullopt;
+          return Result<PopResult>(moved.status());
+        }
+        auto popped = lists::Pop(txn, key, req.from, std::max<size_t>(req.count, 1));
+        if (popped.ok() && !popped->empty()) {
+          return Result<PopResult>(PopResult{key, std::move(*popped)});
+        }
+        if (!popped.ok() && !popped.status().IsNotFound())
+          return Result<PopResult>(popped.status());
+        return std::nullopt;
+      };
+}
+
+}  // namespace
 
 bool Store::TryServeFrom(Txn& txn, Waiter& w, const std::string& key) {
   Impl& im = *impl_;
-  const PopRequest& req = w.request;
+  const BlockRequest& req = w.request;
   int saved_db = txn.db();
   txn.SwitchDb(req.db);
   std::string saved_client = txn.client();
   txn.set_client(req.client);
-  bool done = false;
-  if (req.destination) {
-    auto moved = lists::Move(txn, key, *req.destination, req.from, req.to);
-    if (moved.ok()) {
-      im.pending_deliveries.emplace_back(w.callback, PopResult{key, {std::move(*moved)}});
-      done = true;
-    } else if (!moved.status().IsNotFound()) {
-      im.pending_deliveries.emplace_back(w.callback, moved.status());
-      done = true;
-    }
-  } else {
-    auto popped = lists::Pop(txn, key, req.from, std::max<size_t>(req.count, 1));
-    if (popped.ok() && !popped->empty()) {
-      im.pending_deliveries.emplace_back(w.callback, PopResult{key, std::move(*popped)});
-      done = true;
-    } else if (!popped.ok() && !popped.status().IsNotFound()) {
-      im.pending_deliveries.emplace_back(w.callback, popped.status());
-      done = true;
-    }
-  }
+  auto served = req.serve(txn, key);
   txn.SwitchDb(saved_db);
   txn.set_client(std::move(saved_client));
-  return done;
+  if (!served) return false;
+  im.pending_deliveries.emplace_back(w.callback, std::move(*served));
+  return true;
 }
 
 void Store::RemoveWaiter(const Waiter& w) {
@@ -60,49 +68,82 @@ void Store::ServeBlockedPops(Txn& txn) {
   while (!txn.ready_lists_.empty()) {
     std::vector<std::string> ready;
     ready.swap(txn.ready_lists_);
+    std::sort(ready.begin(), ready.end());
+    ready.erase(std::unique(ready.begin(), ready.end()), ready.end());
     for (const auto& meta_key : ready) {
       while (true) {
+        // Held across the serve attempt: a concurrent cancel either withdraws the waiter
+        // before it is served or learns that it was served.
+        std::lock_guard wlock(im.waiters_mu);
         auto it = im.waiters_by_key.find(meta_key);
         if (it == im.waiters_by_key.end() || it->second.empty()) break;
         std::shared_ptr<Waiter> w = it->second.front();
         std::string key = meta_key.substr(1);
-        if (!TryServeFrom(txn, *w, key)) break;  // the list is empty again
+        if (!TryServeFrom(txn, *w, key)) break;  // nothing more for the queue's head
         RemoveWaiter(*w);
       }
     }
   }
 }
 
-uint64_t Store::BlockPopAsync(PopRequest request, PopCallback cb) {
-  uint64_t id = 0;
+uint64_t Store::BlockAsync(BlockRequest request, PopCallback cb) {
+  Impl& im = *impl_;
   auto w = std::make_shared<Waiter>();
+  w->id = im.next_waiter_id++;
   w->request = std::move(request);
   w->callback = std::move(cb);
-  bool ran = false;
-  Status s = Exec(w->request.db, [&](Txn& txn) {
-    ran = true;
-    for (const auto& key : w->request.keys) {
-      if (TryServeFrom(txn, *w, key)) return;
-    }
-    Impl& im = *impl_;
-    w->id = id = im.next_waiter_id++;
-    im.waiters_by_id[id] = w;
-    im.blocked++;
-    for (const auto& key : w->request.keys) {
-      auto& q = im.waiters_by_key[encoding::MetaKey(w->request.db, key)];
-      // A key named twice in one request must not queue the waiter twice.
-      if (q.empty() || q.back() != w) q.push_back(w);
-    }
-  });
-  // If the body ran, Commit() delivered any immediate result (or the commit error) and a
-  // parked waiter stays parked. If it never ran (bad db index, shutdown), say so.
-  if (!ran) w->callback(s);
+  const uint64_t id = w->id;
+  {
+    std::lock_guard wlock(im.waiters_mu);
+    im.waiters_pending.insert(id);
+  }
+  auto ran = std::make_shared<bool>(false);
+  ExecAsync(
+      w->request.db,
+      [this, w, ran](Txn& txn) {
+        Impl& im = *impl_;
+        std::lock_guard wlock(im.waiters_mu);
+        if (im.waiters_pending.erase(w->id) == 0) return;  // canceled before it ran
+        *ran = true;
+        for (const auto& key : w->request.keys) {
+          if (TryServeFrom(txn, *w, key)) return;
+        }
+        im.waiters_by_id[w->id] = w;
+        im.blocked++;
+        for (const auto& key : w->request.keys) {
+          auto& q = im.waiters_by_key[encoding::MetaKey(w->request.db, key)];
+          // A key named twice in one request must not queue the waiter twice.
+          if (q.empty() || q.back() != w) q.push_back(w);
+        }
+      },
+      [this, w, ran](Status s) {
+        // If the body ran, Commit() delivered any immediate result (or the commit error)
+        // and a parked waiter stays parked. If it never ran (bad db index, shutdown) and
+        // was not canceled, say so.
+        if (*ran || s.ok()) return;
+        Impl& im = *impl_;
+        {
+          std::lock_guard wlock(im.waiters_mu);
+          if (im.waiters_pending.erase(w->id) == 0) return;
+        }
+        w->callback(s);
+      });
   return id;
 }
 
-bool Store::CancelBlockedPop(uint64_t id) {
+uint64_t Store::BlockPopAsync(PopRequest request, PopCallback cb) {
+  BlockRequest br;
+  br.db = request.db;
+  br.keys = request.keys;
+  br.client = request.client;
+  br.serve = ListServe(std::move(request));
+  return BlockAsync(std::move(br), std::move(cb));
+}
+
+bool Store::CancelBlocked(uint64_t id) {
   Impl& im = *impl_;
-  std::lock_guard lock(im.mu);
+  std::lock_guard wlock(im.waiters_mu);
+  if (im.waiters_pending.erase(id)) return true;
   auto it = im.waiters_by_id.find(id);
   if (it == im.waiters_by_id.end()) return false;
   std::shared_ptr<Waiter> w = it->second;
@@ -110,8 +151,8 @@ bool Store::CancelBlockedPop(uint64_t id) {
   return true;
 }
 
-Result<std::optional<PopResult>> Store::BlockPop(PopRequest request,
-                                                 std::chrono::milliseconds timeout) {
+Result<std::optional<PopResult>> Store::Block(BlockRequest request,
+                                              std::chrono::milliseconds timeout) {
   struct Slot {
     std::mutex mu;
     std::condition_variable cv;
@@ -119,14 +160,14 @@ Result<std::optional<PopResult>> Store::BlockPop(PopRequest request,
     std::optional<Result<PopResult>> result;
   };
   auto slot = std::make_shared<Slot>();
-  uint64_t id = BlockPopAsync(std::move(request), [slot](Result<PopResult> r) {
+  uint64_t id = BlockAsync(std::move(request), [slot](Result<PopResult> r) {
     std::lock_guard lock(slot->mu);
     slot->result.emplace(std::move(r));
     slot->done = true;
     slot->cv.notify_all();
   });
   std::unique_lock lock(slot->mu);
-  if (id != 0 && !slot->done) {
+  if (!slot->done) {
     if (timeout.count() > 0) {
       slot->cv.wait_for(lock, timeout, [&] { return slot->done; });
     } else {
@@ -134,15 +175,24 @@ Result<std::optional<PopResult>> Store::BlockPop(PopRequest request,
     }
     if (!slot->done) {
       lock.unlock();
-      if (CancelBlockedPop(id)) return std::optional<PopResult>();
+      if (CancelBlocked(id)) return std::optional<PopResult>();
       // Served while we were timing out: the result is on its way after the commit.
       lock.lock();
       slot->cv.wait(lock, [&] { return slot->done; });
     }
   }
-  if (!slot->done) return std::optional<PopResult>();  // immediate path always sets done
   if (!slot->result->ok()) return slot->result->status();
   return std::optional<PopResult>(std::move(slot->result->value()));
+}
+
+Result<std::optional<PopResult>> Store::BlockPop(PopRequest request,
+                                                 std::chrono::milliseconds timeout) {
+  BlockRequest br;
+  br.db = request.db;
+  br.keys = request.keys;
+  br.client = request.client;
+  br.serve = ListServe(std::move(request));
+  return Block(std::move(br), timeout);
 }
 
 }  // namespace redge::store

@@ -42,7 +42,7 @@ class ElementGcFilter : public rocksdb::CompactionFilter {
       case State::kUnknown:
         return false;
       case State::kPresent:
-        return cached_meta_.type != KeyType::kList || cached_meta_.version != version;
+        return !IsCollection(cached_meta_.type) || cached_meta_.version != version;
     }
     return false;
   }

@@ -106,15 +106,26 @@ bool ParseExpireKey(std::string_view raw, int64_t* deadline_ms, int* db, std::st
 
 std::string EncodeMeta(const Meta& meta) {
   std::string out;
-  out.reserve(17 + (meta.type == KeyType::kString ? meta.value.size() : 16));
+  out.reserve(17 + 16 + meta.value.size());
   out.push_back(static_cast<char>(meta.type));
   PutFixed64LE(&out, static_cast<uint64_t>(meta.expire_at_ms));
   PutFixed64LE(&out, meta.version);
-  if (meta.type == KeyType::kString) {
-    out.append(meta.value);
-  } else if (meta.type == KeyType::kList) {
-    PutFixed64LE(&out, meta.head);
-    PutFixed64LE(&out, meta.tail);
+  switch (meta.type) {
+    case KeyType::kString:
+    case KeyType::kStream:
+      out.append(meta.value);
+      break;
+    case KeyType::kList:
+      PutFixed64LE(&out, meta.head);
+      PutFixed64LE(&out, meta.tail);
+      break;
+    case KeyType::kHash:
+    case KeyType::kSet:
+    case KeyType::kZSet:
+      PutFixed64LE(&out, meta.count);
+      break;
+    case KeyType::kNone:
+      break;
   }
   return out;
 }
@@ -126,8 +137,10 @@ bool DecodeMeta(std::string_view raw, Meta* meta) {
   meta->version = DecodeFixed64LE(raw.data() + 9);
   meta->value.clear();
   meta->head = meta->tail = 0;
+  meta->count = 0;
   switch (meta->type) {
     case KeyType::kString:
+    case KeyType::kStream:
       meta->value.assign(raw.substr(17));
       return true;
     case KeyType::kList:
@@ -135,6 +148,12 @@ bool DecodeMeta(std::string_view raw, Meta* meta) {
       meta->head = DecodeFixed64LE(raw.data() + 17);
       meta->tail = DecodeFixed64LE(raw.data() + 25);
       return meta->head <= meta->tail;
+    case KeyType::kHash:
+    case KeyType::kSet:
+    case KeyType::kZSet:
+      if (raw.size() != 25) return false;
+      meta->count = DecodeFixed64LE(raw.data() + 17);
+      return true;
     default:
       return false;
   }

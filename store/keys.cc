@@ -200,20 +200,12 @@ Status Rename(Txn& txn, std::string_view from, std::string_view to) {
   if (!found.ok()) return found.status().IsNotFound() ? Status::NoSuchKey() : found.status();
   if (from == to) return Status::OK();
   Meta meta = std::move(*found);
-  if (meta.type == KeyType::kList) {
+  if (IsCollection(meta.type)) {
     // Elements are stored under the key's name, so they move with it: O(n), as Kvrocks.
-    Meta moved = meta;
-    moved.version = txn.NewVersion();
-    std::vector<std::pair<std::string, std::string>> items;
-    Status s = txn.ScanElements(from, meta.version, encoding::ListSubKey(meta.head),
-                                [&](std::string_view sub, std::string_view value) {
-                                  items.emplace_back(sub, value);
-                                  return true;
-                                });
-    if (!s.ok()) return s;
+    auto copied = txn.CopyElements(from, meta.version, to);
+    if (!copied.ok()) return copied.status();
     if (txn.GetMeta(to).ok()) txn.DeleteKey(to);
-    for (auto& [sub, value] : items) txn.PutElement(to, moved.version, sub, value);
-    meta = moved;
+    meta.version = *copied;
   } else if (txn.GetMeta(to).ok()) {
     txn.DeleteKey(to);
   }

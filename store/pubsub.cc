@@ -256,6 +256,18 @@ std::shared_ptr<Subscriber> PubSub::NewSubscriber(size_t limit_bytes, std::funct
   return s;
 }
 
+int64_t PubSub::NumReceivers(const std::string& channel) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int64_t n = 0;
+  if (auto it = channels_.find(channel); it != channels_.end()) {
+    n += static_cast<int64_t>(it->second.size());
+  }
+  for (const auto& [pattern, subs] : patterns_) {
+    if (GlobMatch(pattern, channel)) n += static_cast<int64_t>(subs.size());
+  }
+  return n;
+}
+
 int64_t PubSub::Publish(const std::string& channel, const std::string& payload) {
   // Wake callbacks run after the lock is released. A subscriber reached through its
   // channel and several patterns gets one wake per publish, not one per copy.

@@ -111,6 +111,8 @@ class PubSub {
 
   // Returns the number of deliveries (subscribers of the channel + matching patterns).
   int64_t Publish(const std::string& channel, const std::string& payload);
+  // What Publish(channel, ...) would return now, without delivering anything.
+  int64_t NumReceivers(const std::string& channel) const;
 
   // PUBSUB CHANNELS [pattern]: active channels (>= 1 subscriber), sorted; an empty
   // pattern means all.

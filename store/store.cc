@@ -5,6 +5,7 @@
 #include <rocksdb/table.h>
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
@@ -176,6 +177,7 @@ Status Store::OpenDb() {
 
   im.group_commit = std::make_unique<GroupCommit>(im.db, options_.fsync);
   im.group_commit->set_failure_flag(&im.last_write_failed);
+  im.writer = std::thread([this] { RunWriter(); });
   if (options_.active_expire) {
     im.expirer = std::thread([this] { RunExpirer(); });
   }
@@ -190,10 +192,22 @@ Store::~Store() {
   }
   im.expirer_cv.notify_all();
   if (im.expirer.joinable()) im.expirer.join();
+  {
+    std::lock_guard qlock(im.queue_mu);
+    im.writer_stop = true;
+  }
+  im.queue_cv.notify_all();
+  if (im.writer.joinable()) im.writer.join();  // fails what is still queued (Shutdown)
   // Waiters still parked get a clear error instead of silence.
-  for (auto& [id, w] : im.waiters_by_id) w->callback(Status::Shutdown());
-  im.waiters_by_id.clear();
-  im.waiters_by_key.clear();
+  std::vector<std::shared_ptr<Waiter>> parked;
+  {
+    std::lock_guard wlock(im.waiters_mu);
+    for (auto& [id, w] : im.waiters_by_id) parked.push_back(w);
+    im.waiters_by_id.clear();
+    im.waiters_by_key.clear();
+    im.waiters_pending.clear();
+  }
+  for (auto& w : parked) w->callback(Status::Shutdown());
   if (im.db == nullptr) return;
   im.group_commit.reset();  // final sync
   rocksdb::CancelAllBackgroundWork(im.db, /*wait=*/true);
@@ -203,36 +217,130 @@ Store::~Store() {
   delete im.db;
 }
 
+bool Store::OnWriterThread() const { return impl_->writer_id.load() == std::this_thread::get_id(); }
+
 Status Store::Exec(int db, const std::function<void(Txn&)>& fn) {
+  assert(!OnWriterThread());
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
     bool done = false;
     Status status;
   } w;
-  ExecAsync(db, fn, [&w](Status s) {
-    std::lock_guard lock(w.mu);
-    w.status = std::move(s);
-    w.done = true;
-    w.cv.notify_one();
-  });
+  // `fn` is only referenced: this call does not return before it has run.
+  ExecAsync(
+      db, [&fn](Txn& txn) { fn(txn); },
+      [&w](Status s) {
+        std::lock_guard lock(w.mu);
+        w.status = std::move(s);
+        w.done = true;
+        w.cv.notify_one();
+      });
   std::unique_lock lock(w.mu);
   w.cv.wait(lock, [&] { return w.done; });
   return w.status;
 }
 
-void Store::ExecAsync(int db, const std::function<void(Txn&)>& fn,
-                      std::function<void(Status)> done) {
+void Store::ExecAsync(int db, std::function<void(Txn&)> fn, std::function<void(Status)> done,
+                      ExecMode mode) {
   if (db < 0 || db >= kNumDbs) return done(Status::InvalidArgument("DB index is out of range"));
-  std::unique_lock lock(impl_->mu);
-  if (impl_->closing) {
-    lock.unlock();
-    return done(Status::Shutdown());
+  Impl& im = *impl_;
+  Op op;
+  op.db = db;
+  op.fn = std::move(fn);
+  op.done = std::move(done);
+  op.mode = mode;
+  if (mode == ExecMode::kInlineOrQueue && im.queued.load() == 0 && !OnWriterThread()) {
+    // The store is idle: run here, without a thread hop. Queued operations go first, so
+    // one thread's operations never overtake each other.
+    std::unique_lock lock(im.mu, std::try_to_lock);
+    if (lock.owns_lock() && im.queued.load() == 0) {
+      if (im.closing) {
+        lock.unlock();
+        return op.done(Status::Shutdown());
+      }
+      std::vector<Op> ops;
+      ops.push_back(std::move(op));
+      RunOps(ops, lock);
+      return;
+    }
   }
-  Txn txn(this, db, clock_->NowMs(), &impl_->batch);
-  fn(txn);
-  ServeBlockedPops(txn);
-  Commit(txn, lock, std::move(done));
+  {
+    std::lock_guard qlock(im.queue_mu);
+    im.queue.push_back(std::move(op));
+    im.queued++;
+  }
+  im.queue_cv.notify_one();
+}
+
+void Store::RunWriter() {
+  Impl& im = *impl_;
+  im.writer_id = std::this_thread::get_id();
+  while (true) {
+    std::vector<Op> ops;
+    {
+      std::unique_lock qlock(im.queue_mu);
+      im.queue_cv.wait(qlock, [&] { return !im.queue.empty() || im.writer_stop; });
+      if (im.queue.empty()) return;  // stopping, nothing left
+      ops.reserve(im.queue.size());
+      for (auto& op : im.queue) ops.push_back(std::move(op));
+      im.queue.clear();
+    }
+    std::unique_lock lock(im.mu);
+    // Only now is the queue counted empty: an inline caller that saw a non-zero count
+    // has queued behind these operations instead of overtaking them.
+    im.queued -= ops.size();
+    RunOps(ops, lock);
+  }
+}
+
+void Store::RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock) {
+  Impl& im = *impl_;
+  size_t i = 0;
+  while (i < ops.size()) {
+    if (!lock.owns_lock()) lock.lock();
+    if (im.closing) {
+      lock.unlock();
+      for (; i < ops.size(); ++i) ops[i].done(Status::Shutdown());
+      return;
+    }
+    if (ops[i].flush_first >= 0) {
+      // FLUSHDB/FLUSHALL: a direct DeleteRange write, alone.
+      Op& op = ops[i++];
+      uint64_t seq = 0;
+      Status s = FlushRange(op.flush_first, op.flush_last, &seq);
+      lock.unlock();
+      if (!s.ok()) {
+        op.done(s);
+      } else {
+        im.group_commit->RunWhenDurable(seq, std::move(op.done));
+      }
+      continue;
+    }
+    // A batch: consecutive ordinary operations, or one exclusive operation alone.
+    Txn txn(this, ops[i].db, clock_->NowMs(), &im.batch);
+    std::vector<std::function<void(Status)>> dones;
+    const bool exclusive = ops[i].mode == ExecMode::kExclusive;
+    do {
+      Op& op = ops[i++];
+      txn.SwitchDb(op.db);
+      txn.set_client({});
+      op.fn(txn);
+      // Blocked clients are served after each operation, as Redis serves them after each
+      // command: a later operation of the batch cannot take what a waiter was owed.
+      ServeBlockedPops(txn);
+      dones.push_back(std::move(op.done));
+    } while (!exclusive && i < ops.size() && ops[i].mode != ExecMode::kExclusive &&
+             ops[i].flush_first < 0);
+    if (dones.size() == 1) {
+      Commit(txn, lock, std::move(dones.front()));
+    } else {
+      Commit(txn, lock, [dones = std::move(dones)](Status s) {
+        for (auto& d : dones) d(s);
+      });
+    }
+  }
+  if (lock.owns_lock()) lock.unlock();
 }
 
 void Store::Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<void(Status)> done) {
@@ -330,7 +438,8 @@ int64_t Store::PublishInTxn(Txn& txn, const std::string& channel, const std::str
       txn.SwitchDb(saved_db);
     }
   }
-  return pubsub_.Publish(channel, message);
+  txn.AfterCommit([this, channel, message] { pubsub_.Publish(channel, message); });
+  return pubsub_.NumReceivers(channel);
 }
 
 void Store::FlushDbInTxn(Txn& txn) {
@@ -365,8 +474,9 @@ bool Store::Writable() {
   const int64_t now = clock_->NowMs();
   int64_t last = im.last_probe_ms.load();
   if (now - last < 1000 || !im.last_probe_ms.compare_exchange_strong(last, now)) return false;
-  std::lock_guard lock(im.mu);
-  if (im.closing) return false;
+  // Never waits for a long operation (a script): a busy store probes on a later call.
+  std::unique_lock lock(im.mu, std::try_to_lock);
+  if (!lock.owns_lock() || im.closing) return false;
   // After an out-of-space or I/O error RocksDB refuses writes until resumed; then a
   // rewrite of the version high-water mark (a record that exists anyway) tests the disk.
   rocksdb::Status rs = im.db->Resume();
@@ -397,14 +507,11 @@ int64_t Store::DbExpires(int db) const {
   return impl_->expires_counts[db].load();
 }
 
-Status Store::FlushDb(int db) {
-  if (db < 0 || db >= kNumDbs) return Status::InvalidArgument("DB index is out of range");
+Status Store::FlushRange(int first, int last, uint64_t* seq) {
   Impl& im = *impl_;
-  std::unique_lock lock(im.mu);
-  if (im.closing) return Status::Shutdown();
-  // Range tombstones: O(1) whatever the size. Expiry index entries of this database
+  // Range tombstones: O(1) whatever the size. Expiry index entries of these databases
   // become stale; the expirer drops stale entries when it reaches them.
-  std::string begin(1, static_cast<char>(db)), end(1, static_cast<char>(db + 1));
+  std::string begin(1, static_cast<char>(first)), end(1, static_cast<char>(last + 1));
   rocksdb::WriteBatch wb;
   wb.DeleteRange(im.meta_cf, begin, end);
   wb.DeleteRange(im.data_cf, begin, end);
@@ -416,20 +523,58 @@ Status Store::FlushDb(int db) {
   }
   im.last_write_failed = false;
   im.writes++;
-  im.key_counts[db] = 0;
-  im.expires_counts[db] = 0;
-  if (im.commit_listener) im.commit_listener({}, db);
-  uint64_t seq = im.db->GetLatestSequenceNumber();
-  lock.unlock();
-  return im.group_commit->WaitDurable(seq);
+  for (int db = first; db <= last; ++db) {
+    im.key_counts[db] = 0;
+    im.expires_counts[db] = 0;
+    if (im.commit_listener) im.commit_listener({}, db);
+  }
+  *seq = im.db->GetLatestSequenceNumber();
+  return Status::OK();
+}
+
+void Store::FlushAsync(int db, std::function<void(Status)> done) {
+  if (db < -1 || db >= kNumDbs) return done(Status::InvalidArgument("DB index is out of range"));
+  Impl& im = *impl_;
+  Op op;
+  op.flush_first = db < 0 ? 0 : db;
+  op.flush_last = db < 0 ? kNumDbs - 1 : db;
+  op.done = std::move(done);
+  {
+    std::lock_guard qlock(im.queue_mu);
+    im.queue.push_back(std::move(op));
+    im.queued++;
+  }
+  im.queue_cv.notify_one();
+}
+
+namespace {
+Status WaitFor(const std::function<void(std::function<void(Status)>)>& start) {
+  struct Slot {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status status;
+  };
+  auto slot = std::make_shared<Slot>();
+  start([slot](Status s) {
+    std::lock_guard lock(slot->mu);
+    slot->status = std::move(s);
+    slot->done = true;
+    slot->cv.notify_one();
+  });
+  std::unique_lock lock(slot->mu);
+  slot->cv.wait(lock, [&] { return slot->done; });
+  return slot->status;
+}
+}  // namespace
+
+Status Store::FlushDb(int db) {
+  if (db < 0 || db >= kNumDbs) return Status::InvalidArgument("DB index is out of range");
+  return WaitFor([&](std::function<void(Status)> done) { FlushAsync(db, std::move(done)); });
 }
 
 Status Store::FlushAll() {
-  for (int db = 0; db < kNumDbs; ++db) {
-    Status s = FlushDb(db);
-    if (!s.ok()) return s;
-  }
-  return Status::OK();
+  return WaitFor([&](std::function<void(Status)> done) { FlushAsync(-1, std::move(done)); });
 }
 
 Result<int64_t> Store::ExpireDueKeys() {

@@ -101,13 +101,41 @@ struct PopRequest {
   ListEnd to = ListEnd::kLeft;
   std::string client;  // who is waiting (for observers and diagnostics)
 };
+// What a served blocking command gets: the key it was served from and values whose
+// meaning belongs to the command (popped elements; member/score pairs; for stream reads,
+// whatever encoding the serve function chose).
 struct PopResult {
   std::string key;
   std::vector<std::string> values;
 };
-// Called exactly once per request that did not get Status::kTimeout from Cancel.
+// Called exactly once per request that did not get true from CancelBlocked.
 using PopCallback = std::function<void(Result<PopResult>)>;
 
+// Serves a blocked request from `key` inside the write that made `key` ready (and once
+// per key when the request is made). nullopt: nothing for this waiter there, it stays
+// blocked. A Result: the request is done (served, or failed for good, e.g. WRONGTYPE);
+// its callback gets the Result after the commit. Runs under the store lock with the
+// waiter's database selected and its client name set.
+using ServeFn = std::function<std::optional<Result<PopResult>>(Txn& txn, const std::string& key)>;
+
+// A blocked command of any type (BLPOP, BZPOPMIN, BZMPOP, XREAD BLOCK, XREADGROUP BLOCK).
+// Waiters of one key are served in the order they blocked (FIFO per key, as Redis).
+struct BlockRequest {
+  int db = 0;
+  std::vector<std::string> keys;
+  std::string client;
+  ServeFn serve;
+};
+
+// How ExecAsync may run an operation.
+enum class ExecMode {
+  // On the calling thread when the store is idle (lowest latency), else queued for the
+  // store's writer thread. Never waits for another writer.
+  kInlineOrQueue,
+  // Always on the writer thread, in a batch of its own (Lua scripts: long operations run
+  // there so that no event loop is held, and a failed script can be rolled back alone).
+  kExclusive,
+};
 // Upper bounds (microseconds) of the buckets of StoreStats::write_latency_buckets: 10 us
 // to 10 s, about three per decade (a write without sync takes microseconds; one stuck
 // behind a compaction stall, milliseconds to seconds).
@@ -140,18 +168,25 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // Runs `fn` serialized with every other Exec, against logical database `db`. Writes
-  // made through the Txn commit in one batch after `fn` returns (a command that failed
-  // half-way has written nothing, because commands check before they write). Returns the
-  // commit's status: if not ok, nothing `fn` wrote happened and whatever it computed
-  // must not be acknowledged.
+  // Runs `fn` serialized with every other Exec, against logical database `db`, and waits
+  // for its commit. Writes made through the Txn commit in one batch after `fn` returns (a
+  // command that failed half-way has written nothing, because commands check before they
+  // write). Returns the commit's status: if not ok, nothing `fn` wrote happened and
+  // whatever it computed must not be acknowledged. REQUIRES: not called from inside an
+  // Exec/ExecAsync function or an observer (that would wait for itself), nor from an
+  // event-loop thread (use ExecAsync there).
   Status Exec(int db, const std::function<void(Txn&)>& fn);
 
-  // Event-loop form of Exec: `fn` runs now on this thread under the store lock; `done`
-  // gets the commit status once the batch is durable per Options::fsync. With kAlways
-  // that is later, on the group-commit thread, so a loop thread never waits for a disk
-  // flush; otherwise `done` runs before ExecAsync returns.
-  void ExecAsync(int db, const std::function<void(Txn&)>& fn, std::function<void(Status)> done);
+  // The write path. `fn` runs serialized with every other operation, either at once on
+  // this thread (when the store is idle and nothing is queued) or later on the store's
+  // writer thread, which runs every queued operation in one batch: one RocksDB write, one
+  // WAL append, one sync wait (LevelDB's writer queue). Operations of one thread run in
+  // the order they were submitted. `done` gets the commit status once the batch is
+  // durable per Options::fsync: on this thread before ExecAsync returns, or later on the
+  // writer or group-commit thread. The caller never waits for another writer or the disk.
+  // `fn` must own what it captures (it may run after ExecAsync returned).
+  void ExecAsync(int db, std::function<void(Txn&)> fn, std::function<void(Status)> done,
+                 ExecMode mode = ExecMode::kInlineOrQueue);
 
   // Exec for one command returning Result<T>: the command's result if the commit
   // succeeded, else the commit error.
@@ -163,18 +198,26 @@ class Store {
     return std::move(*out);
   }
 
-  // --- Blocking pops -------------------------------------------------------------
-  // Event-loop form. Tries to pop at once; if data is there (or a key has the wrong
-  // type) `cb` is called before this returns and the result is 0. Otherwise the request
-  // waits in each key's FIFO queue and the result is its id; the first write that makes
-  // one of its keys a non-empty list pops for the waiters in the order they blocked, in
-  // that write's batch, and calls `cb` after the commit.
+  // Whether the calling thread is the store's writer thread (for assertions).
+  bool OnWriterThread() const;
+
+  // --- Blocking commands -----------------------------------------------------------
+  // Event-loop form. Tries to serve at once from each key in order; if nothing is there
+  // the request waits in each key's FIFO queue, and the first write that makes one of
+  // its keys ready serves the waiters in the order they blocked, in that write's batch,
+  // calling `cb` after the commit. Returns the request's id for CancelBlocked (never 0);
+  // `cb` may run before BlockAsync returns. Never waits for the store.
+  uint64_t BlockAsync(BlockRequest request, PopCallback cb);
+  // BlockAsync for list pops (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH).
   uint64_t BlockPopAsync(PopRequest request, PopCallback cb);
   // Withdraws a waiting request. True if it was withdrawn (cb will never be called);
-  // false if it was already served (cb has run or is about to).
-  bool CancelBlockedPop(uint64_t id);
+  // false if it was already served (cb has run or is about to). Never waits for an
+  // operation in progress.
+  bool CancelBlocked(uint64_t id);
+  bool CancelBlockedPop(uint64_t id) { return CancelBlocked(id); }
   // Thread form: waits up to `timeout` (zero = forever). Returns nullopt on timeout.
   Result<std::optional<PopResult>> BlockPop(PopRequest request, std::chrono::milliseconds timeout);
+  Result<std::optional<PopResult>> Block(BlockRequest request, std::chrono::milliseconds timeout);
 
   // --- Pub/sub ---------------------------------------------------------------------
   // Runs channel observers (in one atomic write) and then delivers to subscribers.
@@ -193,8 +236,10 @@ class Store {
       std::function<void(const std::vector<std::string>& touched, int flushed_db)>;
   void SetCommitListener(CommitListener listener);
 
-  // PUBLISH from inside a transaction (MULTI/EXEC): channel observers join `txn`'s batch;
-  // subscribers get the message at once.
+  // PUBLISH from inside a transaction (a command, MULTI/EXEC, a script): channel
+  // observers join `txn`'s batch; subscribers get the message once the batch commits
+  // (never a message whose transaction was rolled back or failed). Returns the number of
+  // receivers at the time of the call (PUBLISH's reply).
   int64_t PublishInTxn(Txn& txn, const std::string& channel, const std::string& message);
 
   // --- Whole-database operations ----------------------------------------------------
@@ -207,6 +252,9 @@ class Store {
   int64_t DbExpires(int db) const;
   Status FlushDb(int db);
   Status FlushAll();
+  // Event-loop forms: `done` runs once the flush is durable (see ExecAsync). `db` -1
+  // flushes every database.
+  void FlushAsync(int db, std::function<void(Status)> done);
   // FLUSHDB inside a transaction: deletes key by key (O(n)), so it stays atomic with the
   // rest of the batch.
   static void FlushDbInTxn(Txn& txn);
@@ -227,18 +275,29 @@ class Store {
  private:
   friend class Txn;
   struct Waiter;
+  struct Op;
   struct Impl;
   explicit Store(const Options& options);
   Status OpenDb();
+  // Runs `ops` (taken from the queue, or one inline op) in as few batches as they allow.
+  // REQUIRES: `lock` holds the store lock; it is released on return.
+  void RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock);
+  void RunWriter();
   // Writes the Exec's batch, releases the lock, and once durable runs hooks, delivers
   // served pops and calls `done`.
   void Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<void(Status)> done);
-  // Pops for blocked waiters on lists that this Exec made non-empty (FIFO per key).
+  // Serves blocked waiters of the keys this transaction made ready (FIFO per key).
+  // REQUIRES: the store lock.
   void ServeBlockedPops(Txn& txn);
   // Tries to serve `w` from `key`: true if it was served or failed for good (its result
-  // is queued for delivery); false if `key` has nothing for it.
+  // is queued for delivery); false if `key` has nothing for it. REQUIRES: the store lock
+  // and the waiters lock.
   bool TryServeFrom(Txn& txn, Waiter& w, const std::string& key);
+  // REQUIRES: the waiters lock.
   void RemoveWaiter(const Waiter& w);
+  // A DeleteRange write of databases [first, last] (FLUSHDB/FLUSHALL). REQUIRES: the
+  // store lock; sets *seq to the sequence number to wait for.
+  Status FlushRange(int first, int last, uint64_t* seq);
   void RunExpirer();
 
   Options options_;

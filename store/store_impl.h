@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -24,8 +25,19 @@ namespace redge::store {
 
 struct Store::Waiter {
   uint64_t id = 0;
-  PopRequest request;
+  BlockRequest request;
   PopCallback callback;
+};
+
+// One queued operation of the write path.
+struct Store::Op {
+  int db = 0;
+  std::function<void(Txn&)> fn;
+  std::function<void(Status)> done;
+  ExecMode mode = ExecMode::kInlineOrQueue;
+  // Set instead of `fn` for FLUSHDB/FLUSHALL: a DeleteRange write of databases
+  // [flush_first, flush_last], which cannot join a WriteBatchWithIndex.
+  int flush_first = -1, flush_last = -1;
 };
 
 struct Store::Impl {
@@ -41,10 +53,20 @@ struct Store::Impl {
       std::make_shared<std::atomic<rocksdb::ColumnFamilyHandle*>>(nullptr);
   rocksdb::WriteOptions write_options;
 
-  // The store lock: serializes Exec, like Redis's main thread. Guards everything below
-  // that is not atomic.
+  // The store lock: serializes operations, like Redis's main thread. Guards everything
+  // below that is not atomic, except what the queue and waiter locks guard. Lock order:
+  // mu, then waiters_mu; queue_mu is never held with another lock.
   std::mutex mu;
   bool closing = false;
+
+  // The writer queue (see Store::ExecAsync).
+  std::mutex queue_mu;
+  std::condition_variable queue_cv;
+  std::deque<Op> queue;           // guarded by queue_mu
+  std::atomic<size_t> queued{0};  // queue.size(), readable without queue_mu
+  bool writer_stop = false;       // guarded by queue_mu
+  std::thread writer;
+  std::atomic<std::thread::id> writer_id{};
   rocksdb::WriteBatchWithIndex batch{rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true};
   std::array<std::atomic<int64_t>, kNumDbs> key_counts{};
   std::array<std::atomic<int64_t>, kNumDbs> expires_counts{};
@@ -56,11 +78,16 @@ struct Store::Impl {
   std::atomic<bool> has_channel_observers{false};
   CommitListener commit_listener;
 
-  // Blocked pops: FIFO per [db][key], and by id for cancellation.
+  // Blocked commands: FIFO per [db][key], and by id for cancellation. Guarded by
+  // waiters_mu (so that a cancel never waits for a long operation holding mu).
+  std::mutex waiters_mu;
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> waiters_by_key;
   std::unordered_map<uint64_t, std::shared_ptr<Waiter>> waiters_by_id;
-  uint64_t next_waiter_id = 1;
-  // Results for waiters served during the current Exec; delivered after its commit.
+  // Requests whose first attempt has not run yet (queued); a cancel erases the id here.
+  std::unordered_set<uint64_t> waiters_pending;
+  std::atomic<uint64_t> next_waiter_id{1};
+  // Results for waiters served during the current batch; delivered after its commit.
+  // Guarded by mu.
   std::vector<std::pair<PopCallback, Result<PopResult>>> pending_deliveries;
 
   // SCAN cursors: id -> resume key, oldest evicted first.

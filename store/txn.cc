@@ -2,17 +2,15 @@
 
 #include <rocksdb/utilities/write_batch_with_index.h>
 
+#include <algorithm>
+#include <cassert>
+
 #include "store/encoding.h"
 #include "store/store.h"
 #include "store/store_impl.h"
 
 namespace redge::store {
 namespace {
-
-// Events after which a list may hold elements that blocked pops are waiting for.
-bool GrowsList(std::string_view event) {
-  return event == "lpush" || event == "rpush" || event == "linsert" || event == "rename_to";
-}
 
 constexpr int kMaxObserverDepth = 8;
 constexpr size_t kMaxScanCursors = 10000;
@@ -25,6 +23,14 @@ const char* KeyTypeName(KeyType t) {
       return "string";
     case KeyType::kList:
       return "list";
+    case KeyType::kHash:
+      return "hash";
+    case KeyType::kSet:
+      return "set";
+    case KeyType::kZSet:
+      return "zset";
+    case KeyType::kStream:
+      return "stream";
     default:
       return "none";
   }
@@ -109,6 +115,11 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
   dirty_metas_[encoding::MetaKey(db_, key)] = meta;
   meta_cache_valid_ = false;  // reads find the new record in dirty_metas_
   Touch(key);
+  // Types that blocking commands wait on: any write may give a waiter something (a push,
+  // a ZADD, an XADD, a RENAME onto the key). The waiter's serve function decides.
+  if (meta.type == KeyType::kList || meta.type == KeyType::kZSet || meta.type == KeyType::kStream) {
+    SignalKeyReady(key);
+  }
 }
 
 void Txn::DeleteKey(std::string_view key) {
@@ -154,9 +165,9 @@ Status Txn::ScanElements(
     const std::function<bool(std::string_view sub, std::string_view value)>& fn) {
   auto& im = *store_->impl_;
   std::string prefix = encoding::DataPrefix(db_, key, version);
-  std::string upper = prefix;
-  // Every element key of this version is < prefix + 0xFF... ; bound the base iterator.
-  upper.append(9, '\xff');
+  // Every element key of this version sorts below the next version's prefix (the version
+  // is a fixed-width big-endian field): the exact bound for the base iterator.
+  std::string upper = encoding::DataPrefix(db_, key, version + 1);
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
@@ -175,6 +186,149 @@ Status Txn::ScanElements(
   }
   if (!it->status().ok()) return Status::IOError(it->status().ToString());
   return Status::OK();
+}
+
+Status Txn::ScanElementsReverse(
+    std::string_view key, uint64_t version, std::string_view last_sub,
+    const std::function<bool(std::string_view sub, std::string_view value)>& fn) {
+  auto& im = *store_->impl_;
+  std::string prefix = encoding::DataPrefix(db_, key, version);
+  std::string lower = prefix;
+  rocksdb::Slice lower_slice(lower);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  std::unique_ptr<rocksdb::Iterator> it(
+      batch_->NewIteratorWithBase(im.data_cf, im.db->NewIterator(ro, im.data_cf)));
+  // SeekForPrev lands on the greatest key <= target; the next version's prefix (for an
+  // open end) is itself never an element of this version, so step back past it.
+  std::string target = last_sub.empty() ? encoding::DataPrefix(db_, key, version + 1)
+                                        : prefix + std::string(last_sub);
+  it->SeekForPrev(target);
+  while (it->Valid() && !it->key().starts_with(prefix) && it->key().compare(prefix) > 0) {
+    it->Prev();
+  }
+  for (; it->Valid(); it->Prev()) {
+    rocksdb::Slice k = it->key();
+    if (!k.starts_with(prefix)) break;
+    rocksdb::Slice v = it->value();
+    if (!fn(std::string_view(k.data() + prefix.size(), k.size() - prefix.size()),
+            std::string_view(v.data(), v.size()))) {
+      break;
+    }
+  }
+  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  return Status::OK();
+}
+
+Result<uint64_t> Txn::CopyElements(std::string_view from, uint64_t version, int to_db,
+                                   std::string_view to) {
+  auto& im = *store_->impl_;
+  std::vector<std::pair<std::string, std::string>> items;
+  Status s = ScanElements(from, version, "", [&](std::string_view sub, std::string_view value) {
+    items.emplace_back(sub, value);
+    return true;
+  });
+  if (!s.ok()) return s;
+  uint64_t fresh = NewVersion();
+  for (auto& [sub, value] : items) {
+    batch_->Put(im.data_cf, encoding::DataKey(to_db, to, fresh, sub), value);
+  }
+  return fresh;
+}
+
+namespace {
+std::string InternalKey(std::string_view name) {
+  std::string k(1, static_cast<char>(encoding::kInternalDb));
+  k.append("x:");  // "x:" keeps module records apart from the store's own ("version_hwm")
+  k.append(name);
+  return k;
+}
+}  // namespace
+
+Result<std::string> Txn::GetInternal(std::string_view name) {
+  auto& im = *store_->impl_;
+  std::string value;
+  rocksdb::Status s = batch_->GetFromBatchAndDB(im.db, rocksdb::ReadOptions(), im.meta_cf,
+                                                InternalKey(name), &value);
+  if (s.IsNotFound()) return Status::NotFound();
+  if (!s.ok()) return Status::IOError(s.ToString());
+  return value;
+}
+
+void Txn::PutInternal(std::string_view name, std::string_view value) {
+  auto& im = *store_->impl_;
+  batch_->Put(im.meta_cf, InternalKey(name), rocksdb::Slice(value.data(), value.size()));
+}
+
+void Txn::DeleteInternal(std::string_view name) {
+  auto& im = *store_->impl_;
+  batch_->Delete(im.meta_cf, InternalKey(name));
+}
+
+Status Txn::ScanInternal(
+    std::string_view prefix,
+    const std::function<bool(std::string_view name, std::string_view value)>& fn) {
+  auto& im = *store_->impl_;
+  std::string start = InternalKey(prefix);
+  const size_t skip = InternalKey("").size();
+  std::unique_ptr<rocksdb::Iterator> it(batch_->NewIteratorWithBase(
+      im.meta_cf, im.db->NewIterator(rocksdb::ReadOptions(), im.meta_cf)));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (!k.starts_with(start)) break;
+    rocksdb::Slice v = it->value();
+    if (!fn(std::string_view(k.data() + skip, k.size() - skip),
+            std::string_view(v.data(), v.size()))) {
+      break;
+    }
+  }
+  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  return Status::OK();
+}
+
+void Txn::SignalKeyReady(std::string_view key) {
+  auto& im = *store_->impl_;
+  if (im.blocked.load(std::memory_order_relaxed) == 0) return;
+  ready_lists_.push_back(encoding::MetaKey(db_, key));
+}
+
+void Txn::SetSavePoint() {
+  SavePoint sp;
+  sp.dirty_metas = dirty_metas_;
+  std::copy(std::begin(key_count_delta_), std::end(key_count_delta_), sp.key_count_delta);
+  std::copy(std::begin(expires_count_delta_), std::end(expires_count_delta_),
+            sp.expires_count_delta);
+  sp.touched = touched_.size();
+  sp.ready_lists = ready_lists_.size();
+  sp.after_commit = after_commit_.size();
+  sp.expired = expired_;
+  sp.min_new_deadline = min_new_deadline_;
+  savepoints_.push_back(std::move(sp));
+  batch_->SetSavePoint();
+}
+
+void Txn::RollbackToSavePoint() {
+  assert(!savepoints_.empty());
+  SavePoint& sp = savepoints_.back();
+  // RocksDB restores the batch (including metadata flushed into it since).
+  batch_->RollbackToSavePoint();
+  dirty_metas_ = std::move(sp.dirty_metas);
+  std::copy(std::begin(sp.key_count_delta), std::end(sp.key_count_delta), key_count_delta_);
+  std::copy(std::begin(sp.expires_count_delta), std::end(sp.expires_count_delta),
+            expires_count_delta_);
+  touched_.resize(sp.touched);
+  ready_lists_.resize(std::min(ready_lists_.size(), sp.ready_lists));
+  after_commit_.resize(sp.after_commit);
+  expired_ = sp.expired;
+  min_new_deadline_ = sp.min_new_deadline;
+  meta_cache_valid_ = false;
+  savepoints_.pop_back();
+}
+
+void Txn::PopSavePoint() {
+  assert(!savepoints_.empty());
+  batch_->PopSavePoint();
+  savepoints_.pop_back();
 }
 
 void Txn::FlushMetas() {
@@ -220,9 +374,6 @@ void Txn::Notify(std::string_view key, std::string_view event,
                  const std::vector<std::string>* values) {
   auto& im = *store_->impl_;
   Touch(key);
-  if (GrowsList(event) && !im.waiters_by_key.empty()) {
-    ready_lists_.push_back(encoding::MetaKey(db_, key));
-  }
   if (im.key_observers.empty() || observer_depth_ >= kMaxObserverDepth) return;
   KeyEvent ev{db_, key, event, values};
   int saved_db = db_;

@@ -31,8 +31,20 @@ namespace redge::store {
 class Store;
 enum class ListEnd { kLeft, kRight };
 
-enum class KeyType : uint8_t { kNone = 0, kString = 1, kList = 2 };
-const char* KeyTypeName(KeyType t);  // "none", "string", "list"
+// Stored in metadata records: values are part of the on-disk format, never renumber.
+enum class KeyType : uint8_t {
+  kNone = 0,
+  kString = 1,
+  kList = 2,
+  kHash = 3,
+  kSet = 4,
+  kZSet = 5,
+  kStream = 6,
+};
+// TYPE's names: "none", "string", "list", "hash", "set", "zset", "stream".
+const char* KeyTypeName(KeyType t);
+// Whether `t` keeps elements under (key, version, sub) in the data column family.
+inline bool IsCollection(KeyType t) { return t >= KeyType::kList && t <= KeyType::kStream; }
 
 // A key's metadata record. Collections keep their elements under (key, version, ...);
 // a new collection under the same name gets a new version, so a DEL is one delete of
@@ -41,12 +53,16 @@ struct Meta {
   KeyType type = KeyType::kNone;
   int64_t expire_at_ms = 0;  // 0 = no TTL
   uint64_t version = 0;
-  // kString: the value. kList: unused.
+  // kString: the value. kStream: the stream's own metadata (store/streams.cc encodes
+  // it). Others: unused.
   std::string value;
   // kList: elements live at indexes [head, tail).
   uint64_t head = 0;
   uint64_t tail = 0;
-  uint64_t size() const { return tail - head; }
+  // kHash, kSet, kZSet: the number of fields / members.
+  uint64_t count = 0;
+  // Elements of a list; fields or members of a hash, set or sorted set.
+  uint64_t size() const { return type == KeyType::kList ? tail - head : count; }
 };
 
 class Txn {
@@ -80,6 +96,44 @@ class Txn {
   // returns false. Sees this transaction's writes.
   Status ScanElements(std::string_view key, uint64_t version, std::string_view start_sub,
                       const std::function<bool(std::string_view sub, std::string_view value)>& fn);
+  // The same in descending sub-key order, starting at the greatest sub-key <= `last_sub`
+  // (an empty `last_sub` starts at the greatest sub-key of all).
+  Status ScanElementsReverse(
+      std::string_view key, uint64_t version, std::string_view last_sub,
+      const std::function<bool(std::string_view sub, std::string_view value)>& fn);
+  // Copies every element of (from, version) in this database to `to` in database `to_db`
+  // under a fresh version, which it returns (RENAME, COPY, MOVE: elements are stored
+  // under the key's name, so they move with it; O(n)). Metadata is the caller's job.
+  Result<uint64_t> CopyElements(std::string_view from, uint64_t version, int to_db,
+                                std::string_view to);
+  Result<uint64_t> CopyElements(std::string_view from, uint64_t version, std::string_view to) {
+    return CopyElements(from, version, db_, to);
+  }
+
+  // The store's own records (not keys of any database: never seen by KEYS, SCAN, DBSIZE
+  // or FLUSHALL), e.g. persisted Lua function libraries. Names are the caller's
+  // namespace; use a prefix per module ("fn:").
+  Result<std::string> GetInternal(std::string_view name);
+  void PutInternal(std::string_view name, std::string_view value);
+  void DeleteInternal(std::string_view name);
+  // Visits internal records whose name starts with `prefix`, in name order.
+  Status ScanInternal(std::string_view prefix,
+                      const std::function<bool(std::string_view name, std::string_view value)>& fn);
+
+  // Tells blocked clients of `key` (in this database) that it may now serve them: their
+  // serve functions run after this transaction's commands, inside its batch. Writes of
+  // list, sorted-set and stream metadata signal by themselves; call this for other changes
+  // that can wake a waiter (a stream group created or deleted, a key deleted under an
+  // XREADGROUP).
+  void SignalKeyReady(std::string_view key);
+
+  // Savepoints (nestable): RollbackToSavePoint undoes every write, key-count change,
+  // touched key, readiness signal and AfterCommit hook since the matching SetSavePoint, so
+  // a Lua script that fails half way writes nothing. PopSavePoint forgets the latest one,
+  // keeping its writes.
+  void SetSavePoint();
+  void RollbackToSavePoint();
+  void PopSavePoint();
 
   // Visits live keys of this database in key order, starting at `start` (inclusive),
   // until `fn` returns false.
@@ -143,6 +197,15 @@ class Txn {
   std::string client_;
   int64_t expired_ = 0;
   int64_t min_new_deadline_ = 0;  // earliest TTL set here (wakes the expirer)
+
+  struct SavePoint {
+    std::unordered_map<std::string, std::optional<Meta>> dirty_metas;
+    int64_t key_count_delta[16];
+    int64_t expires_count_delta[16];
+    size_t touched, ready_lists, after_commit;
+    int64_t expired, min_new_deadline;
+  };
+  std::vector<SavePoint> savepoints_;
 };
 
 }  // namespace redge::store

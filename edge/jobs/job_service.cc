@@ -225,7 +225,7 @@ void JobService::RecordDelivery(const std::string& id, const std::string& reader
                                 const std::string& peer) {
   store_->ExecAsync(
       0,
-      [&](st::Txn& txn) {
+      [this, id, reader, peer](st::Txn& txn) {
         auto job = TxnOps::Load(txn, id);
         if (!job || !IsTerminal(job->state)) return;
         const std::string key = DeliveriesKey(id);

@@ -292,10 +292,10 @@ void Connection::FlushBatch() {
   batch_bytes_ = 0;
   auto reply = std::make_shared<std::string>();
   RunInStore(
-      [commands, reply, this](store::Txn& txn) {
-        ReplyWriter w(reply.get(), protocol_);
+      [commands, reply, self = shared_from_this()](store::Txn& txn) {
+        ReplyWriter w(reply.get(), self->protocol_);
         for (auto& c : *commands) {
-          CommandContext ctx{*this, *server_, c.argv, w, &txn};
+          CommandContext ctx{*self, *self->server_, c.argv, w, &txn};
           c.spec->handler(ctx);
         }
       },
@@ -357,48 +357,71 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
   // A store command: the reply is held until the batch is durable (fsync=always may
   // take a while); this connection waits, the loop serves others.
   auto reply = std::make_shared<std::string>();
+  // The command may run later on the store's writer thread: it owns its arguments.
   RunInStore(
-      [&spec, &argv, reply, this](store::Txn& txn) {
-        ReplyWriter w(reply.get(), protocol_);
-        CommandContext ctx{*this, *server_, argv, w, &txn};
-        spec.handler(ctx);
+      [spec = &spec, argv = std::move(argv), reply, self = shared_from_this()](store::Txn& txn) {
+        ReplyWriter w(reply.get(), self->protocol_);
+        CommandContext ctx{*self, *self->server_, argv, w, &txn};
+        spec->handler(ctx);
       },
       reply);
 }
 
-void Connection::RunInStore(const std::function<void(store::Txn&)>& body,
+void Connection::RunInStore(std::function<void(store::Txn&)> body,
                             std::shared_ptr<std::string> reply, size_t replies) {
   waiting_ = true;
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
   int proto = protocol_;
-  std::string client = ClientLabel();
-  auto labeled = [&body, &client](store::Txn& txn) {
+  auto labeled = [body = std::move(body), client = ClientLabel()](store::Txn& txn) {
     txn.set_client(client);
     body(txn);
   };
-  server_->store().ExecAsync(db_, labeled, [weak, loop, reply, proto, replies](store::Status s) {
-    if (!s.ok()) {
-      // Nothing of the batch was written: every command of it gets the error.
-      reply->clear();
-      ReplyWriter w(reply.get(), proto);
-      for (size_t i = 0; i < replies; ++i) w.Error(s.message());
-    }
-    auto finish = [weak, reply] {
+  server_->store().ExecAsync(
+      db_, std::move(labeled), [weak, loop, reply, proto, replies](store::Status s) {
+        if (!s.ok()) {
+          // Nothing of the batch was written: every command of it gets the error.
+          reply->clear();
+          ReplyWriter w(reply.get(), proto);
+          for (size_t i = 0; i < replies; ++i) w.Error(s.message());
+        }
+        auto finish = [weak, reply] {
+          auto c = weak.lock();
+          if (!c || c->closed_) return;
+          c->out_.append(*reply);
+          c->waiting_ = false;
+        };
+        if (loop->InLoopThread()) {
+          finish();  // ran inline inside ExecAsync: the caller's loop goes on by itself
+        } else {
+          loop->Post([weak, finish] {
+            finish();
+            if (auto c = weak.lock()) c->Resume();
+          });
+        }
+      });
+}
+
+Connection::Completion Connection::Suspend() {
+  waiting_ = true;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  net::EventLoop* loop = loop_;
+  return [weak, loop](std::string reply) {
+    auto finish = [weak, reply = std::move(reply)] {
       auto c = weak.lock();
       if (!c || c->closed_) return;
-      c->out_.append(*reply);
+      c->out_.append(reply);
       c->waiting_ = false;
     };
     if (loop->InLoopThread()) {
-      finish();  // ran inline inside ExecAsync: the caller's loop goes on by itself
+      finish();  // completed inside the handler: the caller's loop goes on by itself
     } else {
-      loop->Post([weak, finish] {
+      loop->Post([weak, finish = std::move(finish)] {
         finish();
         if (auto c = weak.lock()) c->Resume();
       });
     }
-  });
+  };
 }
 
 void Connection::Resume() {
@@ -426,11 +449,12 @@ void Connection::ExecMulti() {
   queued_.clear();
   auto reply = std::make_shared<std::string>();
   RunInStore(
-      [this, queued, watched, reply](store::Txn& txn) {
-        ReplyWriter w(reply.get(), protocol_);
+      [self = shared_from_this(), queued, watched, reply](store::Txn& txn) {
+        Connection* c = self.get();
+        ReplyWriter w(reply.get(), c->protocol_);
         // Checked under the store lock: no commit can slip between this test and the
         // commands below.
-        bool aborted = watch_dirty_.load();
+        bool aborted = c->watch_dirty_.load();
         for (const auto& [key, deadline] : watched) {
           if (deadline != 0 && deadline < txn.now_ms()) aborted = true;  // expired since
         }
@@ -441,9 +465,9 @@ void Connection::ExecMulti() {
         w.ArrayHeader(static_cast<int64_t>(queued->size()));
         for (auto& argv : *queued) {
           const CommandSpec* spec = FindCommand(argv[0]);
-          CommandContext ctx{*this, *server_, argv, w, &txn, /*in_exec=*/true};
+          CommandContext ctx{*c, *c->server_, argv, w, &txn, /*in_exec=*/true};
           spec->handler(ctx);
-          w.set_protocol(protocol_);  // HELLO inside MULTI changes it for later replies
+          w.set_protocol(c->protocol_);  // HELLO inside MULTI changes it for later replies
         }
       },
       reply);
@@ -531,7 +555,7 @@ void Connection::Block(store::PopRequest request, int64_t timeout_ms, PopFormatt
                                                      c->OnPopResult(std::move(r));
                                                  });
                                                });
-  if (id == 0) return;  // served or failed at once; the result is queued
+  if (!blocking_) return;  // served or failed at once (the result was posted already)
   blocked_id_ = id;
   server_->stats().blocked_clients++;
   if (timeout_ms > 0) {

@@ -60,6 +60,12 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   net::EventLoop* loop() { return loop_; }
   RespServer& server() { return *server_; }
 
+  // For a handler whose reply comes later (FLUSHALL, EVAL, ...): the connection reads no
+  // further commands until the returned function is called (once, from any thread) with
+  // the encoded reply, which is then sent in order. The handler writes no reply itself.
+  using Completion = std::function<void(std::string reply)>;
+  Completion Suspend();
+
   // Closes after the pending replies are written (QUIT, protocol errors, CLIENT KILL).
   void CloseAfterReply() { close_after_reply_ = true; }
 
@@ -113,7 +119,7 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void Dispatch(std::vector<std::string>& argv);
   void RunCommand(const CommandSpec& spec, std::vector<std::string>& argv);
   // Runs `body` in a store transaction; `reply` (filled by body) is sent once durable.
-  void RunInStore(const std::function<void(store::Txn&)>& body, std::shared_ptr<std::string> reply,
+  void RunInStore(std::function<void(store::Txn&)> body, std::shared_ptr<std::string> reply,
                   size_t replies = 1);
   // Pipelined store commands are gathered and run as one store write (one WAL append and,
   // under fsync=always, one sync wait) instead of one per command.

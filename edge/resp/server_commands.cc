@@ -156,15 +156,30 @@ bool FlushMode(CommandContext& ctx) {
   return true;
 }
 
+// The flush runs on the store's write path; the client waits for it (durable per
+// --fsync), its event loop does not.
+void FlushLater(CommandContext& ctx, int db) {
+  auto complete = ctx.conn.Suspend();
+  const int proto = ctx.reply.protocol();
+  ctx.server.store().FlushAsync(db, [complete, proto](store::Status s) {
+    std::string out;
+    ReplyWriter w(&out, proto);
+    if (s.ok()) {
+      w.Simple("OK");
+    } else {
+      w.Error(s.message());
+    }
+    complete(std::move(out));
+  });
+}
+
 void FlushDb(CommandContext& ctx) {
   if (!FlushMode(ctx)) return;
   if (ctx.txn) {
     store::Store::FlushDbInTxn(*ctx.txn);  // inside EXEC: stays in the atomic batch
     return ctx.reply.Simple("OK");
   }
-  store::Status s = ctx.server.store().FlushDb(ctx.conn.db());
-  if (!s.ok()) return ReplyStatusError(ctx, s);
-  ctx.reply.Simple("OK");
+  FlushLater(ctx, ctx.conn.db());
 }
 
 void FlushAll(CommandContext& ctx) {
@@ -178,9 +193,7 @@ void FlushAll(CommandContext& ctx) {
     ctx.txn->SwitchDb(saved);
     return ctx.reply.Simple("OK");
   }
-  store::Status s = ctx.server.store().FlushAll();
-  if (!s.ok()) return ReplyStatusError(ctx, s);
-  ctx.reply.Simple("OK");
+  FlushLater(ctx, -1);
 }
 
 void Time(CommandContext& ctx) {

@@ -295,7 +295,7 @@ TEST_F(BlockingTest, AsyncRegistersBeforeReturning) {
 TEST_F(BlockingTest, AsyncServedAtOnceWhenDataIsThere) {
   RPush("b", {"1", "2"});
   uint64_t id = Async(Req({"a", "b"}), 1);
-  EXPECT_EQ(id, 0u);
+  EXPECT_FALSE(store().CancelBlocked(id));  // served at once, not parked
   // Called before BlockPopAsync returned.
   ASSERT_EQ(collector_.size(), 1u);
   ExpectServed(collector_.For(1), "b", {"1"});
@@ -306,7 +306,7 @@ TEST_F(BlockingTest, AsyncServedAtOnceWhenDataIsThere) {
 TEST_F(BlockingTest, AsyncFirstNonEmptyKeyInRequestOrder) {
   RPush("b", {"vb"});
   RPush("c", {"vc"});
-  EXPECT_EQ(Async(Req({"a", "c", "b"}), 1), 0u);
+  EXPECT_FALSE(store().CancelBlocked(Async(Req({"a", "c", "b"}), 1)));  // served at once
   ExpectServed(collector_.For(1), "c", {"vc"});
   EXPECT_EQ(All("b"), Strings{"vb"});
 }
@@ -400,7 +400,7 @@ TEST_F(BlockingTest, CountGreaterThanOne) {
 
   // Immediate form: up to count from what is there.
   RPush("r", {"x"});
-  EXPECT_EQ(Async(Req({"r"}, ListEnd::kRight, 3), 3), 0u);
+  EXPECT_FALSE(store().CancelBlocked(Async(Req({"r"}, ListEnd::kRight, 3), 3)));  // served at once
   ExpectServed(collector_.For(3), "r", {"x"});
   EXPECT_EQ(TypeOf("r"), KeyType::kNone);
 }
@@ -441,14 +441,14 @@ TEST_F(BlockingTest, CancelAfterServeReturnsFalse) {
 
 TEST_F(BlockingTest, AsyncWaiterOnStringKeyGetsWrongTypeAtOnce) {
   ASSERT_TRUE(Run([&](Txn& t) { return strings::Set(t, "s", "v"); }).ok());
-  EXPECT_EQ(Async(Req({"s"}), 1), 0u);
+  EXPECT_FALSE(store().CancelBlocked(Async(Req({"s"}), 1)));  // served at once
   ASSERT_EQ(collector_.size(), 1u);
   auto got = collector_.For(1);
   ASSERT_TRUE(got.has_value());
   ASSERT_FALSE(got->ok());
   EXPECT_EQ(got->status().code(), Status::Code::kWrongType) << got->status().message();
   // Redis checks keys in order: an absent key first, then the string, is still WRONGTYPE.
-  EXPECT_EQ(Async(Req({"absent", "s"}), 2), 0u);
+  EXPECT_FALSE(store().CancelBlocked(Async(Req({"absent", "s"}), 2)));  // served at once
   got = collector_.For(2);
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(got->status().code(), Status::Code::kWrongType) << got->status().message();
@@ -479,7 +479,8 @@ TEST_F(BlockingTest, AsyncMoveRequestMovesAtomically) {
 
 TEST_F(BlockingTest, AsyncMoveServedAtOnceWhenSourceHasData) {
   RPush("src", {"a", "b"});
-  EXPECT_EQ(Async(MoveReq("src", "dst", ListEnd::kRight, ListEnd::kLeft), 1), 0u);
+  EXPECT_FALSE(store().CancelBlocked(
+      Async(MoveReq("src", "dst", ListEnd::kRight, ListEnd::kLeft), 1)));  // served at once
   ExpectServed(collector_.For(1), "src", {"b"});
   EXPECT_EQ(All("src"), Strings{"a"});
   EXPECT_EQ(All("dst"), Strings{"b"});
