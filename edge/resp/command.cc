@@ -27,6 +27,11 @@ void RegisterStringCommands();
 void RegisterListCommands();
 void RegisterPubSubCommands();
 void RegisterTransactionCommands();
+void RegisterHashCommands();
+void RegisterSetCommands();
+void RegisterZSetCommands();
+void RegisterScriptingCommands();
+void RegisterStreamCommands();
 
 void RegisterAllCommands() {
   static std::once_flag once;
@@ -38,6 +43,11 @@ void RegisterAllCommands() {
     RegisterListCommands();
     RegisterPubSubCommands();
     RegisterTransactionCommands();
+    RegisterHashCommands();
+    RegisterSetCommands();
+    RegisterZSetCommands();
+    RegisterScriptingCommands();
+    RegisterStreamCommands();
   });
 }
 

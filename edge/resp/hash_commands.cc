@@ -1,0 +1,10 @@
+// The hash commands (HSET, HGET, ...); store/hashes.h has the semantics.
+// Not implemented yet: the group registers no command, so clients get Redis's
+// unknown-command error.
+#include "edge/resp/command.h"
+
+namespace redge::resp {
+
+void RegisterHashCommands() {}
+
+}  // namespace redge::resp
