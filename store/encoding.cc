@@ -123,6 +123,7 @@ std::string EncodeMeta(const Meta& meta) {
     case KeyType::kSet:
     case KeyType::kZSet:
       PutFixed64LE(&out, meta.count);
+      out.append(meta.value);  // the type's own extras, if any
       break;
     case KeyType::kNone:
       break;
@@ -151,8 +152,9 @@ bool DecodeMeta(std::string_view raw, Meta* meta) {
     case KeyType::kHash:
     case KeyType::kSet:
     case KeyType::kZSet:
-      if (raw.size() != 25) return false;
+      if (raw.size() < 25) return false;
       meta->count = DecodeFixed64LE(raw.data() + 17);
+      meta->value.assign(raw.substr(25));
       return true;
     default:
       return false;

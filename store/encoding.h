@@ -5,8 +5,8 @@
 //   data    [db:1][keylen:4 BE][key][version:8 BE][sub] -> element value
 //   expire  [deadline_ms:8 BE][db:1][key]        -> "" (an index ordered by deadline)
 // Metadata record: [type:1][expire_at_ms:8 LE][version:8 LE] then, for strings, the
-// value; for lists, head:8 LE and tail:8 LE; for hashes, sets and sorted sets, count:8 LE;
-// for streams, the stream's metadata (store/streams.cc).
+// value; for lists, head:8 LE and tail:8 LE; for hashes, sets and sorted sets, count:8 LE
+// then the type's extras (Meta::value); for streams, the stream's metadata (Meta::value).
 // Records with db byte kInternalDb in `meta` are the store's own bookkeeping.
 //
 // The length prefix in data keys makes (db, key, version) a prefix no other key can

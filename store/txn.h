@@ -54,7 +54,8 @@ struct Meta {
   int64_t expire_at_ms = 0;  // 0 = no TTL
   uint64_t version = 0;
   // kString: the value. kStream: the stream's own metadata (store/streams.cc encodes
-  // it). Others: unused.
+  // it). kHash, kSet, kZSet: extras the type module may keep (empty by default). kList:
+  // unused.
   std::string value;
   // kList: elements live at indexes [head, tail).
   uint64_t head = 0;
