@@ -24,6 +24,43 @@ RespServer::RespServer(store::Store* store, RespOptions options)
       options_(std::move(options)),
       requirepass_(options_.requirepass) {
   RegisterAllCommands();
+  InitConfig();
+}
+
+void RespServer::InitConfig() {
+  const auto& o = options_;
+  config_.SetInitial("bind", o.host);
+  config_.SetInitial("port", std::to_string(o.port));
+  config_.SetInitial("requirepass", o.requirepass);
+  config_.SetInitial("databases", std::to_string(store::Store::kNumDbs));
+  config_.SetInitial("maxclients", std::to_string(o.max_clients));
+  config_.SetInitial("save", "");
+  config_.SetInitial("appendonly", "no");
+  config_.SetInitial("appendfsync", o.fsync == "always" ? "always"
+                                    : o.fsync == "no"   ? "no"
+                                                        : "everysec");
+  config_.SetInitial("dir", o.data_dir);
+  config_.SetInitial("proto-max-bulk-len", std::to_string(o.limits.max_bulk_len));
+  config_.SetInitial("client-query-buffer-limit", std::to_string(o.limits.max_query_buffer));
+  config_.SetInitial("io-threads", std::to_string(o.io_threads));
+  const std::string limit = std::to_string(o.pubsub_output_limit);
+  config_.SetInitial(
+      "client-output-buffer-limit",
+      "normal 0 0 0 slave 268435456 67108864 60 pubsub " + limit + " " + limit + " 0");
+  config_.OnSet("requirepass", [this](const std::string& v, bool apply) {
+    if (apply) set_requirepass(v);
+    return std::string();
+  });
+  config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
+    // The value is normalised: "normal H S T slave H S T pubsub H S T".
+    if (apply) {
+      auto pos = v.find("pubsub ");
+      if (pos != std::string::npos) {
+        pubsub_output_limit = std::stoull(v.substr(pos + 7));
+      }
+    }
+    return std::string();
+  });
 }
 
 RespServer::~RespServer() { Stop(); }
@@ -53,6 +90,7 @@ store::Status RespServer::Start() {
   if (!listening.ok()) return listening.status();
   listen_fd_ = listening->fd;
   port_ = listening->port;
+  config_.SetInitial("port", std::to_string(port_));
   start_time_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "edge/net/event_loop.h"
+#include "edge/resp/config_table.h"
 #include "edge/resp/protocol.h"
 #include "store/status.h"
 #include "store/store.h"
@@ -102,6 +103,9 @@ class RespServer {
   void Watch(Connection* c, const std::string& meta_key);
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
 
+  // CONFIG GET/SET (every Redis 7.0 parameter; hooks make redge's own take effect).
+  ConfigTable& config() { return config_; }
+
   // CONFIG SET-able settings.
   std::atomic<size_t> pubsub_output_limit;
   std::string requirepass() const;
@@ -109,6 +113,7 @@ class RespServer {
 
  private:
   void AcceptLoop();
+  void InitConfig();
   void OnCommit(const std::vector<std::string>& touched, int flushed_db);
 
   store::Store* store_;
@@ -136,6 +141,7 @@ class RespServer {
 
   mutable std::mutex config_mu_;
   std::string requirepass_;
+  ConfigTable config_;
 };
 
 }  // namespace redge::resp

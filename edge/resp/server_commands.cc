@@ -311,47 +311,14 @@ void Command(CommandContext& ctx) {
   }
 }
 
-std::vector<std::pair<std::string, std::string>> ConfigValues(CommandContext& ctx) {
-  const auto& o = ctx.server.options();
-  std::string limit = std::to_string(ctx.server.pubsub_output_limit.load());
-  std::string fsync = o.fsync;
-  return {
-      {"bind", o.host},
-      {"port", std::to_string(ctx.server.port())},
-      {"requirepass", ctx.server.requirepass()},
-      {"databases", std::to_string(store::Store::kNumDbs)},
-      {"maxclients", std::to_string(o.max_clients)},
-      {"timeout", "0"},
-      {"save", ""},
-      {"appendonly", "no"},
-      {"appendfsync", fsync == "always" ? "always" : (fsync == "no" ? "no" : "everysec")},
-      {"dir", o.data_dir},
-      {"proto-max-bulk-len", std::to_string(o.limits.max_bulk_len)},
-      {"client-query-buffer-limit", std::to_string(o.limits.max_query_buffer)},
-      {"client-output-buffer-limit",
-       "normal 0 0 0 slave 268435456 67108864 60 pubsub " + limit + " " + limit + " 0"},
-      {"maxmemory", "0"},
-      {"maxmemory-policy", "noeviction"},
-      {"io-threads", std::to_string(o.io_threads)},
-      {"notify-keyspace-events", ""},
-  };
-}
-
 void Config(CommandContext& ctx) {
   std::string sub = ToLower(ctx.argv[1]);
   if (sub == "get") {
     if (ctx.argv.size() < 3) {
       return ctx.reply.Error("ERR wrong number of arguments for 'config|get' command");
     }
-    std::vector<std::pair<std::string, std::string>> out;
-    for (auto& [k, v] : ConfigValues(ctx)) {
-      for (size_t i = 2; i < ctx.argv.size(); ++i) {
-        if (store::GlobMatch(ToLower(ctx.argv[i]), k)) {
-          out.emplace_back(k, v);
-          break;
-        }
-      }
-    }
+    std::vector<std::string> patterns(ctx.argv.begin() + 2, ctx.argv.end());
+    auto out = ctx.server.config().Get(patterns);
     ctx.reply.MapHeader(static_cast<int64_t>(out.size()));
     for (auto& [k, v] : out) {
       ctx.reply.Bulk(k);
@@ -361,27 +328,12 @@ void Config(CommandContext& ctx) {
     if (ctx.argv.size() < 4 || ctx.argv.size() % 2 != 0) {
       return ctx.reply.Error("ERR wrong number of arguments for 'config|set' command");
     }
-    for (size_t i = 2; i < ctx.argv.size(); i += 2) {
-      std::string k = ToLower(ctx.argv[i]);
-      const std::string& v = ctx.argv[i + 1];
-      if (k == "requirepass") {
-        ctx.server.set_requirepass(v);
-      } else if (k == "client-output-buffer-limit") {
-        // Only the pubsub class is meaningful here: "pubsub <hard> <soft> <seconds>".
-        auto pos = ToLower(v).find("pubsub ");
-        int64_t hard = 0;
-        if (pos == std::string::npos ||
-            sscanf(v.c_str() + pos + 7, "%lld", reinterpret_cast<long long*>(&hard)) != 1 ||
-            hard < 0) {
-          return ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + k +
-                                 "') - Wrong format");
-        }
-        ctx.server.pubsub_output_limit = static_cast<size_t>(hard);
-      } else {
-        return ctx.reply.Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
-                               ctx.argv[i] + "'");
-      }
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (size_t i = 2; i + 1 < ctx.argv.size(); i += 2) {
+      pairs.emplace_back(ctx.argv[i], ctx.argv[i + 1]);
     }
+    std::string err = ctx.server.config().Set(pairs);
+    if (!err.empty()) return ctx.reply.Error(err);
     ctx.reply.Simple("OK");
   } else if (sub == "resetstat") {
     ctx.reply.Simple("OK");
