@@ -467,6 +467,26 @@ Result<int64_t> Store::Publish(const std::string& channel, const std::string& me
   return pubsub_.Publish(channel, message);
 }
 
+bool Store::SetKeyspaceEvents(std::string_view flags) {
+  // Bits as in txn.cc's KeyspaceClass.
+  static const std::string kLetters = "KEg$lshzxetdn";
+  uint32_t bits = 0;
+  for (char c : flags) {
+    if (c == 'A') {
+      bits |= 0b111111111100;  // g$lshzxetd
+      continue;
+    }
+    if (c == 'm') continue;  // key-miss events are not raised (see header)
+    auto pos = kLetters.find(c);
+    if (pos == std::string::npos) return false;
+    bits |= 1u << pos;
+  }
+  // Without K or E nothing would be published.
+  if (!(bits & 0b11)) bits = 0;
+  impl_->keyspace_events = bits;
+  return true;
+}
+
 bool Store::Writable() {
   Impl& im = *impl_;
   if (!im.last_write_failed.load()) return true;

@@ -51,6 +51,10 @@ void RespServer::InitConfig() {
     if (apply) set_requirepass(v);
     return std::string();
   });
+  config_.OnSet("notify-keyspace-events", [this](const std::string& v, bool apply) {
+    if (apply) store_->SetKeyspaceEvents(v);
+    return std::string();
+  });
   config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
     // The value is normalised: "normal H S T slave H S T pubsub H S T".
     if (apply) {
