@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "edge/metrics.h"
@@ -210,6 +212,103 @@ std::shared_ptr<Connection> RespServer::FindClient(uint64_t id) {
   std::lock_guard lock(clients_mu_);
   auto it = clients_.find(id);
   return it == clients_.end() ? nullptr : it->second.lock();
+}
+
+void RespServer::AddMonitor(const std::shared_ptr<Connection>& c) {
+  std::lock_guard lock(monitors_mu_);
+  monitors_.push_back(c);
+  has_monitors_ = true;
+}
+
+namespace {
+
+// Redis's sdscatrepr: a double-quoted string with C escapes for what is not printable.
+void AppendRepr(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\a':
+        out->append("\\a");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      default:
+        if (isprint(c)) {
+          out->push_back(static_cast<char>(c));
+        } else {
+          char buf[8];
+          snprintf(buf, sizeof(buf), "\\x%02x", c);
+          out->append(buf);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+void RespServer::FeedMonitors(int db, const std::string& addr,
+                              const std::vector<std::string>& argv) {
+  std::vector<std::shared_ptr<Connection>> targets;
+  {
+    std::lock_guard lock(monitors_mu_);
+    std::vector<std::weak_ptr<Connection>> alive;
+    for (auto& w : monitors_) {
+      if (auto c = w.lock()) {
+        targets.push_back(c);
+        alive.push_back(w);
+      }
+    }
+    monitors_.swap(alive);
+    has_monitors_ = !monitors_.empty();
+  }
+  if (targets.empty()) return;
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  char head[64];
+  snprintf(head, sizeof(head), "+%lld.%06lld [%d ", static_cast<long long>(us / 1000000),
+           static_cast<long long>(us % 1000000), db);
+  std::string line = head;
+  line += addr;
+  line += ']';
+  // Credentials never reach a monitor: every AUTH argument, the two after HELLO's AUTH.
+  size_t redact_from = argv.size(), redact_to = argv.size();
+  if (!argv.empty() && EqualsIgnoreCase(argv[0], "auth")) redact_from = 1;
+  if (!argv.empty() && EqualsIgnoreCase(argv[0], "hello")) {
+    for (size_t i = 1; i + 2 < argv.size(); ++i) {
+      if (EqualsIgnoreCase(argv[i], "auth")) {
+        redact_from = i + 1;
+        redact_to = i + 3;
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < argv.size(); ++i) {
+    line += ' ';
+    if (i >= redact_from && i < redact_to) {
+      line += "\"(redacted)\"";
+    } else {
+      AppendRepr(&line, argv[i]);
+    }
+  }
+  line += "\r\n";
+  for (auto& c : targets) c->FeedMonitorLine(line);
 }
 
 void RespServer::Watch(Connection* c, const std::string& meta_key) {
