@@ -13,13 +13,9 @@ teardown, and when a test fails the logs of the subprocesses still running, and 
 server's log tail, are appended to its report.
 """
 
-import re
-
 import pytest
 
 import fw_support
-
-UNKNOWN_COMMAND_RE = re.compile(r"unknown command '([^']*)'")
 
 fw_support.redge_process.raise_nofile_limit()
 
@@ -39,9 +35,13 @@ def pytest_runtest_makereport(item, call):
         # The commands the server refused as unknown, in order of first appearance in
         # the failure and in each subprocess's whole log: while redge lacks commands, the
         # first of them is usually why a framework stopped.
-        unknown = {"test": UNKNOWN_COMMAND_RE.findall(report.longreprtext)}
-        for proc in list(fw_support.LIVE_PROCS):
-            unknown[proc.name] = UNKNOWN_COMMAND_RE.findall(proc.log_text())
+        unknown = {"test": fw_support.UNKNOWN_COMMAND_RE.findall(report.longreprtext)}
+        # The test's own subprocesses: those of the `procs` / `module_procs` groups it
+        # uses (directly or through another fixture).
+        groups = [v for v in getattr(item, "funcargs", {}).values()
+                  if isinstance(v, fw_support.ProcGroup)]
+        for proc in [p for g in groups for p in g.procs if p in fw_support.LIVE_PROCS]:
+            unknown[proc.name] = proc.unknown_commands()
             report.sections.append((f"subprocess {proc.name}", proc.log_tail(80)))
         for target in ACTIVE_TARGETS:
             report.sections.append((f"server {target.name}", target.log_tail(30)))

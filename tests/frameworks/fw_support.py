@@ -16,6 +16,7 @@ so a worker that dies ends the wait at once with its log instead of at the deadl
 
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -35,6 +36,8 @@ TARGETS = ("redge", "redis")
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 10
 POLL_INTERVAL_S = 0.05
+# How a server answers a command it does not have (Redis's wording, which redge keeps).
+UNKNOWN_COMMAND_RE = re.compile(r"unknown command '([^']*)'")
 
 
 def target_name():
@@ -59,7 +62,7 @@ def wait_for(condition, timeout, what, watch=()):
             if not proc.alive():
                 pytest.fail(
                     f"{proc.name} exited (code {proc.returncode()}) while waiting for "
-                    f"{what}\n{proc.log_tail()}",
+                    f"{what}{proc.unknown_commands_note()}\n{proc.log_tail()}",
                     pytrace=False,
                 )
         if time.monotonic() >= deadline:
@@ -117,7 +120,8 @@ class Proc:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             pytest.fail(
-                f"{self.name} did not exit within {timeout}s\n{self.log_tail()}",
+                f"{self.name} did not exit within {timeout}s{self.unknown_commands_note()}"
+                f"\n{self.log_tail()}",
                 pytrace=False,
             )
 
@@ -145,6 +149,15 @@ class Proc:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+
+    def unknown_commands(self):
+        """The commands the server refused as unknown in this process's whole log, in
+        order of first appearance."""
+        return list(dict.fromkeys(UNKNOWN_COMMAND_RE.findall(self.log_text())))
+
+    def unknown_commands_note(self):
+        names = self.unknown_commands()
+        return f"; unknown commands in its log: {', '.join(names)}" if names else ""
 
     def log_tail(self, n=60):
         lines = self.log_text().splitlines()
