@@ -275,20 +275,24 @@ Result<ElementScanPage> Scan(Txn& txn, std::string_view key, uint64_t cursor,
     return meta.status();
   }
   if (meta->count <= kCompactMaxEntries) {
-    auto all = ReadAll(txn, key, *meta);
-    if (!all.ok()) return all.status();
+    // Read until a field or value too long for Redis's compact encoding shows up (then the
+    // hash pages like a big one), so a hash of a few huge values is not read whole.
+    ElementScanPage page;
     bool compact = true;
-    for (const auto& [f, v] : *all) {
-      if (f.size() > kCompactMaxValue || v.size() > kCompactMaxValue) compact = false;
-    }
-    if (compact) {
-      ElementScanPage page;
-      bool match_all = pattern.empty() || pattern == "*";
-      for (auto& fv : *all) {
-        if (match_all || GlobMatch(pattern, fv.first)) page.items.push_back(std::move(fv));
-      }
-      return page;
-    }
+    bool match_all = pattern.empty() || pattern == "*";
+    Status s = txn.ScanElements(
+        key, meta->version, "", [&](std::string_view field, std::string_view value) {
+          if (field.size() > kCompactMaxValue || value.size() > kCompactMaxValue) {
+            compact = false;
+            return false;
+          }
+          if (match_all || GlobMatch(pattern, field)) {
+            page.items.emplace_back(field, value);
+          }
+          return true;
+        });
+    if (!s.ok()) return s;
+    if (compact) return page;
   }
   return ScanElementPage(txn, key, meta->version, "", cursor, pattern, count);
 }

@@ -192,7 +192,7 @@ class RangePicker {
         tries = 0;
       }
       size_t i = static_cast<size_t>(Uniform(part_->bounds.size()));
-      std::vector<Element> range;
+      std::vector<std::string> range;
       Status s = ReadRange(i, kRangeCap + 1, &range);
       if (!s.ok()) return s;
       if (range.size() > kRangeCap) {
@@ -201,7 +201,11 @@ class RangePicker {
         continue;
       }
       uint64_t u = Uniform(kRangeCap);
-      if (u < range.size()) return std::move(range[u]);
+      if (u >= range.size()) continue;
+      // Ranges are read without copying values (a hash's may be big); fetch the one chosen.
+      auto value = txn_.GetElement(src_.key, src_.version, range[u]);
+      if (!value.ok()) return value.status().IsNotFound() ? Mismatch() : value.status();
+      return MakeElement(src_, range[u], *value);
     }
   }
 
@@ -211,12 +215,12 @@ class RangePicker {
     return i + 1 >= part_->bounds.size() || sub < part_->bounds[i + 1];
   }
 
-  // Up to `limit` elements of range i (subs with the namespace), in order.
-  Status ReadRange(size_t i, uint64_t limit, std::vector<Element>* out) {
+  // The subs (with the namespace) of up to `limit` elements of range i, in order.
+  Status ReadRange(size_t i, uint64_t limit, std::vector<std::string>* out) {
     return txn_.ScanElements(src_.key, src_.version, part_->bounds[i],
-                             [&](std::string_view sub, std::string_view value) {
+                             [&](std::string_view sub, std::string_view) {
                                if (!InRange(sub, i)) return false;
-                               out->push_back(MakeElement(src_, sub, value));
+                               out->emplace_back(sub);
                                return out->size() < limit;
                              });
   }
@@ -242,13 +246,11 @@ class RangePicker {
 
   // Cuts range i, which grew past kRangeCap, into ranges of kRange elements.
   Status Split(size_t i) {
-    std::vector<Element> all;
+    std::vector<std::string> all;
     Status s = ReadRange(i, UINT64_MAX, &all);
     if (!s.ok()) return s;
     std::vector<std::string> added;
-    for (size_t j = kRange; j < all.size(); j += kRange) {
-      added.push_back(std::string(src_.ns) + all[j].sub);
-    }
+    for (size_t j = kRange; j < all.size(); j += kRange) added.push_back(std::move(all[j]));
     size_t old_bytes = part_->bytes;
     part_->bounds.insert(part_->bounds.begin() + static_cast<std::ptrdiff_t>(i + 1), added.begin(),
                          added.end());

@@ -472,14 +472,26 @@ Result<ElementScanPage> Scan(Txn& txn, std::string_view key, uint64_t cursor,
     return meta.status();
   }
   if (meta->count <= kIntsetMaxEntries) {
-    auto all = ReadAll(txn, key, *meta);
-    if (!all.ok()) return all.status();
-    std::vector<int64_t> values;
-    if (WouldBeIntset(*all, &values)) {
-      SortLikeRedis(&*all);
+    // Read until a member that is not an integer shows up (then the set pages like a big
+    // one).
+    std::vector<std::string> all;
+    bool intset = true;
+    Status s =
+        txn.ScanElements(key, meta->version, "", [&](std::string_view member, std::string_view) {
+          int64_t v;
+          if (!base::ParseInt64(member, &v)) {
+            intset = false;
+            return false;
+          }
+          all.emplace_back(member);
+          return true;
+        });
+    if (!s.ok()) return s;
+    if (intset) {
+      SortLikeRedis(&all);
       ElementScanPage page;
       bool match_all = pattern.empty() || pattern == "*";
-      for (auto& m : *all) {
+      for (auto& m : all) {
         if (match_all || GlobMatch(pattern, m)) page.items.emplace_back(std::move(m), "");
       }
       return page;

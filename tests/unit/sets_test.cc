@@ -269,6 +269,26 @@ TEST_F(SetsTest, RandMembersOfABigSetAreMembersAndSpread) {
   }
 }
 
+// Ranges cut by a first pick, then 1000 members added inside one range (the total stays
+// within a quarter, so the ranges are kept): the picks that land in the overfull range
+// split it, and the new members still get their fair share of picks.
+TEST_F(SetsTest, RandomPicksStayFairAfterInsertsConcentratedInOneRange) {
+  SAddN("s", "m", 5000);
+  ASSERT_TRUE(Run([](Txn& t) { return sets::RandMember(t, "s"); }).ok());  // cuts the ranges
+  SAddN("s", "m2500x", 1000);  // all sort between "m2500" and "m2501"
+  ASSERT_EQ(Card("s"), 6000);
+  constexpr int kDraws = 3000;
+  int fresh = 0;
+  for (int i = 0; i < kDraws; ++i) {
+    auto m = Run([](Txn& t) { return sets::RandMember(t, "s"); });
+    ASSERT_TRUE(m.ok());
+    if (m->rfind("m2500x", 0) == 0) fresh++;
+  }
+  // Expected 500 (1/6); the binomial standard deviation is about 20.
+  EXPECT_GT(fresh, 380);
+  EXPECT_LT(fresh, 620);
+}
+
 TEST_F(SetsTest, MoveFollowsRedisRules) {
   WatchEvents();
   SAdd("src", {"a", "b"});
