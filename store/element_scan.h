@@ -6,10 +6,12 @@
 // uses) and returns that entry's number as the cursor. A later call resumes at that
 // sub-key, so every element present for the whole iteration is returned exactly once in
 // sub-key order, whatever is added or removed meanwhile (elements added behind the
-// cursor are not returned, ones added ahead are). The saved entry also names the database
-// and key; a cursor that is unknown, evicted (the table keeps the latest 10000 pages) or
-// saved by another key ends the iteration (reply cursor 0, no elements) rather than
-// restarting it, so a client can never loop forever.
+// cursor are not returned, ones added ahead are). (The type modules answer a collection
+// Redis would keep compact in one page whatever the cursor, as Redis does; one that
+// shrinks to that size mid-iteration is then returned whole once more.) The saved entry also names
+// the database and key; a cursor that is unknown, evicted (the table keeps the latest 10000 pages)
+// or saved by another key ends the iteration (reply cursor 0, no elements) rather than restarting
+// it, so a client can never loop forever.
 //
 // Thread-safety: call only inside Store::Exec / Store::Run.
 #pragma once
