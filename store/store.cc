@@ -118,6 +118,15 @@ Status Store::OpenDb() {
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
+  // Partitioned index and filters: a point lookup loads one small partition. A whole filter
+  // block (1.25 MB per million elements) is larger than a shard of the block cache, so it
+  // was never kept and each GetElement on a big collection re-read it from the file
+  // (about 0.5 ms a lookup on a collection of a million elements).
+  table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_top_level_index_and_filter = true;
 
   rocksdb::ColumnFamilyOptions base;
   base.write_buffer_size = options_.write_buffer_bytes;

@@ -209,6 +209,7 @@ void CommandFlags(CommandContext& ctx, const CommandSpec& c) {
   std::vector<std::string> f;
   if (c.flags & kWrite) f.push_back("write");
   if (c.flags & kReadOnly) f.push_back("readonly");
+  if (c.flags & kDenyOom) f.push_back("denyoom");
   if (c.flags & kAdmin) f.push_back("admin");
   if (c.flags & kPubSub) f.push_back("pubsub");
   if (c.flags & kNoScript) f.push_back("noscript");
@@ -217,6 +218,7 @@ void CommandFlags(CommandContext& ctx, const CommandSpec& c) {
   if (c.flags & kStale) f.push_back("stale");
   if (c.flags & kNoAuth) f.push_back("no_auth");
   if (c.flags & kFast) f.push_back("fast");
+  if (c.flags & kMovable) f.push_back("movablekeys");
   ctx.reply.SetHeader(static_cast<int64_t>(f.size()));
   for (auto& x : f) ctx.reply.Simple(x);
 }
