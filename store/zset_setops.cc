@@ -272,9 +272,12 @@ Result<std::vector<Entry>> RandomMembers(Txn& txn, std::string_view key, int64_t
   }
   const uint64_t n = static_cast<uint64_t>(count);
   if (n >= size) {
+    // The whole set, highest score first: Redis iterates sorted-set inputs backwards.
     std::vector<uint64_t> all(size);
     for (uint64_t i = 0; i < size; ++i) all[i] = i;
-    return EntriesAtRanks(txn, key, meta, all);
+    auto entries = EntriesAtRanks(txn, key, meta, all);
+    if (entries.ok()) std::reverse(entries->begin(), entries->end());
+    return entries;
   }
   // Floyd's algorithm: n distinct ranks, each subset equally likely.
   std::unordered_set<uint64_t> chosen;
@@ -313,8 +316,9 @@ Result<ScanPage> Scan(Txn& txn, std::string_view key, uint64_t cursor, std::stri
     return found.status();
   }
   const Meta& meta = *found;
-  if (cursor == 0 && meta.count <= kListpackEntries) {
-    // What Redis's listpack encoding gives: everything at once, in score order.
+  if (meta.count <= kListpackEntries) {
+    // What Redis's listpack encoding gives: everything at once, in score order, whatever
+    // the cursor.
     std::vector<Entry> all;
     bool small = true;
     Status s = WalkUp(txn, key, meta, std::string(1, kIndexNs),

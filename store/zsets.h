@@ -185,17 +185,17 @@ Result<int64_t> InterCard(Txn& txn, const std::vector<std::string>& keys, int64_
 
 // ZRANDMEMBER key: NotFound if absent.
 Result<Entry> RandomMember(Txn& txn, std::string_view key);
-// ZRANDMEMBER key count: count >= 0 distinct members (all of them, in score order, when
-// count >= size; otherwise a uniform sample in score order); count < 0 |count| members
+// ZRANDMEMBER key count: count >= 0 distinct members (all of them, highest score first as
+// Redis, when count >= size; otherwise a uniform sample in score order); count < 0 |count| members
 // drawn independently (repetitions, random order). An absent key reads as empty.
 // O(n) reads of the index: ranks are resolved by one walk (Redis picks from a hash table).
 Result<std::vector<Entry>> RandomMembers(Txn& txn, std::string_view key, int64_t count);
 
 // ZSCAN key cursor [MATCH pattern] [COUNT count]: `items` are (member, score text)
 // pairs. A set of at most 128 members of at most 64 bytes is returned whole in score order
-// with cursor 0, its scores in listpack text (as Redis does for its listpack encoding);
-// bigger sets are walked in member order `count` members at a time, resuming from a
-// cursor the store remembers (an unknown cursor ends the scan). An absent key reads as
+// with cursor 0 whatever the cursor given, its scores in listpack text (as Redis does for its
+// listpack encoding); bigger sets are walked in member order `count` members at a time, resuming
+// from a cursor the store remembers (an unknown cursor ends the scan). An absent key reads as
 // empty.
 struct ScanPage {
   uint64_t cursor = 0;
