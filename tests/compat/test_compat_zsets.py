@@ -310,6 +310,38 @@ def test_blocked_pop_ignores_other_types_until_a_sorted_set_arrives(redge, r, po
     assert fut.result(timeout=10) == ("k", "m", 7.0)
 
 
+def test_keys_written_in_one_transaction_serve_in_write_order(redge, r, pool):
+    """Redis serves ready keys in the order they became ready: both waiters block on
+    (k1, k2); a transaction writes k1 then k2 (k2 sorts first as bytes)."""
+    first, second = redge.client(), redge.client()
+    f1 = pool.submit(first.bzmpop, 20, 2, ["k{1}", "k{0}"], min=True, count=1)
+    wait_blocked(r, 1)
+    f2 = pool.submit(second.bzmpop, 20, 2, ["k{1}", "k{0}"], max=True, count=10)
+    wait_blocked(r, 2)
+    pipe = r.pipeline(transaction=True)
+    pipe.zadd("k{1}", {"a": 1, "b": 2, "c": 3}).zadd("k{0}", {"x": 1})
+    pipe.execute()
+    assert f1.result(timeout=10) == ["k{1}", [["a", "1"]]]
+    assert f2.result(timeout=10) == ["k{1}", [["c", "3"], ["b", "2"]]]
+    assert r.zrange("k{0}", 0, -1) == ["x"]
+
+
+def test_waiter_of_another_type_does_not_hold_up_the_queue(redge, r, pool):
+    """A BLPOP and then a BZPOPMIN wait on one key; a ZADD serves the BZPOPMIN and the
+    BLPOP keeps waiting (no WRONGTYPE), as in Redis; an RPUSH later serves it."""
+    lister, zsetter = redge.client(), redge.client()
+    f_list = pool.submit(lister.blpop, ["k"], 20)
+    wait_blocked(r, 1)
+    f_zset = pool.submit(zsetter.bzpopmin, ["k"], 20)
+    wait_blocked(r, 2)
+    r.zadd("k", {"m": 1})
+    assert f_zset.result(timeout=10) == ("k", "m", 1.0)
+    wait_blocked(r, 1)
+    assert not f_list.done()
+    r.rpush("k", "item")
+    assert f_list.result(timeout=10) == ("k", "item")
+
+
 def test_wrongtype_at_request_time(r):
     r.set("s", "v")
     with pytest.raises(redis.ResponseError, match="^WRONGTYPE"):
