@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/status.h"
 #include "store/txn.h"
@@ -43,6 +44,21 @@ std::string IndexSubAbove(double score);
 // walking from whichever end is closer (results are handed to `fn` in ascending order).
 Status WalkRanks(Txn& txn, std::string_view key, const Meta& meta, uint64_t rank, uint64_t n,
                  const std::function<void(std::string_view member, double score)>& fn);
+
+// Seek hints kept in the sorted set's metadata (Meta::value), so that walks from either
+// end do not step over the tombstones of popped entries (a sorted set used as a queue
+// deletes at its low end; RocksDB keeps the deletions until compaction): `low` sorts at
+// or below every live index entry, `high` at or above every one; "" = unknown.
+struct Hints {
+  std::string low, high;
+};
+Hints ReadHints(const Meta& meta);
+void WriteHints(Meta* meta, const Hints& hints);
+// Widens the hints of `meta` to cover a new index entry `sub`.
+void NoteInsert(Meta* meta, std::string_view sub);
+// Before `removed` (index sub-keys) are deleted: moves the hints onto the lowest and
+// highest entries that stay (two short walks).
+Status NoteRemoval(Txn& txn, std::string_view key, Meta* meta, const std::vector<Entry>& removed);
 
 // The member's score, NotFound if absent.
 Result<double> ReadScore(Txn& txn, std::string_view key, const Meta& meta, std::string_view member);

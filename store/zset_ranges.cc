@@ -297,6 +297,8 @@ Result<int64_t> RemoveWalked(Txn& txn, std::string_view key, std::string_view ev
   });
   if (!s.ok()) return s;
   if (doomed.empty()) return int64_t{0};
+  s = NoteRemoval(txn, key, &meta, doomed);
+  if (!s.ok()) return s;
   for (const auto& e : doomed) DeleteEntry(txn, key, meta.version, e.member, e.score);
   meta.count -= doomed.size();
   FinishRemoval(txn, key, meta, event);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <unordered_set>
 
 #include "store/encoding.h"
 #include "store/zset_internal.h"
@@ -44,10 +45,82 @@ bool ParseIndexSub(std::string_view sub, std::string_view* member, double* score
   return true;
 }
 
+// Hints longer than this are cut (a prefix of a lower bound is still one) or dropped.
+constexpr size_t kMaxHint = 256;
+constexpr char kHintsTag = 'h';
+
 }  // namespace
+
+Hints ReadHints(const Meta& meta) {
+  Hints h;
+  const std::string& v = meta.value;
+  if (v.size() < 5 || v[0] != kHintsTag) return h;
+  uint32_t low_len = 0;
+  memcpy(&low_len, v.data() + 1, sizeof(low_len));
+  if (5 + static_cast<size_t>(low_len) > v.size()) return h;
+  h.low.assign(v, 5, low_len);
+  h.high.assign(v, 5 + low_len);
+  return h;
+}
+
+void WriteHints(Meta* meta, const Hints& hints) {
+  if (hints.low.empty() && hints.high.empty()) {
+    meta->value.clear();
+    return;
+  }
+  std::string v(1, kHintsTag);
+  const auto low_len = static_cast<uint32_t>(hints.low.size());
+  v.append(reinterpret_cast<const char*>(&low_len), sizeof(low_len));
+  v.append(hints.low);
+  v.append(hints.high);
+  meta->value = std::move(v);
+}
+
+void NoteInsert(Meta* meta, std::string_view sub) {
+  if (meta->value.empty()) return;
+  Hints h = ReadHints(*meta);
+  bool changed = false;
+  if (!h.low.empty() && sub < h.low) {
+    h.low.assign(sub.substr(0, kMaxHint));
+    changed = true;
+  }
+  if (!h.high.empty() && sub > h.high) {
+    h.high.assign(sub.size() <= kMaxHint ? sub : std::string_view());
+    changed = true;
+  }
+  if (changed) WriteHints(meta, h);
+}
+
+Status NoteRemoval(Txn& txn, std::string_view key, Meta* meta, const std::vector<Entry>& removed) {
+  if (removed.empty() || removed.size() >= meta->count) return Status::OK();  // key goes
+  std::unordered_set<std::string> gone;
+  for (const auto& e : removed) gone.insert(IndexSub(e.score, e.member));
+  Hints h = ReadHints(*meta);
+  Status s = WalkUp(txn, key, *meta, std::string(1, kIndexNs),
+                    [&](std::string_view, double, std::string_view sub) {
+                      if (gone.count(std::string(sub))) return true;
+                      h.low.assign(sub.substr(0, kMaxHint));
+                      return false;
+                    });
+  if (!s.ok()) return s;
+  s = WalkDown(txn, key, *meta, "", [&](std::string_view, double, std::string_view sub) {
+    if (gone.count(std::string(sub))) return true;
+    h.high.assign(sub.size() <= kMaxHint ? sub : std::string_view());
+    return false;
+  });
+  if (!s.ok()) return s;
+  WriteHints(meta, h);
+  return Status::OK();
+}
 
 Status WalkUp(Txn& txn, std::string_view key, const Meta& meta, std::string_view from_sub,
               const IndexFn& fn) {
+  // Nothing live sorts below the low hint: start there rather than step over tombstones.
+  std::string low;
+  if (!meta.value.empty()) {
+    low = ReadHints(meta).low;
+    if (low > from_sub) from_sub = low;
+  }
   return txn.ScanElements(key, meta.version, from_sub, [&](std::string_view sub, std::string_view) {
     std::string_view member;
     double score;
@@ -59,6 +132,11 @@ Status WalkUp(Txn& txn, std::string_view key, const Meta& meta, std::string_view
 
 Status WalkDown(Txn& txn, std::string_view key, const Meta& meta, std::string_view last_sub,
                 const IndexFn& fn) {
+  std::string high;
+  if (!meta.value.empty()) {
+    high = ReadHints(meta).high;
+    if (!high.empty() && (last_sub.empty() || high < last_sub)) last_sub = high;
+  }
   return txn.ScanElementsReverse(key, meta.version, last_sub,
                                  [&](std::string_view sub, std::string_view) {
                                    std::string_view member;
@@ -239,10 +317,12 @@ Result<AddResult> Add(Txn& txn, std::string_view key, const AddFlags& flags,
       if (score != *current) {
         txn.DeleteElement(key, meta.version, IndexSub(*current, member));
         PutEntry(txn, key, meta.version, member, score);
+        NoteInsert(&meta, IndexSub(score, member));
         res.updated++;
       }
     } else if (!flags.xx) {
       PutEntry(txn, key, meta.version, member, input);
+      NoteInsert(&meta, IndexSub(input, member));
       meta.count++;
       res.added++;
       res.processed = true;
@@ -421,20 +501,24 @@ Result<int64_t> Rem(Txn& txn, std::string_view key, const std::vector<std::strin
   auto found = Lookup(txn, key);
   if (!found.ok()) return found.status().IsNotFound() ? Result<int64_t>(0) : found.status();
   Meta meta = std::move(*found);
-  int64_t removed = 0;
+  std::vector<Entry> doomed;
+  std::unordered_set<std::string_view> seen;
   for (std::string_view member : members) {
+    if (!seen.insert(member).second) continue;
     auto score = ReadScore(txn, key, meta, member);
     if (!score.ok()) {
       if (score.status().IsNotFound()) continue;
       return score.status();
     }
-    DeleteEntry(txn, key, meta.version, member, *score);
-    meta.count--;
-    removed++;
-    if (meta.count == 0) break;
+    doomed.push_back(Entry{std::string(member), *score});
   }
-  if (removed > 0) FinishRemoval(txn, key, meta, "zrem");
-  return removed;
+  if (doomed.empty()) return int64_t{0};
+  Status s = NoteRemoval(txn, key, &meta, doomed);
+  if (!s.ok()) return s;
+  for (const auto& e : doomed) DeleteEntry(txn, key, meta.version, e.member, e.score);
+  meta.count -= doomed.size();
+  FinishRemoval(txn, key, meta, "zrem");
+  return static_cast<int64_t>(doomed.size());
 }
 
 Result<int64_t> RemRangeByRank(Txn& txn, std::string_view key, int64_t start, int64_t stop) {
@@ -448,6 +532,8 @@ Result<int64_t> RemRangeByRank(Txn& txn, std::string_view key, int64_t start, in
                        [&](std::string_view member, double score) {
                          doomed.push_back(Entry{std::string(member), score});
                        });
+  if (!s.ok()) return s;
+  s = NoteRemoval(txn, key, &meta, doomed);
   if (!s.ok()) return s;
   for (const auto& e : doomed) DeleteEntry(txn, key, meta.version, e.member, e.score);
   meta.count -= doomed.size();
@@ -471,6 +557,18 @@ Result<std::vector<Entry>> Pop(Txn& txn, std::string_view key, bool max, int64_t
                  : WalkUp(txn, key, meta, std::string(1, kIndexNs), take);
   if (!s.ok()) return s;
   if (out.size() != want) return Status::Corruption("sorted set index entries missing");
+  if (!out.empty() && out.size() < meta.count) {
+    // Everything on the popped side of the last popped entry is gone.
+    Hints h = ReadHints(meta);
+    std::string edge = IndexSub(out.back().score, out.back().member);
+    if (max) {
+      h.high = edge.size() <= kMaxHint ? edge : std::string();
+    } else {
+      edge.push_back('\0');  // the smallest sub-key above it
+      h.low = edge.substr(0, kMaxHint);
+    }
+    WriteHints(&meta, h);
+  }
   for (const auto& e : out) DeleteEntry(txn, key, meta.version, e.member, e.score);
   meta.count -= out.size();
   FinishRemoval(txn, key, meta, max ? "zpopmax" : "zpopmin");

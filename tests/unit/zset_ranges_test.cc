@@ -3,8 +3,11 @@
 // they return: zsets::IndexEntriesVisited() counts every index entry any walk looked at.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -249,6 +252,103 @@ TEST_F(ZSetRangeTest, BoundedQueriesOnABigSetTouchOnlyWhatTheyReturn) {
   EXPECT_EQ(
       visits([&] { got = Run([](Txn& t) { return zsets::Pop(t, "big", true, 3); }).value(); }), 3u);
   EXPECT_EQ(Do([](Txn& t) { return zsets::Card(t, "big").value(); }), kMembers - 8);
+}
+
+}  // namespace
+}  // namespace redge::store::testing
+
+namespace redge::store::testing {
+namespace {
+
+// Random operations against an in-memory model (member -> score, ordered by (score,
+// member)): every write path, including the seek hints that pops and removals leave in
+// the metadata, must keep every live entry visible to every walk.
+TEST_F(ZSetTest, RandomOperationsMatchAModel) {
+  std::mt19937_64 rng(20240607);
+  std::map<std::string, double> model;
+  auto ordered = [&] {
+    Entries out;
+    for (const auto& [m, s] : model) out.push_back({m, s});
+    std::sort(out.begin(), out.end(), [](const zsets::Entry& a, const zsets::Entry& b) {
+      return a.score != b.score ? a.score < b.score : a.member < b.member;
+    });
+    return out;
+  };
+  auto member = [&] { return "m" + std::to_string(rng() % 60); };
+  auto score = [&] { return static_cast<double>(static_cast<int>(rng() % 20) - 5); };
+  for (int step = 0; step < 3000; ++step) {
+    const int op = static_cast<int>(rng() % 8);
+    if (op <= 2) {  // ZADD of a few members
+      std::vector<std::pair<double, std::string>> pairs;
+      for (int i = 0, n = 1 + static_cast<int>(rng() % 4); i < n; ++i) {
+        pairs.emplace_back(score(), member());
+      }
+      ZAdd("z", pairs);
+      for (const auto& [s, m] : pairs) model[m] = s;
+    } else if (op == 3) {  // ZPOPMIN / ZPOPMAX
+      const bool max = rng() % 2;
+      const int64_t n = 1 + static_cast<int64_t>(rng() % 3);
+      auto r = Run([&](Txn& t) { return zsets::Pop(t, "z", max, n); });
+      Entries want = ordered();
+      if (max) std::reverse(want.begin(), want.end());
+      want.resize(std::min<size_t>(want.size(), n));
+      if (model.empty()) {
+        ASSERT_TRUE(r.status().IsNotFound());
+      } else {
+        ASSERT_EQ(r.value(), want) << "step " << step;
+      }
+      for (const auto& e : want) model.erase(e.member);
+    } else if (op == 4) {  // ZREM
+      std::string m = member();
+      auto r = Run([&](Txn& t) { return zsets::Rem(t, "z", {m}); });
+      ASSERT_EQ(r.value(), static_cast<int64_t>(model.erase(m)));
+    } else if (op == 5) {  // ZREMRANGEBYSCORE from the low end
+      double max = score();
+      auto range = Score("-inf", std::to_string(max));
+      auto r = Run([&](Txn& t) { return zsets::RemRangeByScore(t, "z", range); });
+      int64_t n = 0;
+      for (auto it = model.begin(); it != model.end();) {
+        if (it->second <= max) {
+          it = model.erase(it);
+          n++;
+        } else {
+          ++it;
+        }
+      }
+      ASSERT_EQ(r.value(), n);
+    } else if (op == 6) {  // ZREMRANGEBYRANK at the high end
+      auto r = Run([&](Txn& t) { return zsets::RemRangeByRank(t, "z", -2, -1); });
+      Entries all = ordered();
+      size_t n = std::min<size_t>(2, all.size());
+      for (size_t i = all.size() - n; i < all.size(); ++i) model.erase(all[i].member);
+      ASSERT_EQ(r.value(), static_cast<int64_t>(n));
+    } else {  // ZINCRBY
+      std::string m = member();
+      double by = score();
+      std::vector<std::pair<double, std::string_view>> p = {{by, m}};
+      zsets::AddFlags f;
+      f.incr = true;
+      auto r = Run([&](Txn& t) { return zsets::Add(t, "z", f, p); });
+      model[m] = (model.count(m) ? model[m] : 0) + by;
+      ASSERT_EQ(r->score, model[m]);
+    }
+    // Every walk sees exactly the model.
+    Entries want = ordered();
+    ASSERT_EQ(All("z"), want) << "step " << step;
+    Entries rev = want;
+    std::reverse(rev.begin(), rev.end());
+    auto everything = Score("-inf", "+inf");
+    ASSERT_EQ(
+        Run([&](Txn& t) { return zsets::RangeByScore(t, "z", everything, true, {}); }).value(),
+        rev);
+    if (!want.empty()) {
+      const auto& probe = want[rng() % want.size()];
+      auto rank = Run([&](Txn& t) { return zsets::Rank(t, "z", probe.member, false); }).value();
+      ASSERT_TRUE(rank.has_value());
+      ASSERT_EQ(want[*rank].member, probe.member);
+    }
+    ASSERT_EQ(Exists("z"), !model.empty());
+  }
 }
 
 }  // namespace
