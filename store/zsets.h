@@ -10,7 +10,9 @@
 // equal-score lexicographic ranges are a seek too. There is no per-node span as in a
 // skiplist, so a rank is found by walking the index from whichever end reaches the member
 // first: ZRANK, ZRANGE by index and ZREMRANGEBYRANK cost O(min(rank, n - rank) + m), not
-// O(log n). ZCOUNT/ZLEXCOUNT walk the counted range (O(log n + m)).
+// O(log n). ZCOUNT/ZLEXCOUNT walk the counted range (O(log n + m)). The metadata keeps seek
+// hints (Meta::value: the lowest and highest live index positions) so walks from either
+// end skip the tombstones that pops leave until compaction.
 //
 // -0.0 is stored as +0.0 (what Redis does for sorted sets in its listpack encoding, i.e.
 // every set of up to 128 short members; Redis's skiplist encoding keeps the sign).
