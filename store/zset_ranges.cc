@@ -262,6 +262,10 @@ Result<std::vector<Entry>> RangeByLex(Txn& txn, std::string_view key, const LexR
 Result<int64_t> Count(Txn& txn, std::string_view key, const ScoreRange& range) {
   auto found = Lookup(txn, key);
   if (!found.ok()) return found.status().IsNotFound() ? Result<int64_t>(0) : found.status();
+  // ZCOUNT key -inf +inf (channels_redis checks capacity so) is the member count.
+  if (!range.minex && !range.maxex && range.min == -HUGE_VAL && range.max == HUGE_VAL) {
+    return static_cast<int64_t>(found->count);
+  }
   int64_t n = 0;
   Status s = WalkScoreRange(txn, key, *found, range, false, 0, [&](std::string_view, double) {
     n++;
@@ -274,6 +278,9 @@ Result<int64_t> Count(Txn& txn, std::string_view key, const ScoreRange& range) {
 Result<int64_t> LexCount(Txn& txn, std::string_view key, const LexRange& range) {
   auto found = Lookup(txn, key);
   if (!found.ok()) return found.status().IsNotFound() ? Result<int64_t>(0) : found.status();
+  if (range.min.kind == LexBound::Kind::kMinusInf && range.max.kind == LexBound::Kind::kPlusInf) {
+    return static_cast<int64_t>(found->count);
+  }
   int64_t n = 0;
   Status s = WalkLexRange(txn, key, *found, range, false, 0, [&](std::string_view, double) {
     n++;

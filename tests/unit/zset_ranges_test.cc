@@ -205,6 +205,17 @@ TEST_F(ZSetRangeTest, BoundedQueriesOnABigSetTouchOnlyWhatTheyReturn) {
               EXPECT_EQ(Run([&](Txn& t) { return zsets::Count(t, "big", r); }).value(), 10);
             }),
             11u);
+  auto all = Score("-inf", "+inf");
+  EXPECT_EQ(visits([&] {
+              EXPECT_EQ(Run([&](Txn& t) { return zsets::Count(t, "big", all); }).value(), kMembers);
+            }),
+            0u);
+  auto everything = Lex("-", "+");
+  EXPECT_EQ(visits([&] {
+              EXPECT_EQ(Run([&](Txn& t) { return zsets::LexCount(t, "lex", everything); }).value(),
+                        kMembers);
+            }),
+            0u);
   EXPECT_EQ(visits([&] {
               got = Run([](Txn& t) { return zsets::RangeByRank(t, "big", 0, 9, false); }).value();
             }),
