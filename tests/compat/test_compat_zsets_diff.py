@@ -468,6 +468,28 @@ SEQUENCES = {
 }
 
 
+# Set inputs of ZUNION/ZINTER/ZDIFF (score 1). They need SADD, which the sets module
+# provides; until it is in the build the test says so and skips.
+SET_INPUT_SEQUENCE = [
+    ["SADD", "s", "x", "q", "r"],
+    ["ZADD", "a", "5", "x", "2", "y"],
+    ["ZUNION", "2", "a", "s", "WITHSCORES"],
+    ["ZUNION", "2", "s", "a", "WEIGHTS", "3", "0.5", "AGGREGATE", "MAX", "WITHSCORES"],
+    ["ZINTER", "2", "a", "s", "WEIGHTS", "1", "10", "WITHSCORES"],
+    ["ZINTER", "2", "s", "s", "WITHSCORES"],
+    ["ZDIFF", "2", "s", "a", "WITHSCORES"],
+    ["ZDIFF", "2", "a", "s", "WITHSCORES"],
+    ["ZINTERCARD", "2", "s", "a"],
+    ["ZUNIONSTORE", "d", "2", "s", "a"],
+    ["ZRANGE", "d", "0", "-1", "WITHSCORES"],
+    ["ZINTERSTORE", "d", "1", "s"],
+    ["ZRANGE", "d", "0", "-1", "WITHSCORES"],
+    ["ZDIFFSTORE", "s", "1", "a"],
+    ["TYPE", "s"],
+    ["ZRANGE", "s", "0", "-1", "WITHSCORES"],
+]
+
+
 @pytest.fixture(scope="module")
 def real_redis():
     server = RealRedis()
@@ -486,6 +508,26 @@ def test_replies_are_byte_identical_to_redis(redge, real_redis, theme, proto):
                 assert isinstance(conn.call("HELLO", "3"), dict)
             assert conn.call("FLUSHALL") == "OK"
         for command in SEQUENCES[theme]:
+            got = ours.call_raw(*command)
+            want = theirs.call_raw(*command)
+            assert got == want, f"{command}: redge {got!r} != redis {want!r}"
+    finally:
+        ours.close()
+        theirs.close()
+
+
+@pytest.mark.parametrize("proto", [2, 3])
+def test_set_inputs_are_byte_identical_to_redis(redge, real_redis, proto):
+    ours = RawReplyConn(redge.host, redge.port)
+    theirs = real_redis.raw()
+    try:
+        for conn in (ours, theirs):
+            if proto == 3:
+                assert isinstance(conn.call("HELLO", "3"), dict)
+            assert conn.call("FLUSHALL") == "OK"
+        if ours.call_raw("COMMAND", "INFO", "sadd") in (b"*1\r\n*-1\r\n", b"*1\r\n_\r\n"):
+            pytest.skip("SADD is not in this build yet; store unit tests cover set inputs")
+        for command in SET_INPUT_SEQUENCE:
             got = ours.call_raw(*command)
             want = theirs.call_raw(*command)
             assert got == want, f"{command}: redge {got!r} != redis {want!r}"
