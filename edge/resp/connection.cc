@@ -559,22 +559,39 @@ void Connection::DrainPubSub() {
 
 void Connection::Block(store::PopRequest request, int64_t timeout_ms, PopFormatter format,
                        bool timeout_null_array) {
+  request.client = ClientLabel();
+  BlockWith(
+      [&](store::PopCallback cb) {
+        return server_->store().BlockPopAsync(std::move(request), std::move(cb));
+      },
+      timeout_ms, std::move(format), timeout_null_array);
+}
+
+void Connection::Block(store::BlockRequest request, int64_t timeout_ms, PopFormatter format,
+                       bool timeout_null_array) {
+  request.client = ClientLabel();
+  BlockWith(
+      [&](store::PopCallback cb) {
+        return server_->store().BlockAsync(std::move(request), std::move(cb));
+      },
+      timeout_ms, std::move(format), timeout_null_array);
+}
+
+void Connection::BlockWith(const std::function<uint64_t(store::PopCallback)>& submit,
+                           int64_t timeout_ms, PopFormatter format, bool timeout_null_array) {
   block_format_ = std::move(format);
   block_null_array_ = timeout_null_array;
   block_suppress_ = suppress_current_;
   blocking_ = true;
-  request.client = ClientLabel();
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
   // The result always comes back through the loop's task queue, even when it is ready at
   // once, so a push on another connection never runs this client's code in its stack.
-  uint64_t id = server_->store().BlockPopAsync(std::move(request),
-                                               [weak, loop](store::Result<store::PopResult> r) {
-                                                 loop->Post([weak, r = std::move(r)]() mutable {
-                                                   if (auto c = weak.lock())
-                                                     c->OnPopResult(std::move(r));
-                                                 });
-                                               });
+  uint64_t id = submit([weak, loop](store::Result<store::PopResult> r) {
+    loop->Post([weak, r = std::move(r)]() mutable {
+      if (auto c = weak.lock()) c->OnPopResult(std::move(r));
+    });
+  });
   if (!blocking_) return;  // served or failed at once (the result was posted already)
   blocked_id_ = id;
   server_->stats().blocked_clients++;

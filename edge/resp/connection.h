@@ -103,6 +103,10 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   using PopFormatter = std::function<void(ReplyWriter&, const store::PopResult&)>;
   void Block(store::PopRequest request, int64_t timeout_ms, PopFormatter format,
              bool timeout_null_array);
+  // The same for any blocked command (BZPOPMIN, BZMPOP, ...): `request.serve` decides what
+  // serves the client and what `format` receives.
+  void Block(store::BlockRequest request, int64_t timeout_ms, PopFormatter format,
+             bool timeout_null_array);
   bool blocked() const { return blocked_id_ != 0 || blocking_; }
   // The store waiter id while blocked (0 otherwise); readable from any thread.
   uint64_t blocked_id() const { return blocked_id_.load(); }
@@ -159,6 +163,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void Close();
   void UpdateInterest();
   void FinishBlock();
+  // Parks the connection on the waiter that `submit` registers with the store.
+  void BlockWith(const std::function<uint64_t(store::PopCallback)>& submit, int64_t timeout_ms,
+                 PopFormatter format, bool timeout_null_array);
 
   RespServer* server_;
   net::EventLoop* loop_;
