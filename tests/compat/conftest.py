@@ -100,70 +100,22 @@ def r(redge):
     return redge.client()
 
 
-class ReferenceRedis:
-    """A real redis-server 7.0 (Debian's) on an ephemeral port, for differential tests:
-    the same commands against it and against redge must give the same raw replies."""
 
-    def __init__(self, workdir):
-        import socket
-        import subprocess
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.host = "127.0.0.1"
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            ["/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        compat_support.wait_until(self._up, timeout=20, what="redis-server to accept")
-        self._raws = []
-
-    def _up(self):
-        try:
-            with compat_support.RawConn(self.host, self.port, timeout=2) as c:
-                return c.call("PING") == "PONG"
-        except OSError:
-            return False
-
-    def raw(self, timeout=10):
-        conn = compat_support.RawConn(self.host, self.port, timeout=timeout)
-        self._raws.append(conn)
-        return conn
-
-    def stop(self):
-        for c in self._raws:
-            c.close()
-        self.proc.kill()  # a reference only: no need for its shutdown save
-        self.proc.wait(timeout=10)
+# Differential testing against a real Redis 7.0 (tests/compat/differential.py): the
+# module-scoped `reference_redis` server, the per-test `differ` pairing it with the test's
+# redge, and `same_as_redis(*command)`, the one-line form of differ.same.
+from differential import differ, reference_redis  # noqa: E402,F401  (fixtures)
 
 
 @pytest.fixture
-def reference_redis(tmp_path):
-    """A real Redis 7.0 next to redge (see ReferenceRedis)."""
-    ref = ReferenceRedis(tmp_path / "reference-redis")
-    yield ref
-    ref.stop()
-
-
-@pytest.fixture
-def same_as_redis(redge, reference_redis):
-    """same_as_redis(*command) sends the command over a raw connection to redge and to a
-    real Redis 7.0 and asserts identical replies (error lines included); returns the reply.
-    `.redge` and `.redis` are the two raw connections."""
-    ours, theirs = redge.raw(), reference_redis.raw()
+def same_as_redis(differ):  # noqa: F811  (the fixture imported above)
+    """same_as_redis(*command) sends the command to redge and to the reference Redis over
+    raw connections and asserts byte-identical replies; with pairs_unordered=True the
+    reply's items may come in any order (CONFIG GET, HGETALL). Returns the parsed reply."""
 
     def check(*command, pairs_unordered=False):
-        """pairs_unordered: the reply is a flat list of pairs whose order Redis leaves to
-        its hash tables (CONFIG GET, HGETALL): compared as a dict."""
-        mine, ref = ours.call(*command), theirs.call(*command)
-        if pairs_unordered and isinstance(mine, list) and isinstance(ref, list):
-            assert len(mine) == len(ref) and dict(zip(mine[0::2], mine[1::2])) == dict(
-                zip(ref[0::2], ref[1::2])), f"{command!r}: redge {mine!r} != redis {ref!r}"
-            return mine
-        assert mine == ref, f"{command!r}: redge {mine!r} != redis {ref!r}"
-        return mine
+        if pairs_unordered:
+            return differ.same_unordered(*command)
+        return differ.same(*command)
 
-    check.redge, check.redis = ours, theirs
     return check

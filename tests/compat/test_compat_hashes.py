@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from compat_support import Error, Map
-from differential import differ, reference_redis  # noqa: F401  (fixtures)
+
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from compat_support import Error, Set
-from differential import differ, parse, reference_redis  # noqa: F401  (fixtures)
+from differential import parse
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
