@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "edge/http/static_assets.h"
+#include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/net/event_loop.h"
 
@@ -55,13 +56,13 @@ json LeasedJob(const Job& job, int64_t lease_timeout_ms) {
 }
 
 // Parses a JSON request body; an empty body is `fallback`. Replies 400 and returns
-// nullopt when it is not JSON.
+// nullopt when it is not JSON or nests deeper than kMaxJsonInputDepth.
 std::optional<json> BodyJson(const Request& req, Exchange& ex, const std::string& corr,
                              json fallback) {
   if (req.body.empty()) return fallback;
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded()) {
-    ReplyError(ex, 400, "invalid_json", "the request body is not valid JSON", corr);
+  json j;
+  if (JsonError e = ParseJson(req.body, &j); e != JsonError::kNone) {
+    ReplyError(ex, 400, "invalid_json", "the request body is " + JsonErrorText(e), corr);
     return std::nullopt;
   }
   return j;
@@ -88,7 +89,7 @@ void ReplyJson(Exchange& ex, int status, const json& body, const std::string& co
   r.headers.emplace_back("Content-Type", "application/json");
   r.headers.emplace_back("Cache-Control", "no-store");
   if (!correlation.empty()) r.headers.emplace_back("X-Correlation-ID", correlation);
-  if (status != 204) r.body = body.dump() + "\n";
+  if (status != 204) r.body = DumpJson(body) + "\n";
   ex.Reply(std::move(r));
 }
 
@@ -478,7 +479,7 @@ void JobsApi::WorkerFail(Request& req, std::shared_ptr<Exchange> ex) {
   std::string error = "worker failed";
   if (body->contains("error")) {
     const json& e = (*body)["error"];
-    error = e.is_string() ? e.get<std::string>() : e.dump();
+    error = e.is_string() ? e.get<std::string>() : DumpJson(e);
   }
   bool retry = body->value("retry", false);
   Job job;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "edge/http/jobs_api.h"
+#include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/net/event_loop.h"
 
@@ -34,7 +35,8 @@ std::optional<int64_t> ParseEventId(std::string_view s) {
 
 std::string FormatEvent(const Event& e) {
   // data is compact JSON: one line, so one `data:` field carries it.
-  return "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data.dump() + "\n\n";
+  return "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + DumpJson(e.data) +
+         "\n\n";
 }
 
 bool IsTerminalEvent(const Event& e) {

@@ -1,5 +1,6 @@
 #include "edge/jobs/job.h"
 
+#include "edge/json_input.h"
 #include "edge/log.h"
 
 namespace redge::jobs {
@@ -59,11 +60,11 @@ std::string Job::ToRecord() const {
             {"error", error},
             {"envelope", envelope},
             {"idempotency_key", idempotency_key}};
-  return j.dump();
+  return DumpJson(j);
 }
 
 std::optional<Job> Job::FromRecord(std::string_view record) {
-  json j = json::parse(record, nullptr, /*allow_exceptions=*/false);
+  json j = ParseRecord(record);
   if (!j.is_object() || !j.contains("id") || !j.contains("state")) return std::nullopt;
   try {
     Job job;
@@ -118,11 +119,11 @@ json Job::ToApi() const {
 }
 
 std::string Event::ToRecord() const {
-  return json{{"id", id}, {"event", type}, {"data", data}, {"ts", ts}}.dump();
+  return DumpJson(json{{"id", id}, {"event", type}, {"data", data}, {"ts", ts}});
 }
 
 std::optional<Event> Event::FromRecord(std::string_view record) {
-  json j = json::parse(record, nullptr, false);
+  json j = ParseRecord(record);
   if (!j.is_object()) return std::nullopt;
   try {
     Event e;
@@ -139,10 +140,12 @@ std::optional<Event> Event::FromRecord(std::string_view record) {
 json Event::ToApi() const { return json{{"id", id}, {"event", type}, {"data", data}, {"ts", ts}}; }
 
 std::string MakeEnvelope(const Job& job, int64_t now_ms) {
-  return json{
-      {"id", job.id},           {"queue", job.queue},    {"correlation_id", job.correlation_id},
-      {"attempt", job.attempt}, {"enqueued_at", now_ms}, {"payload", job.payload}}
-      .dump();
+  return DumpJson(json{{"id", job.id},
+                       {"queue", job.queue},
+                       {"correlation_id", job.correlation_id},
+                       {"attempt", job.attempt},
+                       {"enqueued_at", now_ms},
+                       {"payload", job.payload}});
 }
 
 bool IsReservedEventType(std::string_view type) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "edge/jobs/job_txn.h"
+#include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/metrics.h"
 #include "store/keys.h"
@@ -213,7 +214,7 @@ Outcome JobService::Trace(const std::string& id, Job* job, std::vector<Event>* e
     auto raw = st::lists::Range(txn, DeliveriesKey(id), 0, -1);
     if (!raw.ok()) return;
     for (const auto& r : *raw) {
-      auto j = nlohmann::json::parse(r, nullptr, false);
+      auto j = ParseRecord(r);
       if (!j.is_discarded()) deliveries->push_back(std::move(j));
     }
   });
@@ -233,7 +234,7 @@ void JobService::RecordDelivery(const std::string& id, const std::string& reader
         auto len = st::lists::Len(txn, key);
         if (len.ok() && *len >= 100) return;
         nlohmann::json d = {{"reader", reader}, {"peer", peer}, {"at", txn.now_ms()}};
-        (void)st::lists::Push(txn, key, st::ListEnd::kRight, {d.dump()}, false);
+        (void)st::lists::Push(txn, key, st::ListEnd::kRight, {DumpJson(d)}, false);
         (void)st::keys::ExpireAt(txn, key, job->finished_at + options_.result_ttl_ms, {});
       },
       [](st::Status) {});
@@ -342,20 +343,20 @@ uint64_t JobService::LeaseAsync(const std::string& queue, const std::string& wor
   request.keys = {queue_key_.Format(queue)};
   request.from = st::ListEnd::kRight;  // LPUSH + pop from the right: oldest first
   request.client = worker;
-  return store_->BlockPopAsync(std::move(request), [this, worker,
-                                                    done](st::Result<st::PopResult> r) {
-    if (!r.ok()) return done(Unavailable(r.status()), "");
-    // The queue observer started the lease inside the write that popped it.
-    auto envelope = nlohmann::json::parse(r->values.empty() ? "" : r->values[0], nullptr, false);
-    std::string id;
-    if (envelope.is_object() && envelope.contains("id") && envelope["id"].is_string()) {
-      id = envelope["id"].get<std::string>();
-    } else {
-      Log(spdlog::level::warn, "lease popped an entry that is not a job envelope",
-          {{"queue_key", std::string(r->key)}, {"worker", std::string(worker)}});
-    }
-    done(Outcome::Ok(), std::move(id));
-  });
+  return store_->BlockPopAsync(
+      std::move(request), [this, worker, done](st::Result<st::PopResult> r) {
+        if (!r.ok()) return done(Unavailable(r.status()), "");
+        // The queue observer started the lease inside the write that popped it.
+        auto envelope = ParseRecord(r->values.empty() ? "" : r->values[0]);
+        std::string id;
+        if (envelope.is_object() && envelope.contains("id") && envelope["id"].is_string()) {
+          id = envelope["id"].get<std::string>();
+        } else {
+          Log(spdlog::level::warn, "lease popped an entry that is not a job envelope",
+              {{"queue_key", std::string(r->key)}, {"worker", std::string(worker)}});
+        }
+        done(Outcome::Ok(), std::move(id));
+      });
 }
 
 std::optional<Job> JobService::LeasedJob(const std::string& id, const std::string& worker) {
@@ -532,7 +533,7 @@ std::vector<QueueInfo> JobService::Queues() {
       if (q.depth > 0) {
         auto oldest = st::lists::Index(txn, key, -1);
         if (oldest.ok()) {
-          auto env = nlohmann::json::parse(*oldest, nullptr, false);
+          auto env = ParseRecord(*oldest);
           if (env.is_object() && env.contains("enqueued_at") &&
               env["enqueued_at"].is_number_integer()) {
             q.oldest_age_ms = std::max<int64_t>(0, now - env["enqueued_at"].get<int64_t>());
