@@ -422,11 +422,13 @@ void JobsApi::WorkerEvent(Request& req, std::shared_ptr<Exchange> ex) {
       return ReplyError(*ex, 400, "bad_request", "\"event\" must be a non-empty string", corr);
     }
     type = (*body)["event"].get<std::string>();
-    if (type.size() > 64 || jobs::IsReservedEventType(type)) {
-      return ReplyError(*ex, 400, "bad_request",
-                        "event type '" + type +
-                            "' is reserved or too long; use /complete or /fail to finish a job",
-                        corr);
+    if (!jobs::ValidEventType(type)) {
+      return ReplyError(*ex, 400, "bad_request", std::string(jobs::kEventTypeRule), corr);
+    }
+    if (jobs::IsReservedEventType(type)) {
+      return ReplyError(
+          *ex, 400, "bad_request",
+          "event type '" + type + "' is reserved; use /complete or /fail to finish a job", corr);
     }
   }
   if (body->is_object() && body->contains("data")) {

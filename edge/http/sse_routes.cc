@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "edge/http/jobs_api.h"
+#include "edge/http/sse.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/net/event_loop.h"
@@ -33,10 +34,8 @@ std::optional<int64_t> ParseEventId(std::string_view s) {
   return v;
 }
 
-std::string FormatEvent(const Event& e) {
-  // data is compact JSON: one line, so one `data:` field carries it.
-  return "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + DumpJson(e.data) +
-         "\n\n";
+void AppendEvent(std::string* out, const Event& e) {
+  AppendSseEvent(out, e.id, e.type, DumpJson(e.data));
 }
 
 bool IsTerminalEvent(const Event& e) {
@@ -80,7 +79,7 @@ struct Stream : std::enable_shared_from_this<Stream> {
     bool terminal = false;
     std::string batch;
     for (const auto& e : events) {
-      batch += FormatEvent(e);
+      AppendEvent(&batch, e);
       last_sent = e.id;
       if (IsTerminalEvent(e)) {
         terminal = true;
@@ -105,7 +104,9 @@ struct Stream : std::enable_shared_from_this<Stream> {
   void Heartbeat() {
     heartbeat = 0;
     if (finished) return;
-    if (!ex->Write(": heartbeat\n\n")) return Finish(false);
+    std::string comment;
+    AppendSseComment(&comment, "heartbeat");
+    if (!ex->Write(comment)) return Finish(false);
     ScheduleHeartbeat();
   }
 
@@ -217,7 +218,9 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
                      {"X-Accel-Buffering", "no"}};
   if (!corr.empty()) headers.emplace_back("X-Correlation-ID", corr);
   ex->StartStream(200, std::move(headers));
-  ex->Write("retry: " + std::to_string(options_.sse_retry_ms) + "\n\n");
+  std::string retry;
+  AppendSseRetry(&retry, options_.sse_retry_ms);
+  ex->Write(retry);
 
   auto stream = std::make_shared<Stream>();
   stream->jobs = jobs_;
@@ -254,7 +257,9 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
     loop->Post([weak] {
       auto s = weak.lock();
       if (!s || s->finished) return;
-      s->ex->Write("retry: 1000\n\n");
+      std::string retry;
+      AppendSseRetry(&retry, 1000);
+      s->ex->Write(retry);
       s->Finish(true);
     });
   });

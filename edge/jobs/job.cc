@@ -148,6 +148,17 @@ std::string MakeEnvelope(const Job& job, int64_t now_ms) {
                        {"payload", job.payload}});
 }
 
+bool ValidEventType(std::string_view type) {
+  if (type.empty() || type.size() > kMaxEventTypeLength) return false;
+  for (char c : type) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == '.' || c == ':')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool IsReservedEventType(std::string_view type) {
   return type == "queued" || type == "started" || type == "retrying" || type == "completed" ||
          type == "failed" || type == "canceled";

@@ -67,4 +67,11 @@ std::string MakeEnvelope(const Job& job, int64_t now_ms);
 // Event types a worker may not send itself (the jobs layer writes them).
 bool IsReservedEventType(std::string_view type);
 
+// Event names a worker may choose: 1-64 characters of A-Z a-z 0-9 _ - . : (so a name is
+// one token on an SSE `event:` line and in logs, and cannot carry a line break).
+inline constexpr size_t kMaxEventTypeLength = 64;
+inline constexpr std::string_view kEventTypeRule =
+    "event names are 1-64 characters of A-Z a-z 0-9 _ - . :";
+bool ValidEventType(std::string_view type);
+
 }  // namespace redge::jobs

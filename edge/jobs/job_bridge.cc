@@ -132,7 +132,17 @@ void JobService::OnProgress(st::Txn& txn, std::string_view channel, std::string_
   std::string type = "progress";
   if (msg.is_object() && msg.contains("event") && msg["event"].is_string()) {
     std::string named = msg["event"].get<std::string>();
-    if (!named.empty() && !IsReservedEventType(named)) type = std::move(named);
+    if (!named.empty() && !ValidEventType(named)) {
+      // Refused, not renamed: the worker must learn that its name cannot be streamed.
+      Log(spdlog::level::warn, "progress message refused",
+          {{"job_id", std::string(job->id)},
+           {"correlation_id", std::string(job->correlation_id)},
+           {"client", std::string(client)},
+           {"reason", std::string(kEventTypeRule)}});
+      msg = nullptr;
+    } else if (!named.empty() && !IsReservedEventType(named)) {
+      type = std::move(named);
+    }
   }
   // Only a JSON object is an event; any other message is a sign of life.
   if (msg.is_object()) TxnOps::Append(*this, txn, *job, std::move(type), std::move(msg));
