@@ -137,6 +137,12 @@ const std::vector<Setting>& Settings() {
        [](Config& c, const std::string& v) {
          return ParseInt(v, 1, int64_t{1} << 30, &c.max_body);
        }},
+      {"max-event-bytes",
+       "largest job event data (a worker's event, a result) in bytes of JSON (default 1048576)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseInt(v, 65536, int64_t{64} << 20, &c.max_event_bytes);
+       }},
       {"queue-key-template", "queue list key (default redge:queue:{queue})", false,
        [](Config& c, const std::string& v) {
          return ParseTemplate(v, "{queue}", &c.queue_key_template);

@@ -60,6 +60,7 @@ int Serve(const redge::Config& config) {
   jo.queue_key_template = config.queue_key_template;
   jo.response_key_template = config.response_key_template;
   jo.progress_channel_template = config.progress_channel_template;
+  jo.max_event_bytes = config.max_event_bytes;
   // GET /metrics; declared before what updates it so it is destroyed after them.
   redge::Metrics metrics;
   auto jobs = std::make_unique<redge::jobs::JobService>(store.get(), jo, &metrics);
@@ -76,6 +77,11 @@ int Serve(const redge::Config& config) {
     ho.port = config.http_port;
     ho.io_threads = config.io_threads;
     ho.max_body = static_cast<size_t>(config.max_body);
+    // SSE streams are paced (sse_routes.cc): one stream buffers at most its high-water mark
+    // plus one event, and an event is at most max_event_bytes; so no stored event can be
+    // too big for a stream.
+    ho.max_stream_buffer = std::max<size_t>(
+        ho.max_stream_buffer, static_cast<size_t>(config.max_event_bytes) + (1u << 20));
     // Every SSE stream is a connection; leave room for producers and workers beyond them.
     ho.max_connections = static_cast<int>(config.sse_max_streams + 1024);
     redge::http::JobsApiOptions ao;

@@ -136,6 +136,39 @@ void ExchangeImpl::End() {
   if (schedule) Schedule();
 }
 
+size_t ExchangeImpl::buffered() const {
+  std::lock_guard lock(mu_);
+  return outbox_.size() + unsent_.load();
+}
+
+void ExchangeImpl::OnDrain(size_t low_water, std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    on_drain_ = std::move(fn);
+    drain_low_water_ = low_water;
+  }
+  MaybeDrained();
+}
+
+void ExchangeImpl::SetUnsent(size_t n) {
+  unsent_ = n;
+  MaybeDrained();
+}
+
+void ExchangeImpl::MaybeDrained() {
+  std::function<void()> fn;
+  {
+    std::lock_guard lock(mu_);
+    if (!on_drain_ || closed_ || outbox_.size() + unsent_.load() > drain_low_water_) return;
+    fn = std::move(on_drain_);
+    on_drain_ = nullptr;
+  }
+  // Posted, never run inline: the caller may be inside this exchange's Write or Flush.
+  auto shared = std::make_shared<std::function<void()>>(std::move(fn));
+  ref_->Post([shared] { (*shared)(); });
+}
+
 void ExchangeImpl::OnClose(std::function<void()> fn) {
   if (!fn) return;
   {
@@ -174,6 +207,7 @@ void ExchangeImpl::ConnectionClosed() {
     closed_ = true;
     notified_ = true;
     outbox_.clear();
+    on_drain_ = nullptr;
     counted = std::exchange(stream_counted_, false);
     if (!FinishedLocked()) callbacks.swap(on_close_);
     on_close_.clear();

@@ -84,6 +84,8 @@ class ExchangeImpl final : public Exchange {
   void AddHeaders(Headers headers) override;
   bool Write(std::string_view bytes) override;
   void End() override;
+  size_t buffered() const override;
+  void OnDrain(size_t low_water, std::function<void()> fn) override;
   void OnClose(std::function<void()> fn) override;
   bool closed() const override { return closed_.load(); }
   net::EventLoop& loop() override { return *loop_; }
@@ -94,14 +96,16 @@ class ExchangeImpl final : public Exchange {
   // The connection closed: marks the exchange closed and, unless it finished, runs the
   // OnClose callbacks (here, on the loop thread).
   void ConnectionClosed();
-  // Bytes of this exchange's connection not yet accepted by the socket.
-  void SetUnsent(size_t n) { unsent_ = n; }
+  // Bytes of this exchange's connection not yet accepted by the socket; runs a due OnDrain.
+  void SetUnsent(size_t n);
 
  private:
   enum class State { kNew, kReplied, kStreaming, kEnded };
   bool FinishedLocked() const { return state_ == State::kReplied || state_ == State::kEnded; }
   // Hands the outbox to the connection (inline while it dispatches us, else by a task).
   void Schedule();
+  // Posts the OnDrain callback if buffered() is at or below its low-water mark.
+  void MaybeDrained();
 
   const std::weak_ptr<HttpConnection> conn_;
   const std::shared_ptr<LoopRef> ref_;
@@ -113,7 +117,7 @@ class ExchangeImpl final : public Exchange {
   const bool keep_alive_;
   const bool head_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   State state_ = State::kNew;
   std::string outbox_;
   bool pump_pending_ = false;
@@ -123,6 +127,8 @@ class ExchangeImpl final : public Exchange {
   bool stream_counted_ = false;  // counted in stats.open_streams
   bool chunked_ = false;
   std::vector<std::function<void()>> on_close_;
+  std::function<void()> on_drain_;
+  size_t drain_low_water_ = 0;
   Headers extra_headers_;  // AddHeaders(), appended to the response or stream head
   std::atomic<bool> closed_{false};
   std::atomic<size_t> unsent_{0};

@@ -87,6 +87,12 @@ class Exchange {
   virtual bool Write(std::string_view bytes) = 0;
   // Ends the stream (terminating chunk), then closes the connection once it is flushed.
   virtual void End() = 0;
+  // Bytes given to Write() (framing included) that the peer has not received yet.
+  virtual size_t buffered() const = 0;
+  // Runs `fn` once, on the loop thread, when buffered() is `low_water` or less (posted at
+  // once if it already is): how a stream paces its writes to its reader. Replaces an
+  // earlier `fn`; never runs once the exchange is closed.
+  virtual void OnDrain(size_t low_water, std::function<void()> fn) = 0;
   // Runs `fn` once, on the loop thread, when the peer disconnects or the server stops
   // before the exchange finished. Runs at once if that already happened.
   virtual void OnClose(std::function<void()> fn) = 0;

@@ -112,6 +112,8 @@ void ReplyOutcome(Exchange& ex, const Outcome& outcome, const std::string& corre
       return ReplyError(ex, 409, "conflict", outcome.message, correlation);
     case Code::kLeaseLost:
       return ReplyError(ex, 409, "lease_lost", outcome.message, correlation);
+    case Code::kTooLarge:
+      return ReplyError(ex, 413, "payload_too_large", outcome.message, correlation);
     case Code::kUnavailable:
       return ReplyError(ex, 503, "unavailable", outcome.message, correlation,
                         {{"Retry-After", "5"}});

@@ -38,6 +38,13 @@ void AppendEvent(std::string* out, const Event& e) {
   AppendSseEvent(out, e.id, e.type, DumpJson(e.data));
 }
 
+// Pacing of a stream: events are written while it holds less than kSseHighWater unsent
+// bytes; then it waits until its reader has taken all but kSseLowWater, and reads what
+// is left from the store. So a slow reader costs at most kSseHighWater plus one event
+// (<= --max-event-bytes), never its backlog, and any stored event can be delivered.
+constexpr size_t kSseHighWater = 64 * 1024;
+constexpr size_t kSseLowWater = 16 * 1024;
+
 bool IsTerminalEvent(const Event& e) {
   return e.type == "completed" || e.type == "failed" || e.type == "canceled";
 }
@@ -51,7 +58,8 @@ struct Stream : std::enable_shared_from_this<Stream> {
   uint64_t watch = 0;
   net::EventLoop::TimerId heartbeat = 0;
   int64_t heartbeat_ms = 0;
-  bool pump_pending = false;  // a Pump is already posted: coalesce wake-ups
+  bool pump_pending = false;    // a Pump is already posted: coalesce wake-ups
+  bool waiting_reader = false;  // an OnDrain is registered
   bool finished = false;
   std::atomic<int64_t>* open = nullptr;
   Histogram* delivery = nullptr;  // redge_event_delivery_seconds, or null
@@ -66,12 +74,14 @@ struct Stream : std::enable_shared_from_this<Stream> {
 
   void Pump() {
     pump_pending = false;
-    if (finished) return;
+    if (finished || waiting_reader) return;  // the reader's drain pumps next
+    const size_t buffered = ex->buffered();
+    if (buffered >= kSseHighWater) return WaitForReader();
     // Taken before the read: that read sees every change notified so far.
     const std::optional<SteadyTime> woken = std::exchange(woken_at, std::nullopt);
     Job job;
     std::vector<Event> events;
-    Outcome out = jobs->Read(id, last_sent, &job, &events);
+    Outcome out = jobs->Read(id, last_sent, &job, &events, kSseHighWater - buffered);
     if (!out.ok()) {
       // Expired or the store failed: end the stream; EventSource reconnects and learns.
       return Finish(true);
@@ -97,8 +107,21 @@ struct Stream : std::enable_shared_from_this<Stream> {
            {"peer", std::string(ex->peer())},
            {"last_event_id", std::to_string(last_sent)}});
       if (terminal) jobs->RecordDelivery(id, "sse", ex->peer());
-      Finish(true);
+      return Finish(true);
     }
+    if (last_sent < job.last_event_id) WaitForReader();  // more is stored than was read
+  }
+
+  void WaitForReader() {
+    if (waiting_reader || finished) return;
+    waiting_reader = true;
+    std::weak_ptr<Stream> weak = shared_from_this();
+    ex->OnDrain(kSseLowWater, [weak] {
+      auto s = weak.lock();
+      if (!s) return;
+      s->waiting_reader = false;
+      s->Pump();
+    });
   }
 
   void Heartbeat() {

@@ -122,6 +122,13 @@ std::string Event::ToRecord() const {
   return DumpJson(json{{"id", id}, {"event", type}, {"data", data}, {"ts", ts}});
 }
 
+std::string Event::ToRecord(std::string_view data_json) const {
+  std::string out = "{\"id\":" + std::to_string(id) + ",\"event\":" + DumpJson(type) + ",\"data\":";
+  out.append(data_json);
+  out.append(",\"ts\":").append(std::to_string(ts)).push_back('}');
+  return out;
+}
+
 std::optional<Event> Event::FromRecord(std::string_view record) {
   json j = ParseRecord(record);
   if (!j.is_object()) return std::nullopt;
@@ -146,6 +153,14 @@ std::string MakeEnvelope(const Job& job, int64_t now_ms) {
                        {"attempt", job.attempt},
                        {"enqueued_at", now_ms},
                        {"payload", job.payload}});
+}
+
+std::string CapText(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  // Back off to the first byte of a UTF-8 character (continuation bytes are 10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "...";
 }
 
 bool ValidEventType(std::string_view type) {

@@ -90,7 +90,7 @@ void JobService::OnResponseSet(st::Txn& txn, const st::KeyEvent& ev) {
   } else if (parsed.is_object() && parsed.value("isError", false) == true) {
     TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr, ErrorText(parsed));
   } else {
-    TxnOps::Finish(*this, txn, *job, JobState::kCompleted, std::move(parsed), "");
+    TxnOps::FinishOrFailTooLarge(*this, txn, *job, std::move(parsed));
   }
 }
 
@@ -125,7 +125,7 @@ void JobService::OnProgress(st::Txn& txn, std::string_view channel, std::string_
       TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr,
                      content.is_string() ? content.get<std::string>() : DumpJson(content));
     } else {
-      TxnOps::Finish(*this, txn, *job, JobState::kCompleted, std::move(content), "");
+      TxnOps::FinishOrFailTooLarge(*this, txn, *job, std::move(content));
     }
     return;
   }
@@ -145,7 +145,16 @@ void JobService::OnProgress(st::Txn& txn, std::string_view channel, std::string_
     }
   }
   // Only a JSON object is an event; any other message is a sign of life.
-  if (msg.is_object()) TxnOps::Append(*this, txn, *job, std::move(type), std::move(msg));
+  size_t bytes = 0;
+  if (msg.is_object() &&
+      TxnOps::Append(*this, txn, *job, std::move(type), std::move(msg), &bytes) == 0) {
+    Log(spdlog::level::warn, "progress message refused",
+        {{"job_id", std::string(job->id)},
+         {"correlation_id", std::string(job->correlation_id)},
+         {"client", std::string(client)},
+         {"reason", std::to_string(bytes) + " bytes as JSON, over the event size limit of " +
+                        std::to_string(options_.max_event_bytes) + " bytes (--max-event-bytes)"}});
+  }
   TxnOps::ExtendLease(*this, txn, *job);
   TxnOps::Save(txn, *job);
 }

@@ -78,6 +78,12 @@ JobService::JobService(st::Store* store, JobsOptions options, Metrics* metrics)
 
 JobService::~JobService() { Stop(); }
 
+Outcome JobService::TooLarge(const std::string& what, size_t bytes) const {
+  return Outcome::Error(
+      Code::kTooLarge, what + " is " + std::to_string(bytes) + " bytes as JSON; the limit is " +
+                           std::to_string(options_.max_event_bytes) + " bytes (--max-event-bytes)");
+}
+
 Outcome JobService::Unavailable(const st::Status& s) {
   return Outcome::Error(Code::kUnavailable, "the store cannot write: " + s.message());
 }
@@ -185,19 +191,25 @@ Outcome JobService::Get(const std::string& id, Job* job) {
   return Read(id, -1, job, &none);
 }
 
-Outcome JobService::Read(const std::string& id, int64_t after, Job* job,
-                         std::vector<Event>* events) {
+Outcome JobService::Read(const std::string& id, int64_t after, Job* job, std::vector<Event>* events,
+                         size_t max_bytes) {
   Outcome out = Outcome::Error(Code::kNotFound, "no job " + id + " (unknown or expired)");
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
     auto j = TxnOps::Load(txn, id);
     if (!j) return;
     out = Outcome::Ok();
-    if (after >= 0 && after < j->last_event_id) {
-      auto raw = st::lists::Range(txn, EventsKey(id), after, -1);
-      if (raw.ok()) {
-        for (const auto& r : *raw) {
-          if (auto e = Event::FromRecord(r)) events->push_back(std::move(*e));
-        }
+    // A few records at a time, so a reader that takes little (a paced SSE stream) never
+    // loads a long backlog of big events at once.
+    constexpr int64_t kWindow = 16;
+    size_t bytes = 0;
+    for (int64_t start = std::max<int64_t>(after, 0);
+         after >= 0 && start < j->last_event_id && bytes < max_bytes; start += kWindow) {
+      auto raw = st::lists::Range(txn, EventsKey(id), start, start + kWindow - 1);
+      if (!raw.ok() || raw->empty()) break;
+      for (const auto& r : *raw) {
+        if (bytes >= max_bytes) break;
+        bytes += r.size();
+        if (auto e = Event::FromRecord(r)) events->push_back(std::move(*e));
       }
     }
     *job = std::move(*j);
@@ -412,7 +424,12 @@ Outcome JobService::AppendEvent(const std::string& id, const std::string& token,
     if (!j) return;
     out = CheckLease(*j, token, txn.now_ms(), canceled);
     if (!out.ok() || *canceled) return;
-    *event_id = TxnOps::Append(*this, txn, *j, type, data);
+    size_t bytes = 0;
+    *event_id = TxnOps::Append(*this, txn, *j, type, data, &bytes);
+    if (*event_id == 0) {
+      out = TooLarge("event data", bytes);
+      return;
+    }
     TxnOps::ExtendLease(*this, txn, *j);
     TxnOps::Save(txn, *j);
   });
@@ -445,7 +462,10 @@ Outcome JobService::Complete(const std::string& id, const std::string& token,
     auto j = TxnOps::Load(txn, id);
     if (!j) return;
     out = CheckFinishingLease(*j, token, txn.now_ms());
-    if (out.ok()) TxnOps::Finish(*this, txn, *j, JobState::kCompleted, result, "");
+    size_t bytes = 0;
+    if (out.ok() && !TxnOps::Finish(*this, txn, *j, JobState::kCompleted, result, "", &bytes)) {
+      out = TooLarge("the completed event ({\"result\": ...})", bytes);
+    }
     *job = std::move(*j);
   });
   if (!s.ok()) return Unavailable(s);

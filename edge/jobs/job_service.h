@@ -50,11 +50,15 @@ struct JobsOptions {
   std::string queue_key_template = "redge:queue:{queue}";
   std::string response_key_template = "redge:response:{id}";
   std::string progress_channel_template = "redge:progress:{id}";
+  // Largest event data, as compact JSON, that is stored (a worker's event, a result in
+  // the `completed` event): --max-event-bytes. Every stored event then fits an SSE
+  // stream's buffer.
+  int64_t max_event_bytes = 1 << 20;
 };
 
 // The outcome of a jobs operation, mapped to HTTP statuses by the API layer.
 struct Outcome {
-  enum class Code { kOk, kNotFound, kBadRequest, kConflict, kLeaseLost, kUnavailable };
+  enum class Code { kOk, kNotFound, kBadRequest, kConflict, kLeaseLost, kUnavailable, kTooLarge };
   Code code = Code::kOk;
   std::string message;
 
@@ -93,8 +97,10 @@ class JobService {
   // `created` is false when the idempotency key named an existing job.
   Outcome Enqueue(const EnqueueRequest& request, Job* job, bool* created);
   Outcome Get(const std::string& id, Job* job);
-  // The job and its events with id > after.
-  Outcome Read(const std::string& id, int64_t after, Job* job, std::vector<Event>* events);
+  // The job and its events with id > after, in order; once the records read total
+  // `max_bytes` or more the rest is left for a later call (at least one event is read).
+  Outcome Read(const std::string& id, int64_t after, Job* job, std::vector<Event>* events,
+               size_t max_bytes = SIZE_MAX);
   Outcome Cancel(const std::string& id, Job* job);
   // failed / canceled -> queued again (attempt + 1, a `retrying` event, the record's TTL
   // removed) in one write. kConflict for a job in any other state.
@@ -174,6 +180,7 @@ class JobService {
   void OnEventCommitted(const std::string& id, std::chrono::steady_clock::time_point appended);
   void AdjustRunning(const std::string& queue, int delta);
   Outcome Unavailable(const store::Status& s);
+  Outcome TooLarge(const std::string& what, size_t bytes) const;
 
   store::Store* store_;
   JobsOptions options_;
