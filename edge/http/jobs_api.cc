@@ -189,10 +189,7 @@ void JobsApi::Register(HttpServer& server) {
 void JobsApi::Enqueue(Request& req, std::shared_ptr<Exchange> ex, const std::string& queue,
                       bool chat) {
   const std::string corr = CorrelationOf(req);
-  if (!jobs::ValidQueueName(queue)) {
-    return ReplyError(*ex, 400, "bad_request",
-                      "queue names are 1-128 characters of A-Z a-z 0-9 _ - . :", corr);
-  }
+  if (Outcome q = jobs_->CheckQueue(queue); !q.ok()) return ReplyOutcome(*ex, q, corr);
   if (auto h = req.Header("x-correlation-id"); h && corr.empty()) {
     return ReplyError(*ex, 400, "bad_request",
                       "X-Correlation-ID must be 1-128 printable ASCII characters", corr);
@@ -294,9 +291,8 @@ void JobsApi::ListJobs(Request& req, std::shared_ptr<Exchange> ex) {
   const std::string corr = CorrelationOf(req);
   jobs::JobService::ListRequest r;
   if (auto q = req.Query("queue")) {
-    if (!jobs::ValidQueueName(*q)) {
-      return ReplyError(*ex, 400, "bad_request",
-                        "queue names are 1-128 characters of A-Z a-z 0-9 _ - . :", corr);
+    if (Outcome check = jobs_->CheckQueue(*q); !check.ok()) {
+      return ReplyOutcome(*ex, check, corr);
     }
     r.queue = std::string(*q);
   }
@@ -343,9 +339,7 @@ void JobsApi::ListJobs(Request& req, std::shared_ptr<Exchange> ex) {
 void JobsApi::Lease(Request& req, std::shared_ptr<Exchange> ex) {
   const std::string corr = CorrelationOf(req);
   const std::string queue = req.params[0];
-  if (!jobs::ValidQueueName(queue)) {
-    return ReplyError(*ex, 400, "bad_request", "invalid queue name", corr);
-  }
+  if (Outcome q = jobs_->CheckQueue(queue); !q.ok()) return ReplyOutcome(*ex, q, corr);
   double wait_s = 0;
   if (auto w = req.Query("wait")) {
     auto parsed = ParseSeconds(*w, 0, 60);

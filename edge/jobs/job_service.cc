@@ -58,7 +58,7 @@ std::string NewCorrelationId() {
 }
 
 bool ValidQueueName(std::string_view queue) {
-  if (queue.empty() || queue.size() > 128) return false;
+  if (queue.empty() || queue.size() > 128 || queue == "." || queue == "..") return false;
   for (char c : queue) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
           c == ':')) {
@@ -66,6 +66,19 @@ bool ValidQueueName(std::string_view queue) {
     }
   }
   return true;
+}
+
+Outcome JobService::CheckQueue(std::string_view queue) const {
+  if (!ValidQueueName(queue)) {
+    return Outcome::Error(Code::kBadRequest,
+                          "queue names are 1-128 characters of A-Z a-z 0-9 _ - . : (not . or ..)");
+  }
+  if (IsInternalKey(queue_key_.Format(queue))) {
+    return Outcome::Error(Code::kBadRequest, "queue '" + std::string(queue) + "' would use key '" +
+                                                 queue_key_.Format(queue) +
+                                                 "', which redge keeps for its own records");
+  }
+  return Outcome::Ok();
 }
 
 JobService::JobService(st::Store* store, JobsOptions options, Metrics* metrics)
@@ -136,7 +149,8 @@ void JobService::Stop() {
 }
 
 Outcome JobService::Enqueue(const EnqueueRequest& request, Job* job, bool* created) {
-  Outcome out;
+  Outcome out = CheckQueue(request.queue);
+  if (!out.ok()) return out;
   *created = false;
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
     const int64_t now = txn.now_ms();

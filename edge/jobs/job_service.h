@@ -161,6 +161,10 @@ class JobService {
   void Unwatch(const std::string& id, uint64_t token);
 
   std::vector<QueueInfo> Queues();
+  // Whether `queue` may be used: a valid name (ValidQueueName) whose queue key is not one
+  // of the jobs layer's own keys (a --queue-key-template like "redge:{queue}" with queue
+  // "job:x" would name a job record). kBadRequest says why.
+  Outcome CheckQueue(std::string_view queue) const;
   const JobsOptions& options() const { return options_; }
   // Lease expiries handled (committed) since start, for metrics and tests.
   int64_t lease_expiries() const { return lease_expiries_.load(); }
@@ -208,7 +212,8 @@ class JobService {
   bool started_ = false;
 };
 
-// Helpers shared with the HTTP layer.
+// Helpers shared with the HTTP layer. Queue names: 1-128 characters of A-Z a-z 0-9 _ - . :,
+// not "." or ".." (URL paths cannot carry those as a segment).
 std::string NewJobId(int64_t now_ms);
 std::string NewCorrelationId();
 bool ValidQueueName(std::string_view queue);

@@ -20,7 +20,10 @@ namespace st = redge::store;
 std::string JobKey(std::string_view id) { return "redge:job:" + std::string(id); }
 std::string EventsKey(std::string_view id) { return "redge:events:" + std::string(id); }
 std::string IdempotencyKey(std::string_view queue, std::string_view key) {
-  return "redge:idem:" + std::string(queue) + ":" + std::string(key);
+  // Length-prefixed: ':' is legal in queue names and keys, so "a" + "b:c" and "a:b" + "c"
+  // must not name the same record.
+  return "redge:idem:" + std::to_string(queue.size()) + ":" + std::string(queue) + ":" +
+         std::string(key);
 }
 bool IsInternalKey(std::string_view key) {
   return key.substr(0, 6) == "redge:" &&
