@@ -21,6 +21,27 @@ constexpr size_t kReadChunk = 64 * 1024;
 // broker's per-subscriber limit then applies to a client that does not read.
 constexpr size_t kPubSubDrainHighWater = 256 * 1024;
 
+// Cross-protocol scripting: a web page can make a browser POST to the RESP port, and every
+// line of that request would run as a command. A command named "POST" or "Host:" is such a
+// request (no Redis client sends them): the connection is closed at once, before anything
+// else of it runs, as Redis does. Logged at most once a minute (a page can send many).
+bool IsHttpRequestLine(const std::vector<std::string>& argv) {
+  return !argv.empty() && (EqualsIgnoreCase(argv[0], "post") || EqualsIgnoreCase(argv[0], "host:"));
+}
+
+void LogCrossProtocolAttempt(const std::string& peer) {
+  static std::atomic<int64_t> last_logged_s{-1'000'000};
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+  int64_t last = last_logged_s.load();
+  if (now_s - last < 60 || !last_logged_s.compare_exchange_strong(last, now_s)) return;
+  Log(spdlog::level::warn,
+      "possible cross-protocol attack: an HTTP request (POST or Host:) came in on the RESP "
+      "port; connection closed (logged at most once a minute)",
+      {{"peer", peer}});
+}
+
 std::string SockName(int fd, bool peer) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
@@ -195,6 +216,12 @@ void Connection::ProcessInput() {
         CloseAfterReply();
         break;
       }
+    }
+    if (IsHttpRequestLine(argv)) {
+      server_->stats().cross_protocol_closes++;
+      LogCrossProtocolAttempt(peer_);
+      Close();  // nothing of the request runs, and no reply is sent
+      return;
     }
     const CommandSpec* spec = nullptr;
     if (Batchable(argv, &spec)) {

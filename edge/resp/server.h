@@ -60,6 +60,7 @@ struct RespStats {
   std::atomic<int64_t> rejected_connections{0};
   std::atomic<int64_t> protocol_errors{0};
   std::atomic<int64_t> output_limit_disconnections{0};
+  std::atomic<int64_t> cross_protocol_closes{0};  // "POST" / "Host:" as a command
   std::atomic<int64_t> net_input_bytes{0};
   std::atomic<int64_t> net_output_bytes{0};
   std::atomic<int64_t> keyspace_hits{0};
