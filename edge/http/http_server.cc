@@ -171,6 +171,12 @@ void HttpServer::Impl::Dispatch(Request& request, const std::shared_ptr<Exchange
     std::optional<Response> response;
     if (filter) response = filter(request);
     if (!request.response_headers.empty()) exchange->AddHeaders(request.response_headers);
+    if (response && response->hold.count() > 0) {
+      auto held = std::make_shared<Response>(std::move(*response));
+      exchange->loop().RunAfter(held->hold,
+                                [exchange, held] { exchange->Reply(std::move(*held)); });
+      return;
+    }
     if (response) {
       exchange->Reply(std::move(*response));
       return;

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -66,6 +67,9 @@ struct Response {
   int status = 200;
   Headers headers;  // Content-Length and Date are added by the server
   std::string body;
+  // A filter's response only: sent this long after the request (a failed credential held
+  // by an AuthThrottle); the connection serves nothing else meanwhile.
+  std::chrono::milliseconds hold{0};
 };
 
 // One request's answer. Handlers receive it as a shared_ptr and may keep it (a long-poll

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "edge/auth_guard.h"
 #include "edge/http/static_assets.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
@@ -66,6 +67,18 @@ std::optional<json> BodyJson(const Request& req, Exchange& ex, const std::string
     return std::nullopt;
   }
   return j;
+}
+
+// The credential a request carries: the token of `Authorization: Bearer T`, else the
+// `access_token` query parameter; nullopt when there is none.
+std::optional<std::string> BearerToken(const Request& req) {
+  if (auto auth = req.Header("authorization")) {
+    constexpr std::string_view kScheme = "Bearer ";
+    if (auth->substr(0, kScheme.size()) == kScheme)
+      return std::string(auth->substr(kScheme.size()));
+    return std::string();  // another scheme: a credential, and a wrong one
+  }
+  return req.Query("access_token");
 }
 
 std::string LeaseToken(const Request& req) {
@@ -133,13 +146,15 @@ void JobsApi::Register(HttpServer& server) {
         IsStaticPath(req.path)) {
       return std::nullopt;
     }
-    auto auth = req.Header("authorization");
     // EventSource cannot set headers, so browsers may pass the token as ?access_token=.
-    if ((auth && *auth == "Bearer " + options_.token) ||
-        req.Query("access_token") == options_.token) {
-      return std::nullopt;
-    }
+    std::optional<std::string> given = BearerToken(req);
+    if (given && SecretEquals(*given, options_.token)) return std::nullopt;
     Response r;
+    if (given) {
+      r.hold = auth_throttle_.Failed(req.peer, "wrong bearer token");
+    } else {
+      auth_throttle_.Missing(req.peer, "no bearer token");
+    }
     r.status = 401;
     r.headers = {{"Content-Type", "application/json"}, {"WWW-Authenticate", "Bearer"}};
     r.body =

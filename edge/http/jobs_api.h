@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "edge/auth_guard.h"
 #include "edge/http/http_server.h"
 #include "edge/jobs/job_service.h"
 #include "edge/metrics.h"
@@ -85,6 +86,7 @@ class JobsApi {
   store::Store* store_;
   JobsApiOptions options_;
   Metrics* metrics_;
+  AuthThrottle auth_throttle_{"http"};  // 401s with a wrong token: backoff, logs
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> open_streams_{0};
   std::atomic<int64_t> waiting_polls_{0};

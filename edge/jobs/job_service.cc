@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "edge/auth_guard.h"
 #include "edge/jobs/job_txn.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
@@ -405,7 +406,7 @@ Outcome CheckLease(const Job& job, const std::string& token, int64_t now, bool* 
   if (token.empty()) {
     return Outcome::Error(Code::kLeaseLost, "X-Lease-Token is required");
   }
-  if (token != job.lease_token) {
+  if (!SecretEquals(token, job.lease_token)) {
     return Outcome::Error(Code::kLeaseLost, "this lease of job " + job.id + " is no longer valid");
   }
   if (job.state == JobState::kCanceled) {

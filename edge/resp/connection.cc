@@ -428,6 +428,18 @@ void Connection::RunInStore(const std::function<void(store::Txn&)>& body,
   });
 }
 
+void Connection::HoldErrorReply(std::chrono::milliseconds delay, std::string line) {
+  waiting_ = true;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  loop_->RunAfter(delay, [weak, line = std::move(line)] {
+    auto c = weak.lock();
+    if (!c || c->closed_) return;
+    c->writer_.Error(line);
+    c->waiting_ = false;
+    c->Resume();
+  });
+}
+
 void Connection::Resume() {
   if (closed_) return;
   ProcessInput();

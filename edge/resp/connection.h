@@ -62,6 +62,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
 
   // Closes after the pending replies are written (QUIT, protocol errors, CLIENT KILL).
   void CloseAfterReply() { close_after_reply_ = true; }
+  // Sends the error `line` as the reply of the current command after `delay`; until
+  // then the connection runs nothing more (a failed AUTH held by the AuthThrottle).
+  void HoldErrorReply(std::chrono::milliseconds delay, std::string line);
 
   // MULTI state.
   bool in_multi() const { return in_multi_; }

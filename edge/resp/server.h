@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "edge/auth_guard.h"
 #include "edge/net/event_loop.h"
 #include "edge/resp/protocol.h"
 #include "store/status.h"
@@ -105,6 +106,8 @@ class RespServer {
   std::atomic<size_t> pubsub_output_limit;
   std::string requirepass() const;
   void set_requirepass(std::string p);
+  // Failed AUTH / HELLO AUTH per peer address: backoff and rate-limited logs.
+  AuthThrottle& auth_throttle() { return auth_throttle_; }
 
  private:
   void AcceptLoop();
@@ -135,6 +138,7 @@ class RespServer {
 
   mutable std::mutex config_mu_;
   std::string requirepass_;
+  AuthThrottle auth_throttle_{"resp"};
 };
 
 }  // namespace redge::resp
