@@ -123,6 +123,15 @@ int Serve(const redge::Config& config) {
     Log(lvl::info, "RESP listening",
         {{"addr", config.resp_host + ":" + std::to_string(resp->port())},
          {"auth", config.requirepass.empty() ? "none" : "requirepass"}});
+    if (config.requirepass.empty() && !config.http_token.empty()) {
+      // Every HTTP job lives in the store the RESP port serves: without a password there,
+      // anyone who can reach it reads, changes or deletes (FLUSHALL) what the token guards.
+      Log(lvl::warn,
+          "--http-token is set but --requirepass is not: the RESP listener is open to anyone "
+          "who can reach it, and it can read, change and delete every job (FLUSHALL); set "
+          "--requirepass or --resp off",
+          {{"resp", config.resp_host + ":" + std::to_string(resp->port())}});
+    }
     resp->ExportMetrics(metrics.registry);
   }
   // Tests and scripts that ask for port 0 learn the real ports from this line.

@@ -317,6 +317,11 @@ void Store::AddChannelObserver(std::string channel_prefix, ChannelObserver obser
   impl_->has_channel_observers = true;
 }
 
+void Store::AddFlushObserver(std::function<void(int db)> observer) {
+  std::lock_guard lock(impl_->mu);
+  impl_->flush_observers.push_back(std::move(observer));
+}
+
 void Store::SetCommitListener(CommitListener listener) {
   std::lock_guard lock(impl_->mu);
   impl_->commit_listener = std::move(listener);
@@ -420,7 +425,9 @@ Status Store::FlushDb(int db) {
   im.expires_counts[db] = 0;
   if (im.commit_listener) im.commit_listener({}, db);
   uint64_t seq = im.db->GetLatestSequenceNumber();
+  auto flush_observers = im.flush_observers;  // registered before traffic; copied to run unlocked
   lock.unlock();
+  for (auto& observer : flush_observers) observer(db);
   return im.group_commit->WaitDurable(seq);
 }
 

@@ -185,6 +185,10 @@ class Store {
   // --- Observers (register before serving traffic; thread-safe) ---------------------
   void AddKeyObserver(std::string key_prefix, KeyObserver observer);
   void AddChannelObserver(std::string channel_prefix, ChannelObserver observer);
+  // Called after a FlushDb(db) (FLUSHDB, FLUSHALL) committed, without the store lock:
+  // those delete by range, so no key observer sees their keys go. (A flush inside MULTI
+  // deletes key by key and raises "del" events instead.) Must not block.
+  void AddFlushObserver(std::function<void(int db)> observer);
 
   // Called with the store lock held right after every successful commit: `touched` holds
   // the written keys as [db byte][key]; `flushed_db` is the database a FLUSHDB emptied,

@@ -53,6 +53,7 @@ struct Store::Impl {
 
   std::vector<std::pair<std::string, KeyObserver>> key_observers;
   std::vector<std::pair<std::string, ChannelObserver>> channel_observers;
+  std::vector<std::function<void(int db)>> flush_observers;
   std::atomic<bool> has_channel_observers{false};
   CommitListener commit_listener;
 

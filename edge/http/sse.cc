@@ -15,7 +15,7 @@ void AppendOneLine(std::string* out, std::string_view value) {
 }  // namespace
 
 void AppendSseEvent(std::string* out, int64_t id, std::string_view event, std::string_view data) {
-  out->append("id: ").append(std::to_string(id)).push_back('\n');
+  if (id >= 0) out->append("id: ").append(std::to_string(id)).push_back('\n');
   if (!event.empty()) {
     out->append("event: ");
     AppendOneLine(out, event);

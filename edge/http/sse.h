@@ -19,7 +19,8 @@
 namespace redge::http {
 
 // Appends "id: <id>\nevent: <event>\ndata: ...\n\n" (no `event:` line when `event` is empty,
-// which readers treat as "message").
+// which readers treat as "message"; no `id:` line when `id` < 0, for an event that is not
+// one of the job's stored events, so the reader's Last-Event-ID stays as it was).
 void AppendSseEvent(std::string* out, int64_t id, std::string_view event, std::string_view data);
 // Appends ": <text>\n\n", a comment line readers ignore (heartbeats).
 void AppendSseComment(std::string* out, std::string_view text);

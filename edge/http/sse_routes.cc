@@ -82,8 +82,20 @@ struct Stream : std::enable_shared_from_this<Stream> {
     Job job;
     std::vector<Event> events;
     Outcome out = jobs->Read(id, last_sent, &job, &events, kSseHighWater - buffered);
+    if (out.code == Outcome::Code::kNotFound) {
+      // The job was deleted (DEL, FLUSHALL over RESP) or expired under the stream: say so
+      // in a terminal `gone` event rather than leave the reader waiting or reconnecting.
+      std::string gone;
+      AppendSseEvent(
+          &gone, -1, "gone",
+          DumpJson({{"error",
+                     {{"code", "not_found"},
+                      {"message", "job " + id + " no longer exists (deleted or expired)"}}}}));
+      ex->Write(gone);
+      return Finish(true);
+    }
     if (!out.ok()) {
-      // Expired or the store failed: end the stream; EventSource reconnects and learns.
+      // The store failed: end the stream; EventSource reconnects and learns.
       return Finish(true);
     }
     bool terminal = false;

@@ -176,7 +176,7 @@ bool ValidEventType(std::string_view type) {
 
 bool IsReservedEventType(std::string_view type) {
   return type == "queued" || type == "started" || type == "retrying" || type == "completed" ||
-         type == "failed" || type == "canceled";
+         type == "failed" || type == "canceled" || type == "gone";
 }
 
 }  // namespace redge::jobs

@@ -111,6 +111,17 @@ st::Status JobService::Start() {
                              [this](st::Txn& txn, std::string_view ch, std::string_view msg) {
                                OnProgress(txn, ch, msg);
                              });
+  // Job records deleted behind the jobs layer's back (a RESP client's DEL or FLUSHALL):
+  // gauges and readers must not keep waiting for them.
+  store_->AddKeyObserver(std::string(JobKey("")), [this](st::Txn& txn, const st::KeyEvent& ev) {
+    if (ev.db != 0) return;
+    if (ev.event != "del" && ev.event != "expired" && ev.event != "rename_from") return;
+    std::string id(ev.key.substr(JobKey("").size()));
+    txn.AfterCommit([this, id] { OnJobGone(id); });
+  });
+  store_->AddFlushObserver([this](int db) {
+    if (db == 0) OnJobsFlushed();
+  });
   // Rebuild what lives only in memory: lease deadlines and per-queue running counts.
   std::vector<std::pair<std::string, int64_t>> leases;
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
@@ -120,7 +131,8 @@ st::Status JobService::Start() {
       std::lock_guard lock(queues_mu_);
       auto& running = running_[job->queue];
       if (job->state == JobState::kRunning) {
-        running++;
+        running.insert(job->id);
+        running_queue_[job->id] = job->queue;
         leases.emplace_back(job->id, job->lease_expires_at);
       }
     }
@@ -187,7 +199,10 @@ Outcome JobService::Enqueue(const EnqueueRequest& request, Job* job, bool* creat
     *created = true;
     std::string queue = job->queue;
     txn.AfterCommit([this, queue] {
-      AdjustRunning(queue, 0);
+      {
+        std::lock_guard lock(queues_mu_);
+        running_[queue];  // a known queue from now on
+      }
       if (metrics_) metrics_->jobs_enqueued->With(queue).Inc();
     });
   });
@@ -534,6 +549,11 @@ void JobService::OnEventCommitted(const std::string& id,
     metrics_->event_append_seconds->Observe(
         std::chrono::duration<double>(committed - appended).count());
   }
+  WakeWatchers(id, committed);
+}
+
+void JobService::WakeWatchers(const std::string& id,
+                              std::chrono::steady_clock::time_point committed) {
   std::vector<WatchFn> fns;
   {
     std::lock_guard lock(watch_mu_);
@@ -544,16 +564,49 @@ void JobService::OnEventCommitted(const std::string& id,
   for (auto& fn : fns) fn(committed);
 }
 
-void JobService::AdjustRunning(const std::string& queue, int delta) {
+void JobService::SetRunning(const std::string& queue, const std::string& id, bool running) {
   std::lock_guard lock(queues_mu_);
-  running_[queue] += delta;
+  if (running) {
+    running_[queue].insert(id);
+    running_queue_[id] = queue;
+  } else {
+    running_[queue].erase(id);
+    running_queue_.erase(id);
+  }
+}
+
+void JobService::OnJobGone(const std::string& id) {
+  {
+    std::lock_guard lock(queues_mu_);
+    if (auto it = running_queue_.find(id); it != running_queue_.end()) {
+      running_[it->second].erase(id);
+      running_queue_.erase(it);
+    }
+  }
+  WakeWatchers(id, std::chrono::steady_clock::now());  // readers re-read and end
+}
+
+void JobService::OnJobsFlushed() {
+  {
+    std::lock_guard lock(queues_mu_);
+    for (auto& [queue, ids] : running_) ids.clear();
+    running_queue_.clear();
+  }
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(watch_mu_);
+    for (auto& [id, fns] : watchers_) ids.push_back(id);
+  }
+  for (const auto& id : ids) WakeWatchers(id, std::chrono::steady_clock::now());
+  Log(spdlog::level::warn, "every job was deleted (FLUSHDB or FLUSHALL of database 0)",
+      {{"open_readers", std::to_string(ids.size())}});
 }
 
 std::vector<QueueInfo> JobService::Queues() {
   std::map<std::string, int64_t> running;
   {
     std::lock_guard lock(queues_mu_);
-    running = running_;
+    for (auto& [queue, ids] : running_) running[queue] = static_cast<int64_t>(ids.size());
   }
   std::vector<QueueInfo> out;
   (void)store_->Exec(0, [&](st::Txn& txn) {

@@ -182,7 +182,14 @@ class JobService {
   // After the commit of an event appended at `appended`: times the append and wakes the
   // job's watchers.
   void OnEventCommitted(const std::string& id, std::chrono::steady_clock::time_point appended);
-  void AdjustRunning(const std::string& queue, int delta);
+  void WakeWatchers(const std::string& id, std::chrono::steady_clock::time_point committed);
+  // Counts job `id` as running in `queue` or not (the redge_queue_running gauge).
+  void SetRunning(const std::string& queue, const std::string& id, bool running);
+  // A job record was deleted (DEL, UNLINK, expiry, RENAME over RESP): it stops counting
+  // as running and its watchers are woken, so streams and long-polls on it end.
+  void OnJobGone(const std::string& id);
+  // Database 0 was flushed (FLUSHDB, FLUSHALL): every job is gone.
+  void OnJobsFlushed();
   Outcome Unavailable(const store::Status& s);
   Outcome TooLarge(const std::string& what, size_t bytes) const;
 
@@ -196,7 +203,10 @@ class JobService {
   uint64_t next_watch_ = 1;
 
   std::mutex queues_mu_;
-  std::map<std::string, int64_t> running_;  // queue -> running jobs (known queues)
+  // Known queues -> ids of their running jobs, and each running job's queue: ids rather
+  // than counts, so a deleted job can leave the gauge.
+  std::map<std::string, std::set<std::string>> running_;
+  std::unordered_map<std::string, std::string> running_queue_;
 
   std::mutex lease_mu_;
   std::unordered_map<uint64_t, uint64_t> lease_waits_;  // our handle -> store waiter id

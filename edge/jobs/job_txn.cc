@@ -80,7 +80,7 @@ void JobService::TxnOps::StartLease(JobService& svc, st::Txn& txn, Job& job,
   std::string id = job.id, queue = job.queue;
   int64_t deadline = job.lease_expires_at;
   txn.AfterCommit([&svc, id, queue, deadline] {
-    svc.AdjustRunning(queue, +1);
+    svc.SetRunning(queue, id, true);
     svc.ScheduleLease(id, deadline);
   });
   Log(spdlog::level::info, "job leased",
@@ -122,8 +122,7 @@ void JobService::TxnOps::Requeue(JobService& svc, st::Txn& txn, Job& job,
           {"reason", CapText(reason)},
           {"previous_worker", CapText(previous, 1024)}});
   if (was_running) {
-    std::string queue = job.queue;
-    txn.AfterCommit([&svc, queue] { svc.AdjustRunning(queue, -1); });
+    txn.AfterCommit([&svc, queue = job.queue, id = job.id] { svc.SetRunning(queue, id, false); });
   }
   if (Metrics* m = svc.metrics_) {
     txn.AfterCommit([m, queue = job.queue] { m->jobs_retried->With(queue).Inc(); });
@@ -173,8 +172,7 @@ bool JobService::TxnOps::Finish(JobService& svc, st::Txn& txn, Job& job, JobStat
     (void)st::keys::ExpireAt(txn, IdempotencyKey(job.queue, job.idempotency_key), expire_at, {});
   }
   if (was_running) {
-    std::string queue = job.queue;
-    txn.AfterCommit([&svc, queue] { svc.AdjustRunning(queue, -1); });
+    txn.AfterCommit([&svc, queue = job.queue, id = job.id] { svc.SetRunning(queue, id, false); });
   }
   if (Metrics* m = svc.metrics_) {
     CounterFamily* counter = state == JobState::kCompleted ? m->jobs_completed
