@@ -7,6 +7,7 @@
 #include <functional>
 #include <sstream>
 
+#include "edge/resp/output_limits.h"
 #include "store/store.h"
 #include "store/strings.h"
 
@@ -189,6 +190,17 @@ const std::vector<Setting>& Settings() {
        false,
        [](Config& c, const std::string& v) {
          return ParseInt(v, 1024, int64_t{1} << 40, &c.pubsub_output_limit);
+       }},
+      {"client-output-buffer-limit",
+       "RESP output limits as in redis.conf, \"CLASS HARD SOFT SECONDS ...\" (default \"normal 1gb "
+       "0 0 pubsub 32mb 8mb 60\"; pubsub-output-limit sets the pubsub hard limit too)",
+       false,
+       [](Config& c, const std::string& v) -> std::string {
+         resp::OutputLimits check;
+         std::string err = resp::ParseOutputLimits(v, &check);
+         if (!err.empty()) return "is invalid: " + err;
+         c.client_output_buffer_limit = v;
+         return "";
        }},
       {"proto-max-bulk-len", "largest RESP bulk string in bytes (512 MiB)", false,
        [](Config& c, const std::string& v) {

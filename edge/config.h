@@ -28,6 +28,7 @@ struct Config {
   int io_threads = 2;
   int64_t maxclients = 10000;
   int64_t pubsub_output_limit = 32ll << 20;
+  std::string client_output_buffer_limit;  // Redis's format; empty = the defaults
   int64_t max_bulk_len = 512ll << 20;
   std::string http = "127.0.0.1:8080";  // or "off"
   std::string http_token;

@@ -110,7 +110,9 @@ int Serve(const redge::Config& config) {
     ro.requirepass = config.requirepass;
     ro.io_threads = config.io_threads;
     ro.max_clients = static_cast<int>(config.maxclients);
-    ro.pubsub_output_limit = static_cast<size_t>(config.pubsub_output_limit);
+    ro.output_limits.pubsub.hard = static_cast<uint64_t>(config.pubsub_output_limit);
+    // Validated by LoadConfig; it wins over pubsub-output-limit for what it names.
+    (void)redge::resp::ParseOutputLimits(config.client_output_buffer_limit, &ro.output_limits);
     ro.limits.max_bulk_len = config.max_bulk_len;
     ro.data_dir = config.data_dir;
     ro.fsync = config.fsync;

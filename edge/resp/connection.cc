@@ -20,6 +20,13 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Stop turning queued pub/sub messages into output while this much is unsent; the
 // broker's per-subscriber limit then applies to a client that does not read.
 constexpr size_t kPubSubDrainHighWater = 256 * 1024;
+// Backpressure: while this much output is unsent, the connection neither reads its socket
+// nor runs the commands it already has (a client that pipelines 20,000 GETs without
+// reading their replies costs this plus one batch of replies, not all of them). Reading
+// resumes once the client has taken enough.
+constexpr size_t kInputPauseOutputBytes = 256 * 1024;
+// An output buffer that grew past this is freed, not kept, once everything is sent.
+constexpr size_t kKeepOutputCapacity = 64 * 1024;
 
 // Cross-protocol scripting: a web page can make a browser POST to the RESP port, and every
 // line of that request would run as a command. A command named "POST" or "Host:" is such a
@@ -86,7 +93,8 @@ void Connection::Start() {
   self_ = shared_from_this();
   Log(spdlog::level::debug, "resp client connected",
       {{"peer", peer_}, {"id", std::to_string(id_)}});
-  loop_->Watch(fd_, EPOLLIN | EPOLLRDHUP, this);
+  events_ = EPOLLIN | EPOLLRDHUP;
+  loop_->Watch(fd_, events_, this);
 }
 
 void Connection::OnEvents(uint32_t events) {
@@ -196,6 +204,10 @@ bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSp
 void Connection::ProcessInput() {
   std::vector<std::string> argv;
   while (!closed_ && !waiting_ && !blocked() && !close_after_reply_) {
+    if (out_.size() - out_pos_ >= kInputPauseOutputBytes) {
+      input_paused_ = true;  // FlushOutput resumes once the client has read enough
+      break;
+    }
     argv.clear();
     if (stashed_) {
       argv = std::move(*stashed_);
@@ -513,7 +525,7 @@ store::Subscriber& Connection::subscriber() {
     std::weak_ptr<Connection> weak = weak_from_this();
     net::EventLoop* loop = loop_;
     auto sub =
-        server_->store().pubsub().NewSubscriber(server_->pubsub_output_limit.load(), [weak, loop] {
+        server_->store().pubsub().NewSubscriber(server_->output_limits().pubsub.hard, [weak, loop] {
           auto c = weak.lock();
           if (!c || c->drain_scheduled_.exchange(true)) return;
           loop->Post([weak] {
@@ -666,21 +678,65 @@ void Connection::FlushOutput() {
     out_.erase(0, out_pos_);
     out_pos_ = 0;
   }
-  omem_ = static_cast<int64_t>(out_.size() - out_pos_);
-  // A subscriber whose socket does not drain is cut off at the same limit as its queue.
-  if (subscriber_ && out_.size() - out_pos_ > server_->pubsub_output_limit.load()) {
-    server_->stats().output_limit_disconnections++;
-    Close();
-    return;
+  if (out_pos_ == out_.size() && out_.capacity() > kKeepOutputCapacity) {
+    std::string().swap(out_);  // a burst of output must not pin its memory
+  }
+  if (CheckOutputLimits()) return;
+  if (input_paused_ && out_.size() - out_pos_ < kInputPauseOutputBytes) {
+    input_paused_ = false;
+    // Commands may already be parsed and waiting: run them from the loop, not from inside
+    // whatever called FlushOutput.
+    std::weak_ptr<Connection> weak = weak_from_this();
+    loop_->Post([weak] {
+      if (auto c = weak.lock()) c->Resume();
+    });
   }
   UpdateInterest();
 }
 
+bool Connection::CheckOutputLimits() {
+  const bool pubsub = subscriber_ && subscriber_->SubscriptionCount() > 0;
+  const uint64_t used = out_.size() - out_pos_ + (subscriber_ ? subscriber_->QueuedBytes() : 0);
+  omem_ = static_cast<int64_t>(used);
+  const OutputLimits all = server_->output_limits();
+  const OutputLimit& limit = pubsub ? all.pubsub : all.normal;
+  const char* why = nullptr;
+  if (limit.hard != 0 && used >= limit.hard) {
+    why = "hard";
+  } else if (limit.soft != 0 && used >= limit.soft) {
+    auto now = std::chrono::steady_clock::now();
+    if (soft_limit_since_ == std::chrono::steady_clock::time_point{}) {
+      soft_limit_since_ = now;
+      // Nothing may happen on a stalled client: a timer checks the soft limit again.
+      std::weak_ptr<Connection> weak = weak_from_this();
+      loop_->RunAfter(std::chrono::seconds(limit.soft_seconds + 1), [weak] {
+        if (auto c = weak.lock(); c && !c->closed_) c->CheckOutputLimits();
+      });
+    } else if (now - soft_limit_since_ > std::chrono::seconds(limit.soft_seconds)) {
+      why = "soft";
+    }
+  } else {
+    soft_limit_since_ = {};
+  }
+  if (why == nullptr) return false;
+  server_->stats().output_limit_disconnections++;
+  Log(spdlog::level::warn, "resp client closed for going over its output buffer limit",
+      {{"peer", peer_},
+       {"id", std::to_string(id_)},
+       {"class", pubsub ? "pubsub" : "normal"},
+       {"limit", why},
+       {"output_bytes", std::to_string(used)}});
+  Close();
+  return true;
+}
+
 void Connection::UpdateInterest() {
-  bool need = out_pos_ < out_.size();
-  if (need == want_write_) return;
-  want_write_ = need;
-  loop_->Modify(fd_, EPOLLIN | EPOLLRDHUP | (need ? EPOLLOUT : 0u), this);
+  // EPOLLRDHUP stays on while input is paused: a client that leaves is noticed at once.
+  uint32_t events =
+      EPOLLRDHUP | (input_paused_ ? 0u : EPOLLIN) | (out_pos_ < out_.size() ? EPOLLOUT : 0u);
+  if (events == events_) return;
+  events_ = events;
+  loop_->Modify(fd_, events, this);
 }
 
 void Connection::Close() {
@@ -697,6 +753,14 @@ void Connection::Close() {
     server_->stats().pubsub_clients--;
   }
   server_->Unregister(id_);
+  // Nothing more is sent or run: give the buffers back now, not when the last task
+  // naming this connection has run.
+  std::string().swap(out_);
+  out_pos_ = 0;
+  parser_ = RequestParser(server_->options().limits);
+  std::vector<PendingCommand>().swap(batch_);
+  stashed_.reset();
+  std::vector<std::vector<std::string>>().swap(queued_);
   Log(spdlog::level::debug, "resp client disconnected",
       {{"peer", peer_}, {"id", std::to_string(id_)}});
   // Keep this object alive until the loop finishes the current batch of events, which

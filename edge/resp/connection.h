@@ -140,6 +140,10 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void Close();
   void UpdateInterest();
   void FinishBlock();
+  // Applies client-output-buffer-limit (class pubsub while subscribed, else normal) to
+  // the unsent output plus queued pub/sub messages; closes the client and returns true
+  // when it is over.
+  bool CheckOutputLimits();
 
   RespServer* server_;
   net::EventLoop* loop_;
@@ -150,7 +154,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   uint64_t id_;
   bool closed_ = false;
   bool close_after_reply_ = false;
-  bool want_write_ = false;
+  uint32_t events_ = 0;        // the epoll interest registered now
+  bool input_paused_ = false;  // backpressure: too much unsent output (connection.cc)
+  std::chrono::steady_clock::time_point soft_limit_since_{};
   RequestParser parser_;
   std::string out_;
   size_t out_pos_ = 0;

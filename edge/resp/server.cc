@@ -19,10 +19,10 @@
 namespace redge::resp {
 
 RespServer::RespServer(store::Store* store, RespOptions options)
-    : pubsub_output_limit(options.pubsub_output_limit),
-      store_(store),
+    : store_(store),
       options_(std::move(options)),
-      requirepass_(options_.requirepass) {
+      requirepass_(options_.requirepass),
+      output_limits_(options_.output_limits) {
   RegisterAllCommands();
 }
 
@@ -46,6 +46,16 @@ std::string RespServer::requirepass() const {
 void RespServer::set_requirepass(std::string p) {
   std::lock_guard lock(config_mu_);
   requirepass_ = std::move(p);
+}
+
+OutputLimits RespServer::output_limits() const {
+  std::lock_guard lock(config_mu_);
+  return output_limits_;
+}
+
+void RespServer::set_output_limits(const OutputLimits& limits) {
+  std::lock_guard lock(config_mu_);
+  output_limits_ = limits;
 }
 
 store::Status RespServer::Start() {

@@ -27,6 +27,7 @@
 
 #include "edge/auth_guard.h"
 #include "edge/net/event_loop.h"
+#include "edge/resp/output_limits.h"
 #include "edge/resp/protocol.h"
 #include "store/status.h"
 #include "store/store.h"
@@ -45,7 +46,7 @@ struct RespOptions {
   std::string requirepass;
   int io_threads = 2;
   ParserLimits limits;
-  size_t pubsub_output_limit = 32u << 20;  // Redis's client-output-buffer-limit pubsub
+  OutputLimits output_limits;  // client-output-buffer-limit
   int max_clients = 10000;
   std::string version = "7.2.0";  // what INFO/HELLO report as redis_version
   std::string data_dir;
@@ -103,7 +104,8 @@ class RespServer {
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
 
   // CONFIG SET-able settings.
-  std::atomic<size_t> pubsub_output_limit;
+  OutputLimits output_limits() const;
+  void set_output_limits(const OutputLimits& limits);
   std::string requirepass() const;
   void set_requirepass(std::string p);
   // Failed AUTH / HELLO AUTH per peer address: backoff and rate-limited logs.
@@ -138,6 +140,7 @@ class RespServer {
 
   mutable std::mutex config_mu_;
   std::string requirepass_;
+  OutputLimits output_limits_;
   AuthThrottle auth_throttle_{"resp"};
 };
 

@@ -300,7 +300,6 @@ void Command(CommandContext& ctx) {
 
 std::vector<std::pair<std::string, std::string>> ConfigValues(CommandContext& ctx) {
   const auto& o = ctx.server.options();
-  std::string limit = std::to_string(ctx.server.pubsub_output_limit.load());
   std::string fsync = o.fsync;
   return {
       {"bind", o.host},
@@ -315,8 +314,7 @@ std::vector<std::pair<std::string, std::string>> ConfigValues(CommandContext& ct
       {"dir", o.data_dir},
       {"proto-max-bulk-len", std::to_string(o.limits.max_bulk_len)},
       {"client-query-buffer-limit", std::to_string(o.limits.max_query_buffer)},
-      {"client-output-buffer-limit",
-       "normal 0 0 0 slave 268435456 67108864 60 pubsub " + limit + " " + limit + " 0"},
+      {"client-output-buffer-limit", FormatOutputLimits(ctx.server.output_limits())},
       {"maxmemory", "0"},
       {"maxmemory-policy", "noeviction"},
       {"io-threads", std::to_string(o.io_threads)},
@@ -354,16 +352,12 @@ void Config(CommandContext& ctx) {
       if (k == "requirepass") {
         ctx.server.set_requirepass(v);
       } else if (k == "client-output-buffer-limit") {
-        // Only the pubsub class is meaningful here: "pubsub <hard> <soft> <seconds>".
-        auto pos = ToLower(v).find("pubsub ");
-        int64_t hard = 0;
-        if (pos == std::string::npos ||
-            sscanf(v.c_str() + pos + 7, "%lld", reinterpret_cast<long long*>(&hard)) != 1 ||
-            hard < 0) {
+        OutputLimits limits = ctx.server.output_limits();
+        if (std::string err = ParseOutputLimits(v, &limits); !err.empty()) {
           return ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + k +
-                                 "') - Wrong format");
+                                 "') - " + err);
         }
-        ctx.server.pubsub_output_limit = static_cast<size_t>(hard);
+        ctx.server.set_output_limits(limits);
       } else {
         return ctx.reply.Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
                                ctx.argv[i] + "'");
