@@ -202,6 +202,13 @@ const std::vector<Setting>& Settings() {
          c.client_output_buffer_limit = v;
          return "";
        }},
+      {"output-buffer-budget",
+       "bytes of unsent output all HTTP and RESP connections may hold together; over it the "
+       "slowest readers are closed (default 1073741824)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseInt(v, int64_t{1} << 20, int64_t{1} << 40, &c.output_buffer_budget);
+       }},
       {"proto-max-bulk-len", "largest RESP bulk string in bytes (512 MiB)", false,
        [](Config& c, const std::string& v) {
          return ParseInt(v, 1024, int64_t{1} << 32, &c.max_bulk_len);

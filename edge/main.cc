@@ -15,6 +15,7 @@
 #include "edge/jobs/job_service.h"
 #include "edge/log.h"
 #include "edge/metrics.h"
+#include "edge/net/output_budget.h"
 #include "edge/resp/server.h"
 #include "edge/systemd_notify.h"
 #include "store/store.h"
@@ -62,7 +63,19 @@ int Serve(const redge::Config& config) {
   jo.progress_channel_template = config.progress_channel_template;
   jo.max_event_bytes = config.max_event_bytes;
   // GET /metrics; declared before what updates it so it is destroyed after them.
+  // One budget for the output all connections hold (RESP and HTTP); declared before the
+  // metrics that read it and the servers that use it, so it is destroyed after them.
+  redge::net::OutputBudget output_budget(static_cast<size_t>(config.output_buffer_budget));
   redge::Metrics metrics;
+  metrics.registry.AddCollector([&output_budget](redge::MetricWriter& w) {
+    w.WriteGauge("redge_output_buffer_bytes",
+                 "Bytes of output all HTTP and RESP connections hold unsent to their readers.",
+                 static_cast<double>(output_budget.total_bytes()));
+    w.WriteCounter("redge_output_budget_cuts_total",
+                   "Connections closed because the output of all connections together went over "
+                   "--output-buffer-budget (the slowest readers first).",
+                   static_cast<double>(output_budget.cuts()));
+  });
   auto jobs = std::make_unique<redge::jobs::JobService>(store.get(), jo, &metrics);
   if (auto s = jobs->Start(); !s.ok()) {
     Log(lvl::critical, "cannot start the jobs layer", {{"error", s.message()}});
@@ -77,6 +90,7 @@ int Serve(const redge::Config& config) {
     ho.port = config.http_port;
     ho.io_threads = config.io_threads;
     ho.max_body = static_cast<size_t>(config.max_body);
+    ho.output_budget = &output_budget;
     // SSE streams are paced (sse_routes.cc): one stream buffers at most its high-water mark
     // plus one event, and an event is at most max_event_bytes; so no stored event can be
     // too big for a stream.
@@ -110,6 +124,7 @@ int Serve(const redge::Config& config) {
     ro.requirepass = config.requirepass;
     ro.io_threads = config.io_threads;
     ro.max_clients = static_cast<int>(config.maxclients);
+    ro.output_budget = &output_budget;
     ro.output_limits.pubsub.hard = static_cast<uint64_t>(config.pubsub_output_limit);
     // Validated by LoadConfig; it wins over pubsub-output-limit for what it names.
     (void)redge::resp::ParseOutputLimits(config.client_output_buffer_limit, &ro.output_limits);

@@ -257,6 +257,14 @@ void HttpConnection::Start() {
     Close();
     return;
   }
+  if (net::OutputBudget* budget = core_->options->output_budget) {
+    std::weak_ptr<HttpConnection> weak = weak_from_this();
+    budget_ = budget->Register([weak, ref = io_->ref] {
+      ref->Post([weak] {
+        if (auto c = weak.lock()) c->Close();
+      });
+    });
+  }
   if (reject_) {
     AppendResponse(&out_, ErrorResponse(503, "unavailable", "too many connections"), 1,
                    /*close=*/true, /*head=*/false);
@@ -425,6 +433,7 @@ void HttpConnection::Flush() {
   if (out_pos_ == out_.size()) {
     out_.clear();
     out_pos_ = 0;
+    if (out_.capacity() > kCompactOutput / 16) std::string().swap(out_);  // give a burst back
     if (close_after_flush_ && !lingering_) {
       BeginLinger();
       return;
@@ -433,6 +442,7 @@ void HttpConnection::Flush() {
     out_.erase(0, out_pos_);
     out_pos_ = 0;
   }
+  if (budget_) core_->options->output_budget->Update(*budget_, out_.size() - out_pos_);
   if (current_) current_->SetUnsent(out_.size() - out_pos_);
   UpdateInterest();
   MaybeArmIdleTimer();
@@ -515,6 +525,9 @@ void HttpConnection::Close() {
   ::close(fd_);
   fd_ = -1;
   if (!reject_) core_->stats->open_connections--;
+  budget_.reset();
+  std::string().swap(out_);
+  out_pos_ = 0;
   io_->conns.erase(this);
   if (auto exchange = std::move(current_)) exchange->ConnectionClosed();
   // Keep this object alive until the loop finishes the current batch of events, which

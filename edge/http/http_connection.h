@@ -31,6 +31,7 @@
 #include "edge/http/http_response.h"
 #include "edge/http/http_server.h"
 #include "edge/net/event_loop.h"
+#include "edge/net/output_budget.h"
 
 namespace redge::http::internal {
 
@@ -192,6 +193,7 @@ class HttpConnection : public net::FdHandler, public std::enable_shared_from_thi
   net::EventLoop::TimerId idle_timer_ = 0;
   net::EventLoop::TimerId linger_timer_ = 0;
   Clock::time_point last_active_;
+  net::OutputBudget::Handle budget_;  // this connection's share of the output budget
 };
 
 }  // namespace redge::http::internal

@@ -37,6 +37,7 @@
 
 namespace redge::net {
 class EventLoop;
+class OutputBudget;
 }
 
 namespace redge::http {
@@ -120,6 +121,9 @@ struct HttpOptions {
   size_t max_stream_buffer = 8u << 20;  // unsent bytes of one stream before it is closed
   int max_connections = 20000;
   int keep_alive_idle_seconds = 75;  // an idle keep-alive connection is closed after this
+  // The process-wide budget of unsent output (shared with RESP); null = none. Must
+  // outlive the server.
+  net::OutputBudget* output_budget = nullptr;
 };
 
 struct HttpStats {

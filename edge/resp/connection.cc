@@ -95,6 +95,18 @@ void Connection::Start() {
       {{"peer", peer_}, {"id", std::to_string(id_)}});
   events_ = EPOLLIN | EPOLLRDHUP;
   loop_->Watch(fd_, events_, this);
+  if (net::OutputBudget* budget = server_->options().output_budget) {
+    std::weak_ptr<Connection> weak = weak_from_this();
+    net::EventLoop* loop = loop_;
+    budget_ = budget->Register([weak, loop] {
+      loop->Post([weak] {
+        if (auto c = weak.lock(); c && !c->closed_) {
+          c->server_->stats().output_limit_disconnections++;
+          c->Close();
+        }
+      });
+    });
+  }
 }
 
 void Connection::OnEvents(uint32_t events) {
@@ -549,7 +561,10 @@ void Connection::DrainPubSub() {
     Close();
     return;
   }
-  if (out_.size() - out_pos_ >= kPubSubDrainHighWater) return;  // resumes in OnWritable
+  if (out_.size() - out_pos_ >= kPubSubDrainHighWater) {
+    CheckOutputLimits();  // the queue grew: limits and the output budget see it now
+    return;               // resumes in OnWritable
+  }
   for (auto& m : subscriber_->Drain()) {
     if (m.pattern.empty()) {
       writer_.PushHeader(3);
@@ -698,6 +713,7 @@ bool Connection::CheckOutputLimits() {
   const bool pubsub = subscriber_ && subscriber_->SubscriptionCount() > 0;
   const uint64_t used = out_.size() - out_pos_ + (subscriber_ ? subscriber_->QueuedBytes() : 0);
   omem_ = static_cast<int64_t>(used);
+  if (budget_) server_->options().output_budget->Update(*budget_, used);
   const OutputLimits all = server_->output_limits();
   const OutputLimit& limit = pubsub ? all.pubsub : all.normal;
   const char* why = nullptr;
@@ -753,6 +769,7 @@ void Connection::Close() {
     server_->stats().pubsub_clients--;
   }
   server_->Unregister(id_);
+  budget_.reset();
   // Nothing more is sent or run: give the buffers back now, not when the last task
   // naming this connection has run.
   std::string().swap(out_);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "edge/net/event_loop.h"
+#include "edge/net/output_budget.h"
 #include "edge/resp/command.h"
 #include "edge/resp/protocol.h"
 #include "store/pubsub.h"
@@ -157,6 +158,7 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   uint32_t events_ = 0;        // the epoll interest registered now
   bool input_paused_ = false;  // backpressure: too much unsent output (connection.cc)
   std::chrono::steady_clock::time_point soft_limit_since_{};
+  net::OutputBudget::Handle budget_;  // this client's share of --output-buffer-budget
   RequestParser parser_;
   std::string out_;
   size_t out_pos_ = 0;

@@ -27,6 +27,7 @@
 
 #include "edge/auth_guard.h"
 #include "edge/net/event_loop.h"
+#include "edge/net/output_budget.h"
 #include "edge/resp/output_limits.h"
 #include "edge/resp/protocol.h"
 #include "store/status.h"
@@ -47,6 +48,9 @@ struct RespOptions {
   int io_threads = 2;
   ParserLimits limits;
   OutputLimits output_limits;  // client-output-buffer-limit
+  // The process-wide budget of unsent output (shared with HTTP); null = none. Must
+  // outlive the server.
+  net::OutputBudget* output_budget = nullptr;
   int max_clients = 10000;
   std::string version = "7.2.0";  // what INFO/HELLO report as redis_version
   std::string data_dir;
