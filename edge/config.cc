@@ -138,6 +138,25 @@ const std::vector<Setting>& Settings() {
        [](Config& c, const std::string& v) {
          return ParseInt(v, 1, int64_t{1} << 30, &c.max_body);
        }},
+      {"http-header-timeout",
+       "seconds a client has to send a complete request head (slowloris: 408 and a close; "
+       "default 10)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.05, 3600, &c.http_header_timeout_s);
+       }},
+      {"http-body-timeout",
+       "seconds a client has to send a request body after its head (default 60)", false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.05, 3600, &c.http_body_timeout_s);
+       }},
+      {"http-max-conns-per-ip",
+       "HTTP connections one client address may hold, 0 for no limit (default 1024; raise it "
+       "behind a reverse proxy, whose connections all share its address)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseInt(v, 0, 10'000'000, &c.http_max_conns_per_ip);
+       }},
       {"max-event-bytes",
        "largest job event data (a worker's event, a result) in bytes of JSON (default 1048576)",
        false,

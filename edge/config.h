@@ -40,6 +40,9 @@ struct Config {
   int64_t sse_max_streams = 10000;
   int64_t max_body = 1 << 20;
   int64_t max_event_bytes = 1 << 20;
+  double http_header_timeout_s = 10;
+  double http_body_timeout_s = 60;
+  int64_t http_max_conns_per_ip = 1024;
   int64_t output_buffer_budget = int64_t{1} << 30;
   std::string queue_key_template = "redge:queue:{queue}";
   std::string response_key_template = "redge:response:{id}";

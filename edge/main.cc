@@ -91,6 +91,9 @@ int Serve(const redge::Config& config) {
     ho.io_threads = config.io_threads;
     ho.max_body = static_cast<size_t>(config.max_body);
     ho.output_budget = &output_budget;
+    ho.header_timeout_ms = static_cast<int>(config.http_header_timeout_s * 1000);
+    ho.body_timeout_ms = static_cast<int>(config.http_body_timeout_s * 1000);
+    ho.max_connections_per_address = static_cast<int>(config.http_max_conns_per_ip);
     // SSE streams are paced (sse_routes.cc): one stream buffers at most its high-water mark
     // plus one event, and an event is at most max_event_bytes; so no stored event can be
     // too big for a stream.

@@ -56,10 +56,16 @@ struct IoLoop {
   std::thread thread;
 };
 
+// Whether the acceptor let a connection in: if not, it answers 503 and closes.
+enum class Admission { kAccepted, kServerFull, kAddressFull };
+
 // What connections need from the server.
 struct ServerCore {
   const HttpOptions* options = nullptr;
   HttpStats* stats = nullptr;
+  // Open connections per client address (for max_connections_per_address).
+  std::mutex addresses_mu;
+  std::unordered_map<std::string, int> connections_per_address;
   // Filter + routing + handler; runs on the loop thread.
   std::function<void(Request&, const std::shared_ptr<Exchange>&)> dispatch;
   std::atomic<bool> stopping{false};
@@ -137,8 +143,8 @@ class ExchangeImpl final : public Exchange {
 
 class HttpConnection : public net::FdHandler, public std::enable_shared_from_this<HttpConnection> {
  public:
-  // `reject`: over max_connections; answers 503 and closes.
-  HttpConnection(ServerCore* core, IoLoop* io, int fd, std::string peer, bool reject);
+  // Not kAccepted: answers 503 and closes.
+  HttpConnection(ServerCore* core, IoLoop* io, int fd, std::string peer, Admission admission);
   ~HttpConnection() override;
 
   // Registers with the loop (loop thread).
@@ -169,13 +175,16 @@ class HttpConnection : public net::FdHandler, public std::enable_shared_from_thi
   void UpdateInterest();
   void MaybeArmIdleTimer();
   void OnIdleTimer();
+  // The deadline of the request being received (head, then body); see HttpOptions.
+  void UpdateRequestDeadline();
+  void OnRequestDeadline();
 
   ServerCore* const core_;
   IoLoop* const io_;
   net::EventLoop* const loop_;
   int fd_;
   const std::string peer_;
-  const bool reject_;
+  const Admission admission_;
   RequestParser parser_;
   std::string in_;
   size_t in_pos_ = 0;
@@ -192,6 +201,10 @@ class HttpConnection : public net::FdHandler, public std::enable_shared_from_thi
   uint32_t events_ = 0;
   net::EventLoop::TimerId idle_timer_ = 0;
   net::EventLoop::TimerId linger_timer_ = 0;
+  enum class Phase { kNone, kHead, kBody };
+  Phase deadline_phase_ = Phase::kNone;
+  net::EventLoop::TimerId deadline_timer_ = 0;
+  bool first_request_ = true;
   Clock::time_point last_active_;
   net::OutputBudget::Handle budget_;  // this connection's share of the output budget
 };

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "edge/auth_guard.h"
 #include "edge/http/http_connection.h"
 #include "edge/http/http_parser.h"
 #include "edge/http/http_response.h"
@@ -24,6 +25,7 @@
 namespace redge::http {
 namespace {
 
+using internal::Admission;
 using internal::ErrorResponse;
 using internal::HttpConnection;
 using internal::IoLoop;
@@ -149,18 +151,30 @@ void HttpServer::Impl::AcceptLoop() {
       break;
     }
     stats.connections_accepted++;
-    // Counted here, not on the loop, so a burst of accepts cannot overshoot the limit.
-    bool reject = stats.open_connections.load() >= options.max_connections;
-    if (reject) {
-      stats.rejected_connections++;
-    } else {
+    std::string peer = PeerName(ss);
+    // Counted here, not on the loop, so a burst of accepts cannot overshoot the limits.
+    Admission admission = Admission::kAccepted;
+    if (stats.open_connections.load() >= options.max_connections) {
+      admission = Admission::kServerFull;
+    } else if (options.max_connections_per_address > 0) {
+      std::lock_guard lock(core.addresses_mu);
+      int& n = core.connections_per_address[PeerAddress(peer)];
+      if (n >= options.max_connections_per_address) {
+        admission = Admission::kAddressFull;
+      } else {
+        n++;
+      }
+    }
+    if (admission == Admission::kAccepted) {
       stats.open_connections++;
+    } else {
+      stats.rejected_connections++;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     IoLoop* io = loops[next_loop++ % loops.size()].get();
-    io->loop->Post([this, io, fd, peer = PeerName(ss), reject]() mutable {
-      auto c = std::make_shared<HttpConnection>(&core, io, fd, std::move(peer), reject);
+    io->loop->Post([this, io, fd, peer = std::move(peer), admission]() mutable {
+      auto c = std::make_shared<HttpConnection>(&core, io, fd, std::move(peer), admission);
       c->Start();
     });
   }

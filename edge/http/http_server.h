@@ -16,6 +16,9 @@
 //  - Request bodies: Content-Length and chunked. `Expect: 100-continue` is honoured.
 //  - A stream whose peer does not read is closed when its unsent output exceeds
 //    max_stream_buffer, so a stalled reader never grows memory without bound.
+//  - A request head (body) not complete within header_timeout_ms (body_timeout_ms) gets
+//    408 and a close; one client address holds at most max_connections_per_address
+//    connections (503 beyond).
 //
 // Thread-safety: Start/Stop from one controlling thread. Route() before Start(). Exchange
 // methods are safe from any thread.
@@ -38,7 +41,7 @@
 namespace redge::net {
 class EventLoop;
 class OutputBudget;
-}
+}  // namespace redge::net
 
 namespace redge::http {
 
@@ -120,6 +123,14 @@ struct HttpOptions {
   size_t max_header_bytes = 64u << 10;  // request line + headers: 431 beyond it
   size_t max_stream_buffer = 8u << 20;  // unsent bytes of one stream before it is closed
   int max_connections = 20000;
+  // Connections from one client address (0 = no limit): more get 503 and a close.
+  int max_connections_per_address = 1024;
+  // Slowloris: a request head must be complete this long after its first byte (after the
+  // connection opened, for the first request), and its body this long after the head;
+  // else 408 and a close. An idle keep-alive connection between requests is governed by
+  // keep_alive_idle_seconds instead.
+  int header_timeout_ms = 10'000;
+  int body_timeout_ms = 60'000;
   int keep_alive_idle_seconds = 75;  // an idle keep-alive connection is closed after this
   // The process-wide budget of unsent output (shared with RESP); null = none. Must
   // outlive the server.
@@ -132,6 +143,7 @@ struct HttpStats {
   std::atomic<int64_t> requests{0};
   std::atomic<int64_t> open_streams{0};
   std::atomic<int64_t> rejected_connections{0};
+  std::atomic<int64_t> request_timeouts{0};  // 408s for a head or body not sent in time
 };
 
 class HttpServer {
