@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "edge/config.h"
+#include "edge/fd_budget.h"
 #include "edge/http/http_server.h"
 #include "edge/http/jobs_api.h"
 #include "edge/jobs/job_service.h"
@@ -36,8 +37,35 @@ int Serve(const redge::Config& config) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // File descriptors: the store's share is reserved first, so connections can never take
+  // what RocksDB needs to open its next WAL or table file.
+  const int64_t resp_wanted = config.resp_enabled ? config.maxclients : 0;
+  // Every SSE stream is a connection; leave room for producers and workers beyond them.
+  const int64_t http_wanted = config.http_enabled ? config.sse_max_streams + 1024 : 0;
+  const uint64_t nofile = redge::RaiseNofileLimit(redge::kReservedFds + redge::kMaxStoreTableFiles +
+                                                  resp_wanted + http_wanted);
+  const redge::FdPlan fds = redge::PlanFileDescriptors(nofile, resp_wanted, http_wanted);
+  if ((resp_wanted > 0 && fds.resp_max_clients == 0) ||
+      (http_wanted > 0 && fds.http_max_connections == 0)) {
+    Log(lvl::critical, "too few file descriptors to serve anything",
+        {{"rlimit_nofile", std::to_string(nofile)},
+         {"needed_at_least",
+          std::to_string(redge::kReservedFds + redge::kMinStoreTableFiles + 2)}});
+    return 1;
+  }
+  Log(fds.reduced ? lvl::warn : lvl::info,
+      fds.reduced ? "file descriptors: RLIMIT_NOFILE is too low for the configured connection "
+                    "limits; they are lowered (raise LimitNOFILE / ulimit -n)"
+                  : "file descriptors",
+      {{"rlimit_nofile", std::to_string(nofile)},
+       {"store_table_files", std::to_string(fds.store_table_files)},
+       {"reserved", std::to_string(fds.reserved)},
+       {"resp_maxclients", std::to_string(fds.resp_max_clients)},
+       {"http_max_connections", std::to_string(fds.http_max_connections)}});
+
   redge::store::Options so;
   so.dir = config.data_dir;
+  so.max_open_files = fds.store_table_files;
   so.fsync = *redge::store::ParseFsync(config.fsync);
   so.log = [](int level, const std::string& line) {
     static const lvl::level_enum kLevels[] = {lvl::debug, lvl::debug, lvl::warn, lvl::err,
@@ -62,10 +90,10 @@ int Serve(const redge::Config& config) {
   jo.response_key_template = config.response_key_template;
   jo.progress_channel_template = config.progress_channel_template;
   jo.max_event_bytes = config.max_event_bytes;
-  // GET /metrics; declared before what updates it so it is destroyed after them.
   // One budget for the output all connections hold (RESP and HTTP); declared before the
   // metrics that read it and the servers that use it, so it is destroyed after them.
   redge::net::OutputBudget output_budget(static_cast<size_t>(config.output_buffer_budget));
+  // GET /metrics; declared before what updates it so it is destroyed after them.
   redge::Metrics metrics;
   metrics.registry.AddCollector([&output_budget](redge::MetricWriter& w) {
     w.WriteGauge("redge_output_buffer_bytes",
@@ -99,8 +127,7 @@ int Serve(const redge::Config& config) {
     // too big for a stream.
     ho.max_stream_buffer = std::max<size_t>(
         ho.max_stream_buffer, static_cast<size_t>(config.max_event_bytes) + (1u << 20));
-    // Every SSE stream is a connection; leave room for producers and workers beyond them.
-    ho.max_connections = static_cast<int>(config.sse_max_streams + 1024);
+    ho.max_connections = fds.http_max_connections;
     redge::http::JobsApiOptions ao;
     ao.token = config.http_token;
     ao.sse_heartbeat_ms = static_cast<int64_t>(config.sse_heartbeat_s * 1000);
@@ -126,7 +153,7 @@ int Serve(const redge::Config& config) {
     ro.port = config.resp_port;
     ro.requirepass = config.requirepass;
     ro.io_threads = config.io_threads;
-    ro.max_clients = static_cast<int>(config.maxclients);
+    ro.max_clients = fds.resp_max_clients;
     ro.output_budget = &output_budget;
     ro.output_limits.pubsub.hard = static_cast<uint64_t>(config.pubsub_output_limit);
     // Validated by LoadConfig; it wins over pubsub-output-limit for what it names.

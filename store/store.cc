@@ -12,6 +12,7 @@
 
 #include "store/compaction_filter.h"
 #include "store/encoding.h"
+#include "store/retryable_fs.h"
 #include "store/store_impl.h"
 
 namespace redge::store {
@@ -111,6 +112,10 @@ Status Store::OpenDb() {
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
   db_options.max_total_wal_size = 256u << 20;
+  db_options.max_open_files = options_.max_open_files;
+  // Running out of file descriptors is a retryable error, so the store recovers by itself.
+  im.env = rocksdb::NewCompositeEnv(NewRetryableFileSystem());
+  db_options.env = im.env.get();
 
   auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   rocksdb::BlockBasedTableOptions table;

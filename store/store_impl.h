@@ -29,6 +29,8 @@ struct Store::Waiter {
 };
 
 struct Store::Impl {
+  // RocksDB's Env over RetryableFileSystem (retryable_fs.h); outlives `db`.
+  std::unique_ptr<rocksdb::Env> env;
   rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyHandle* meta_cf = nullptr;
   rocksdb::ColumnFamilyHandle* data_cf = nullptr;
