@@ -7,6 +7,7 @@
 #include <functional>
 #include <sstream>
 
+#include "edge/decimal.h"
 #include "edge/resp/output_limits.h"
 #include "store/store.h"
 #include "store/strings.h"
@@ -33,9 +34,8 @@ std::string ParseInt(const std::string& v, int64_t lo, int64_t hi, int64_t* out)
 
 // A duration in seconds, fractions allowed (tests use sub-second leases and heartbeats).
 std::string ParseSeconds(const std::string& v, double lo, double hi, double* out) {
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  if (v.empty() || end != v.c_str() + v.size() || !(d >= lo && d <= hi)) {
+  double d = 0;
+  if (!ParseDecimal(v, &d) || !(d >= lo && d <= hi)) {
     std::ostringstream o;
     o << "must be a number of seconds in [" << lo << ", " << hi << "]";
     return o.str();
@@ -109,8 +109,14 @@ const std::vector<Setting>& Settings() {
        [](Config& c, const std::string& v) { return ParseAddress(v, &c.resp); }},
       {"http", "HTTP listener ADDR:PORT, or off (default 127.0.0.1:8080)", false,
        [](Config& c, const std::string& v) { return ParseAddress(v, &c.http); }},
-      {"http-token", "bearer token HTTP clients must send (default none)", false,
+      {"http-token",
+       "bearer token HTTP clients must send: printable ASCII without spaces (default none)", false,
        [](Config& c, const std::string& v) -> std::string {
+         // Empty means no token. Anything else must be sendable as `Bearer <token>`: a
+         // token of spaces (or with them) would protect nothing or could never match.
+         for (char ch : v) {
+           if (ch <= ' ' || ch > '~') return "must be printable ASCII without spaces";
+         }
          c.http_token = v;
          return "";
        }},
@@ -309,7 +315,10 @@ Status Apply(Config* c, const std::string& name, const std::string& value,
   if (!s) return Status::InvalidArgument(where + ": unknown setting '" + name + "'");
   std::string err = s->apply(*c, value);
   if (!err.empty()) {
-    return Status::InvalidArgument(where + ": " + name + " " + err + " (got '" + value + "')");
+    // Secrets are not repeated back into a terminal or a log.
+    const bool secret = name == "http-token" || name == "requirepass";
+    return Status::InvalidArgument(where + ": " + name + " " + err +
+                                   (secret ? "" : " (got '" + value + "')"));
   }
   return Status::OK();
 }

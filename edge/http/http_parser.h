@@ -66,6 +66,7 @@ class RequestParser {
   Result ParseHeaderLine(std::string_view line);
   // Chooses Content-Length, chunked or no body from the headers.
   Result StartBody();
+  Result MissingHost(int hosts);
 
   const size_t max_header_bytes_;
   const size_t max_body_;

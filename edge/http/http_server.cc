@@ -136,20 +136,8 @@ void HttpServer::Impl::AcceptLoop() {
   HttpStats& stats = *core.stats;
   while (!core.stopping) {
     sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    int fd =
-        accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (core.stopping) break;
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors or memory: back off briefly instead of spinning on accept.
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        continue;
-      }
-      Log(spdlog::level::err, "http accept failed", {{"error", strerror(errno)}});
-      break;
-    }
+    int fd = net::AcceptConnection(listen_fd, core.stopping, &ss, "HTTP");
+    if (fd < 0) break;
     stats.connections_accepted++;
     std::string peer = PeerName(ss);
     // Counted here, not on the loop, so a burst of accepts cannot overshoot the limits.

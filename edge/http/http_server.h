@@ -11,7 +11,8 @@
 //  - Requests of one connection are answered in order (HTTP/1.1 keep-alive and
 //    pipelining); a handler may answer later from any thread through its Exchange.
 //  - Bad input gets a status and a close, never a crash or unbounded memory: 400 for a
-//    malformed request, 413 for a body over max_body, 431 for headers over
+//    malformed request (an HTTP/1.1 request without exactly one Host included), 413 for a
+//    body over max_body, 417 for an Expect other than 100-continue, 431 for headers over
 //    max_header_bytes, 501 for an unsupported Transfer-Encoding, 505 for non-HTTP/1.x.
 //  - Request bodies: Content-Length and chunked. `Expect: 100-continue` is honoured.
 //  - A stream whose peer does not read is closed when its unsent output exceeds

@@ -4,6 +4,8 @@
 #include <cstdlib>
 
 #include "edge/auth_guard.h"
+#include "edge/decimal.h"
+#include "edge/http/http_parser.h"
 #include "edge/http/static_assets.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
@@ -30,9 +32,8 @@ bool PrintableAscii(std::string_view s) {
 
 // Seconds with fractions, in (lo, hi]; nullopt when malformed or out of range.
 std::optional<double> ParseSeconds(const std::string& v, double lo, double hi) {
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  if (v.empty() || end != v.c_str() + v.size() || !(d >= lo && d <= hi)) return std::nullopt;
+  double d = 0;
+  if (!ParseDecimal(v, &d) || !(d >= lo && d <= hi)) return std::nullopt;
   return d;
 }
 
@@ -73,10 +74,16 @@ std::optional<json> BodyJson(const Request& req, Exchange& ex, const std::string
 // `access_token` query parameter; nullopt when there is none.
 std::optional<std::string> BearerToken(const Request& req) {
   if (auto auth = req.Header("authorization")) {
-    constexpr std::string_view kScheme = "Bearer ";
-    if (auth->substr(0, kScheme.size()) == kScheme)
-      return std::string(auth->substr(kScheme.size()));
-    return std::string();  // another scheme: a credential, and a wrong one
+    // RFC 9110 11.1: the scheme is case-insensitive, then one or more spaces.
+    std::string_view value = *auth;
+    size_t space = value.find(' ');
+    std::string_view scheme = value.substr(0, space);
+    if (space == std::string_view::npos || !internal::EqualsIgnoreCase(scheme, "bearer")) {
+      return std::string();  // another scheme: a credential, and a wrong one
+    }
+    value.remove_prefix(space);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    return std::string(value);
   }
   return req.Query("access_token");
 }

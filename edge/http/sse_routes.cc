@@ -6,6 +6,7 @@
 #include <optional>
 #include <utility>
 
+#include "edge/decimal.h"
 #include "edge/http/jobs_api.h"
 #include "edge/http/sse.h"
 #include "edge/json_input.h"
@@ -319,9 +320,7 @@ void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
   }
   double wait_s = 0;
   if (auto w = req.Query("wait")) {
-    char* end = nullptr;
-    wait_s = std::strtod(w->c_str(), &end);
-    if (w->empty() || end != w->c_str() + w->size() || !(wait_s > 0 && wait_s <= 60)) {
+    if (!ParseDecimal(*w, &wait_s) || !(wait_s > 0 && wait_s <= 60)) {
       return ReplyError(*ex, 400, "bad_request", "wait must be in (0, 60] seconds", corr);
     }
   }

@@ -103,19 +103,8 @@ void RespServer::CommitDeferred(net::EventLoop* loop) {
 void RespServer::AcceptLoop() {
   while (!stopping_) {
     sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    int fd =
-        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (stopping_) break;
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE) {
-        // Out of descriptors: back off briefly instead of spinning on accept.
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        continue;
-      }
-      break;
-    }
+    int fd = net::AcceptConnection(listen_fd_, stopping_, &ss, "RESP");
+    if (fd < 0) break;
     stats_.connections_received++;
     if (stats_.connected_clients.load() >= options_.max_clients) {
       static const char kMsg[] = "-ERR max number of clients reached\r\n";
