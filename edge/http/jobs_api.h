@@ -1,5 +1,6 @@
 // JobsApi: the HTTP routes of docs/http-api.md over a JobService: producers, browsers
-// (SSE and long-poll), HTTP workers, operators and the seed chat compatibility routes.
+// (SSE and long-poll), HTTP workers, operators and the /chat routes of the chat API that
+// existing deployments (the API + Redis stack redge replaces) expose to their browsers.
 //
 // Every handler answers on its connection's event loop and never blocks it: long-polls,
 // SSE streams and lease waits are parked on JobService watchers or store waiters and
