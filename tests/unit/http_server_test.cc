@@ -172,7 +172,8 @@ TEST(HttpServerTest, ChunkedRequestBody) {
   ASSERT_TRUE(server.Start().ok());
   Client c(server.port());
   ASSERT_TRUE(
-      c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+      c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Type: "
+             "text/plain\r\n\r\n"
              "7\r\nHello, \r\n5;name=value\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n"));
   auto r = c.ReadResponse();
   ASSERT_TRUE(r);
@@ -205,8 +206,8 @@ TEST(HttpServerTest, BodyOverMaxBodyIs413) {
   {
     // Refused from the header alone: no 100 Continue, no body read.
     Client c(server.port());
-    ASSERT_TRUE(
-        c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n"));
+    ASSERT_TRUE(c.Send(
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n"));
     auto r = c.ReadResponse();
     ASSERT_TRUE(r);
     ExpectJsonError(r, 413, "payload_too_large");
@@ -216,15 +217,16 @@ TEST(HttpServerTest, BodyOverMaxBodyIs413) {
   {
     // A client that sends its whole body anyway still gets to read the 413.
     Client c(server.port());
-    ASSERT_TRUE(
-        c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'x')));
+    ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" +
+                       std::string(5000, 'x')));
     ExpectJsonError(c.ReadResponse(), 413, "payload_too_large");
   }
   {
     Client c(server.port());
     std::string chunk(600, 'y');
-    ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" + chunk +
-                       "\r\n258\r\n" + chunk + "\r\n"));
+    ASSERT_TRUE(
+        c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" +
+               chunk + "\r\n258\r\n" + chunk + "\r\n"));
     ExpectJsonError(c.ReadResponse(), 413, "payload_too_large");
     EXPECT_TRUE(c.WaitEof());
   }
