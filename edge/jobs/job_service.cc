@@ -69,19 +69,6 @@ bool ValidQueueName(std::string_view queue) {
   return true;
 }
 
-Outcome JobService::CheckQueue(std::string_view queue) const {
-  if (!ValidQueueName(queue)) {
-    return Outcome::Error(Code::kBadRequest,
-                          "queue names are 1-128 characters of A-Z a-z 0-9 _ - . : (not . or ..)");
-  }
-  if (IsInternalKey(queue_key_.Format(queue))) {
-    return Outcome::Error(Code::kBadRequest, "queue '" + std::string(queue) + "' would use key '" +
-                                                 queue_key_.Format(queue) +
-                                                 "', which redge keeps for its own records");
-  }
-  return Outcome::Ok();
-}
-
 JobService::JobService(st::Store* store, JobsOptions options, Metrics* metrics)
     : store_(store),
       options_(std::move(options)),
@@ -91,12 +78,6 @@ JobService::JobService(st::Store* store, JobsOptions options, Metrics* metrics)
       progress_channel_(options_.progress_channel_template, "{id}") {}
 
 JobService::~JobService() { Stop(); }
-
-Outcome JobService::TooLarge(const std::string& what, size_t bytes) const {
-  return Outcome::Error(
-      Code::kTooLarge, what + " is " + std::to_string(bytes) + " bytes as JSON; the limit is " +
-                           std::to_string(options_.max_event_bytes) + " bytes (--max-event-bytes)");
-}
 
 Outcome JobService::Unavailable(const st::Status& s) {
   return Outcome::Error(Code::kUnavailable, "the store cannot write: " + s.message());
@@ -562,44 +543,6 @@ void JobService::WakeWatchers(const std::string& id,
     for (auto& [token, fn] : it->second) fns.push_back(fn);
   }
   for (auto& fn : fns) fn(committed);
-}
-
-void JobService::SetRunning(const std::string& queue, const std::string& id, bool running) {
-  std::lock_guard lock(queues_mu_);
-  if (running) {
-    running_[queue].insert(id);
-    running_queue_[id] = queue;
-  } else {
-    running_[queue].erase(id);
-    running_queue_.erase(id);
-  }
-}
-
-void JobService::OnJobGone(const std::string& id) {
-  {
-    std::lock_guard lock(queues_mu_);
-    if (auto it = running_queue_.find(id); it != running_queue_.end()) {
-      running_[it->second].erase(id);
-      running_queue_.erase(it);
-    }
-  }
-  WakeWatchers(id, std::chrono::steady_clock::now());  // readers re-read and end
-}
-
-void JobService::OnJobsFlushed() {
-  {
-    std::lock_guard lock(queues_mu_);
-    for (auto& [queue, ids] : running_) ids.clear();
-    running_queue_.clear();
-  }
-  std::vector<std::string> ids;
-  {
-    std::lock_guard lock(watch_mu_);
-    for (auto& [id, fns] : watchers_) ids.push_back(id);
-  }
-  for (const auto& id : ids) WakeWatchers(id, std::chrono::steady_clock::now());
-  Log(spdlog::level::warn, "every job was deleted (FLUSHDB or FLUSHALL of database 0)",
-      {{"open_readers", std::to_string(ids.size())}});
 }
 
 std::vector<QueueInfo> JobService::Queues() {

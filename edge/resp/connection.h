@@ -141,6 +141,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void Close();
   void UpdateInterest();
   void FinishBlock();
+  // A command named POST or Host: (an HTTP request sent to the RESP port).
+  static bool IsHttpRequestLine(const std::vector<std::string>& argv);
+  static void LogCrossProtocolAttempt(const std::string& peer);
   // Applies client-output-buffer-limit (class pubsub while subscribed, else normal) to
   // the unsent output plus queued pub/sub messages; closes the client and returns true
   // when it is over.
