@@ -13,6 +13,7 @@
 
 #include "store/compaction_filter.h"
 #include "store/encoding.h"
+#include "store/retryable_fs.h"
 #include "store/store_impl.h"
 
 namespace redge::store {
@@ -112,6 +113,10 @@ Status Store::OpenDb() {
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
   db_options.max_total_wal_size = 256u << 20;
+  db_options.max_open_files = options_.max_open_files;
+  // Running out of file descriptors is a retryable error, so the store recovers by itself.
+  im.env = rocksdb::NewCompositeEnv(NewRetryableFileSystem());
+  db_options.env = im.env.get();
 
   auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   rocksdb::BlockBasedTableOptions table;
@@ -318,7 +323,14 @@ void Store::RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock) {
       Op& op = ops[i++];
       uint64_t seq = 0;
       Status s = FlushRange(op.flush_first, op.flush_last, &seq);
+      // Registered before traffic: safe to run without the lock.
+      const auto& flush_observers = im.flush_observers;
       lock.unlock();
+      if (s.ok()) {
+        for (int db = op.flush_first; db <= op.flush_last; ++db) {
+          for (auto& observer : flush_observers) observer(db);
+        }
+      }
       if (!s.ok()) {
         op.done(s);
       } else {
@@ -432,6 +444,11 @@ void Store::AddChannelObserver(std::string channel_prefix, ChannelObserver obser
   std::lock_guard lock(impl_->mu);
   impl_->channel_observers.emplace_back(std::move(channel_prefix), std::move(observer));
   impl_->has_channel_observers = true;
+}
+
+void Store::AddFlushObserver(std::function<void(int db)> observer) {
+  std::lock_guard lock(impl_->mu);
+  impl_->flush_observers.push_back(std::move(observer));
 }
 
 void Store::SetCommitListener(CommitListener listener) {

@@ -41,6 +41,8 @@ struct Store::Op {
 };
 
 struct Store::Impl {
+  // RocksDB's Env over RetryableFileSystem (retryable_fs.h); outlives `db`.
+  std::unique_ptr<rocksdb::Env> env;
   rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyHandle* meta_cf = nullptr;
   rocksdb::ColumnFamilyHandle* data_cf = nullptr;
@@ -75,6 +77,7 @@ struct Store::Impl {
 
   std::vector<std::pair<std::string, KeyObserver>> key_observers;
   std::vector<std::pair<std::string, ChannelObserver>> channel_observers;
+  std::vector<std::function<void(int db)>> flush_observers;
   std::atomic<bool> has_channel_observers{false};
   CommitListener commit_listener;
 

@@ -20,6 +20,13 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Stop turning queued pub/sub messages into output while this much is unsent; the
 // broker's per-subscriber limit then applies to a client that does not read.
 constexpr size_t kPubSubDrainHighWater = 256 * 1024;
+// Backpressure: while this much output is unsent, the connection neither reads its socket
+// nor runs the commands it already has (a client that pipelines 20,000 GETs without
+// reading their replies costs this plus one batch of replies, not all of them). Reading
+// resumes once the client has taken enough.
+constexpr size_t kInputPauseOutputBytes = 256 * 1024;
+// An output buffer that grew past this is freed, not kept, once everything is sent.
+constexpr size_t kKeepOutputCapacity = 64 * 1024;
 
 std::string SockName(int fd, bool peer) {
   sockaddr_storage ss{};
@@ -65,7 +72,20 @@ void Connection::Start() {
   self_ = shared_from_this();
   Log(spdlog::level::debug, "resp client connected",
       {{"peer", peer_}, {"id", std::to_string(id_)}});
-  loop_->Watch(fd_, EPOLLIN | EPOLLRDHUP, this);
+  events_ = EPOLLIN | EPOLLRDHUP;
+  loop_->Watch(fd_, events_, this);
+  if (net::OutputBudget* budget = server_->options().output_budget) {
+    std::weak_ptr<Connection> weak = weak_from_this();
+    net::EventLoop* loop = loop_;
+    budget_ = budget->Register([weak, loop] {
+      loop->Post([weak] {
+        if (auto c = weak.lock(); c && !c->closed_) {
+          c->server_->stats().output_limit_disconnections++;
+          c->Close();
+        }
+      });
+    });
+  }
 }
 
 void Connection::OnEvents(uint32_t events) {
@@ -175,6 +195,10 @@ bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSp
 void Connection::ProcessInput() {
   std::vector<std::string> argv;
   while (!closed_ && !waiting_ && !blocked() && !close_after_reply_) {
+    if (out_.size() - out_pos_ >= kInputPauseOutputBytes) {
+      input_paused_ = true;  // FlushOutput resumes once the client has read enough
+      break;
+    }
     argv.clear();
     if (stashed_) {
       argv = std::move(*stashed_);
@@ -195,6 +219,12 @@ void Connection::ProcessInput() {
         CloseAfterReply();
         break;
       }
+    }
+    if (IsHttpRequestLine(argv)) {
+      server_->stats().cross_protocol_closes++;
+      LogCrossProtocolAttempt(peer_);
+      Close();  // nothing of the request runs, and no reply is sent
+      return;
     }
     const CommandSpec* spec = nullptr;
     if (Batchable(argv, &spec)) {
@@ -517,7 +547,7 @@ store::Subscriber& Connection::subscriber() {
     std::weak_ptr<Connection> weak = weak_from_this();
     net::EventLoop* loop = loop_;
     auto sub =
-        server_->store().pubsub().NewSubscriber(server_->pubsub_output_limit.load(), [weak, loop] {
+        server_->store().pubsub().NewSubscriber(server_->output_limits().pubsub.hard, [weak, loop] {
           auto c = weak.lock();
           if (!c || c->drain_scheduled_.exchange(true)) return;
           loop->Post([weak] {
@@ -541,7 +571,10 @@ void Connection::DrainPubSub() {
     Close();
     return;
   }
-  if (out_.size() - out_pos_ >= kPubSubDrainHighWater) return;  // resumes in OnWritable
+  if (out_.size() - out_pos_ >= kPubSubDrainHighWater) {
+    CheckOutputLimits();  // the queue grew: limits and the output budget see it now
+    return;               // resumes in OnWritable
+  }
   for (auto& m : subscriber_->Drain()) {
     if (m.pattern.empty()) {
       writer_.PushHeader(3);
@@ -726,26 +759,36 @@ void Connection::FlushOutput() {
     out_.erase(0, out_pos_);
     out_pos_ = 0;
   }
-  omem_ = static_cast<int64_t>(out_.size() - out_pos_);
-  // A subscriber whose socket does not drain is cut off at the same limit as its queue.
-  if (subscriber_ && out_.size() - out_pos_ > server_->pubsub_output_limit.load()) {
-    server_->stats().output_limit_disconnections++;
-    Close();
-    return;
+  if (out_pos_ == out_.size() && out_.capacity() > kKeepOutputCapacity) {
+    std::string().swap(out_);  // a burst of output must not pin its memory
+  }
+  if (CheckOutputLimits()) return;
+  if (input_paused_ && out_.size() - out_pos_ < kInputPauseOutputBytes) {
+    input_paused_ = false;
+    // Commands may already be parsed and waiting: run them from the loop, not from inside
+    // whatever called FlushOutput.
+    std::weak_ptr<Connection> weak = weak_from_this();
+    loop_->Post([weak] {
+      if (auto c = weak.lock()) c->Resume();
+    });
   }
   UpdateInterest();
 }
 
 void Connection::UpdateInterest() {
-  bool need = out_pos_ < out_.size();
-  if (need == want_write_) return;
-  want_write_ = need;
-  loop_->Modify(fd_, EPOLLIN | EPOLLRDHUP | (need ? EPOLLOUT : 0u), this);
+  // EPOLLRDHUP stays on while input is paused: a client that leaves is noticed at once.
+  uint32_t events =
+      EPOLLRDHUP | (input_paused_ ? 0u : EPOLLIN) | (out_pos_ < out_.size() ? EPOLLOUT : 0u);
+  if (events == events_) return;
+  events_ = events;
+  loop_->Modify(fd_, events, this);
 }
 
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  // Gone from CLIENT LIST before the peer can see the socket close.
+  server_->Unregister(id_);
   if (blocked_id_ != 0) server_->store().CancelBlockedPop(blocked_id_);
   FinishBlock();
   loop_->Unwatch(fd_);
@@ -756,7 +799,15 @@ void Connection::Close() {
     subscriber_->Close();
     server_->stats().pubsub_clients--;
   }
-  server_->Unregister(id_);
+  budget_.reset();
+  // Nothing more is sent or run: give the buffers back now, not when the last task
+  // naming this connection has run.
+  std::string().swap(out_);
+  out_pos_ = 0;
+  parser_ = RequestParser(server_->options().limits);
+  std::vector<PendingCommand>().swap(batch_);
+  stashed_.reset();
+  std::vector<std::vector<std::string>>().swap(queued_);
   Log(spdlog::level::debug, "resp client disconnected",
       {{"peer", peer_}, {"id", std::to_string(id_)}});
   // Keep this object alive until the loop finishes the current batch of events, which

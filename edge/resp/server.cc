@@ -21,10 +21,10 @@
 namespace redge::resp {
 
 RespServer::RespServer(store::Store* store, RespOptions options)
-    : pubsub_output_limit(options.pubsub_output_limit),
-      store_(store),
+    : store_(store),
       options_(std::move(options)),
-      requirepass_(options_.requirepass) {
+      requirepass_(options_.requirepass),
+      output_limits_(options_.output_limits) {
   RegisterAllCommands();
   InitConfig();
 }
@@ -45,10 +45,7 @@ void RespServer::InitConfig() {
   config_.SetInitial("proto-max-bulk-len", std::to_string(o.limits.max_bulk_len));
   config_.SetInitial("client-query-buffer-limit", std::to_string(o.limits.max_query_buffer));
   config_.SetInitial("io-threads", std::to_string(o.io_threads));
-  const std::string limit = std::to_string(o.pubsub_output_limit);
-  config_.SetInitial(
-      "client-output-buffer-limit",
-      "normal 0 0 0 slave 268435456 67108864 60 pubsub " + limit + " " + limit + " 0");
+  config_.SetInitial("client-output-buffer-limit", FormatOutputLimits(o.output_limits));
   config_.OnSet("requirepass", [this](const std::string& v, bool apply) {
     if (apply) set_requirepass(v);
     return std::string();
@@ -58,14 +55,10 @@ void RespServer::InitConfig() {
     return std::string();
   });
   config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
-    // The value is normalised: "normal H S T slave H S T pubsub H S T".
-    if (apply) {
-      auto pos = v.find("pubsub ");
-      if (pos != std::string::npos) {
-        pubsub_output_limit = std::stoull(v.substr(pos + 7));
-      }
-    }
-    return std::string();
+    OutputLimits limits = output_limits();
+    std::string err = ParseOutputLimits(v, &limits);
+    if (err.empty() && apply) set_output_limits(limits);
+    return err;
   });
 }
 
@@ -89,6 +82,16 @@ std::string RespServer::requirepass() const {
 void RespServer::set_requirepass(std::string p) {
   std::lock_guard lock(config_mu_);
   requirepass_ = std::move(p);
+}
+
+OutputLimits RespServer::output_limits() const {
+  std::lock_guard lock(config_mu_);
+  return output_limits_;
+}
+
+void RespServer::set_output_limits(const OutputLimits& limits) {
+  std::lock_guard lock(config_mu_);
+  output_limits_ = limits;
 }
 
 store::Status RespServer::Start() {
@@ -137,19 +140,8 @@ void RespServer::CommitDeferred(net::EventLoop* loop) {
 void RespServer::AcceptLoop() {
   while (!stopping_) {
     sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    int fd =
-        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (stopping_) break;
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE) {
-        // Out of descriptors: back off briefly instead of spinning on accept.
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        continue;
-      }
-      break;
-    }
+    int fd = net::AcceptConnection(listen_fd_, stopping_, &ss, "RESP");
+    if (fd < 0) break;
     stats_.connections_received++;
     if (stats_.connected_clients.load() >= options_.max_clients) {
       static const char kMsg[] = "-ERR max number of clients reached\r\n";
