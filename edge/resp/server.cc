@@ -15,6 +15,7 @@
 #include "edge/net/listener.h"
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
+#include "edge/resp/lua_engine.h"
 
 namespace redge::resp {
 
@@ -22,6 +23,7 @@ RespServer::RespServer(store::Store* store, RespOptions options)
     : pubsub_output_limit(options.pubsub_output_limit),
       store_(store),
       options_(std::move(options)),
+      scripting_(std::make_unique<ScriptEngine>(options_.version)),
       requirepass_(options_.requirepass) {
   RegisterAllCommands();
 }
@@ -57,6 +59,8 @@ store::Status RespServer::Start() {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
 
+  // Function libraries are stored: load them now, so a bad one is logged at start.
+  store_->Exec(0, [this](store::Txn& txn) { scripting_->SyncFunctions(txn); });
   store_->SetCommitListener([this](const std::vector<std::string>& touched, int flushed_db) {
     OnCommit(touched, flushed_db);
   });
@@ -128,6 +132,8 @@ void RespServer::AcceptLoop() {
 
 void RespServer::Stop() {
   if (stopping_.exchange(true)) return;
+  // A script looping forever must not keep the store's writer (and shutdown) waiting.
+  scripting_->KillForShutdown();
   if (listen_fd_ >= 0) {
     shutdown(listen_fd_, SHUT_RDWR);
     ::close(listen_fd_);

@@ -37,6 +37,7 @@ class MetricsRegistry;
 namespace redge::resp {
 
 class Connection;
+class ScriptEngine;
 
 struct RespOptions {
   std::string host = "127.0.0.1";
@@ -102,6 +103,9 @@ class RespServer {
   void Watch(Connection* c, const std::string& meta_key);
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
 
+  // Lua scripting and functions (EVAL, FUNCTION, FCALL).
+  ScriptEngine& scripting() { return *scripting_; }
+
   // CONFIG SET-able settings.
   std::atomic<size_t> pubsub_output_limit;
   std::string requirepass() const;
@@ -113,6 +117,7 @@ class RespServer {
 
   store::Store* store_;
   RespOptions options_;
+  std::unique_ptr<ScriptEngine> scripting_;
   RespStats stats_;
   int listen_fd_ = -1;
   int port_ = 0;

@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <fstream>
 
+#include "base/numbers.h"
 #include "edge/resp/command.h"
 #include "edge/resp/command_docs.h"
 #include "edge/resp/connection.h"
+#include "edge/resp/lua_engine.h"
 #include "edge/resp/server.h"
 #include "store/glob.h"
 
@@ -78,6 +80,7 @@ std::string InfoSection(CommandContext& ctx, const std::string& name) {
     num("maxmemory", 0);
     line("maxmemory_policy", "noeviction");
     line("mem_allocator", "libc");
+    s += ctx.server.scripting().InfoMemory();
   } else if (name == "persistence") {
     s = "# Persistence\r\n";
     num("loading", 0);
@@ -140,7 +143,11 @@ void Info(CommandContext& ctx) {
   ctx.reply.Verbatim("txt", out);
 }
 
-void DbSize(CommandContext& ctx) { ctx.reply.Integer(ctx.server.store().DbSize(ctx.conn.db())); }
+void DbSize(CommandContext& ctx) {
+  // Inside a script after SELECT, the transaction's database is the script's.
+  const int db = ctx.txn ? ctx.txn->db() : ctx.conn.db();
+  ctx.reply.Integer(ctx.server.store().DbSize(db));
+}
 
 bool FlushMode(CommandContext& ctx) {
   if (ctx.argv.size() > 2) {
@@ -294,6 +301,7 @@ void Command(CommandContext& ctx) {
     if (!c) return ctx.reply.Error("ERR Invalid command specified");
     std::vector<std::string> keys;
     int argc = static_cast<int>(ctx.argv.size()) - 2;
+    if (ScriptCommandKeys(ctx.argv, 2, &keys)) return ctx.reply.BulkArray(keys);
     if (c->first_key > 0) {
       int last = c->last_key < 0 ? argc + c->last_key : c->last_key;
       for (int i = c->first_key; i <= last && i < argc; i += std::max(1, c->step)) {
@@ -334,6 +342,8 @@ std::vector<std::pair<std::string, std::string>> ConfigValues(CommandContext& ct
       {"maxmemory-policy", "noeviction"},
       {"io-threads", std::to_string(o.io_threads)},
       {"notify-keyspace-events", ""},
+      {"lua-time-limit", std::to_string(ctx.server.scripting().busy_threshold_ms())},
+      {"busy-reply-threshold", std::to_string(ctx.server.scripting().busy_threshold_ms())},
   };
 }
 
@@ -366,6 +376,18 @@ void Config(CommandContext& ctx) {
       const std::string& v = ctx.argv[i + 1];
       if (k == "requirepass") {
         ctx.server.set_requirepass(v);
+      } else if (k == "lua-time-limit" || k == "busy-reply-threshold") {
+        int64_t ms = 0;
+        if (!base::ParseInt64(v, &ms)) {
+          return ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                                 "') - argument couldn't be parsed into an integer");
+        }
+        if (ms < 0) {
+          return ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                                 "') - argument must be between 0 and 9223372036854775807 "
+                                 "inclusive");
+        }
+        ctx.server.scripting().set_busy_threshold_ms(ms);
       } else if (k == "client-output-buffer-limit") {
         // Only the pubsub class is meaningful here: "pubsub <hard> <soft> <seconds>".
         auto pos = ToLower(v).find("pubsub ");
