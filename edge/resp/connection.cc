@@ -387,7 +387,8 @@ void Connection::RunInStore(std::function<void(store::Txn&)> body,
     body(txn);
   };
   server_->store().ExecAsync(
-      db_, std::move(labeled), [weak, loop, reply, proto, replies](store::Status s) {
+      db_, std::move(labeled),
+      [weak, loop, reply, proto, replies](store::Status s) {
         if (!s.ok()) {
           // Nothing of the batch was written: every command of it gets the error.
           reply->clear();
