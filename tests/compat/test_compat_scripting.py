@@ -497,3 +497,29 @@ def test_exchange_helper_matches_redis_wire_format(redge):
     # The comparison helper itself: a multi-level reply is read whole.
     got = exchange(redge.port, [["eval", "return {1, {2, {3}}, 'x'}", "0"]])
     assert got == [b"*3\r\n:1\r\n*2\r\n:2\r\n*1\r\n:3\r\n$1\r\nx\r\n"]
+
+
+def test_shutdown_stops_a_runaway_script_and_keeps_nothing_of_it(redge_factory, tmp_path):
+    data = tmp_path / "data"
+    server = redge_factory(data_dir=data)
+    admin = server.raw()
+    runner = server.raw()
+    runner.send_command("EVAL", "redis.call('set', 'partial', '1') while true do end", "0")
+    # The script wrote, so SCRIPT KILL cannot stop it; a SIGTERM must still end redge.
+    wait_until(lambda: admin.call("FUNCTION", "STATS") == Error(BUSY_EVAL), what="script start")
+    assert admin.call("SCRIPT", "KILL").startswith("UNKILLABLE")
+    assert server.stop() is None  # exits on SIGTERM within the harness's 10 s
+    again = redge_factory(data_dir=data)
+    assert again.client().get("partial") is None
+
+
+def test_a_client_that_leaves_during_its_script(redge):
+    admin = redge.raw()
+    admin.call("CONFIG", "SET", "lua-time-limit", "50")
+    runner = redge.raw()
+    runner.send_command("EVAL", "while true do end", "0")
+    wait_busy(admin)
+    runner.close()
+    assert admin.call("SCRIPT", "KILL") == "OK"
+    wait_until(lambda: admin.call("PING") == "PONG", what="PONG after the kill")
+    redge.assert_serving()
