@@ -41,6 +41,7 @@
 #include "edge/resp/lua_convert.h"
 
 struct lua_State;
+struct lua_Debug;
 
 namespace redge::resp {
 
@@ -146,6 +147,7 @@ class ScriptEngine {
   const char* RegisterFunction(LoadContext& load);
   // The count hook of both states (timeouts, SCRIPT KILL). May raise a Lua error.
   void OnHook(lua_State* L);
+  static void Hook(lua_State* L, lua_Debug* ar);
 
  private:
   struct EvalScript {

@@ -10,6 +10,7 @@
 //   then the CRC-32 (IEEE, little endian) of everything before it.
 #include <strings.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstring>
 

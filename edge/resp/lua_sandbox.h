@@ -100,4 +100,22 @@ T* PushGcObject(lua_State* L) {
 // of range become INT64_MIN.
 long long NumberToLongLong(lua_Number n);
 
+// Shared by lua_sandbox.cc and lua_builtins.cc only.
+namespace internal {
+inline constexpr char kProxyTarget[] = "redge.proxy_target";  // proxy -> real table
+inline constexpr char kVisibleMeta[] = "redge.visible_meta";  // proxy -> getmetatable's view
+inline constexpr char kStringMeta[] = "redge.string_meta";    // the strings' real metatable
+inline constexpr char kStringMetaView[] = "redge.string_meta_view";
+inline constexpr char kReadonlyError[] = "Attempt to modify a readonly table";
+// Pushes registry[field], creating an empty table there the first time.
+void PushRegistryTable(lua_State* L, const char* field);
+// Pushes the real table behind the proxy at `idx` and returns true; false (nothing
+// pushed) if it is not a proxy.
+bool PushProxyTarget(lua_State* L, int idx);
+// Replaces the value at `idx` by the real table behind it when it is a proxy.
+void ResolveArg(lua_State* L, int idx);
+// Raises Redis's read-only error the way its patched lua_rawset does (no position).
+int RaiseReadonly(lua_State* L);
+}  // namespace internal
+
 }  // namespace redge::resp::lua
