@@ -94,6 +94,15 @@ const std::map<std::string, std::string, std::less<>>& Syntax() {
       {"blmove", "source destination LEFT|RIGHT LEFT|RIGHT timeout"},
       {"brpoplpush", "source destination timeout"},
       {"blmpop", "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]"},
+      // scripting
+      {"eval", "script numkeys [key [key ...]] [arg [arg ...]]"},
+      {"evalsha", "sha1 numkeys [key [key ...]] [arg [arg ...]]"},
+      {"eval_ro", "script numkeys [key [key ...]] [arg [arg ...]]"},
+      {"evalsha_ro", "sha1 numkeys [key [key ...]] [arg [arg ...]]"},
+      {"fcall", "function numkeys [key [key ...]] [arg [arg ...]]"},
+      {"fcall_ro", "function numkeys [key [key ...]] [arg [arg ...]]"},
+      {"script", "subcommand [argument ...]"},
+      {"function", "subcommand [argument ...]"},
       // pubsub
       {"subscribe", "channel [channel ...]"},
       {"psubscribe", "pattern [pattern ...]"},
