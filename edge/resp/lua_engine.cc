@@ -366,9 +366,9 @@ void ScriptEngine::Run(CommandContext& ctx, lua_State* L, const std::string& nam
     start_ms_ = SteadyMs();
     running_.store(true, std::memory_order_release);
   }
-  if (busy_threshold_ms_.load() > 0 || kill_.load()) {
-    lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInstructions);
-  }
+  // Always hooked (Redis hooks only with a threshold): SCRIPT KILL and shutdown reach
+  // the script even with lua-time-limit 0.
+  lua_sethook(L, Hook, LUA_MASKCOUNT, kHookInstructions);
   txn.SetSavePoint();
 
   RunArgs args{&run, &ctx.argv, numkeys};

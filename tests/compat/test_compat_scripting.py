@@ -523,3 +523,15 @@ def test_a_client_that_leaves_during_its_script(redge):
     assert admin.call("SCRIPT", "KILL") == "OK"
     wait_until(lambda: admin.call("PING") == "PONG", what="PONG after the kill")
     redge.assert_serving()
+
+
+def test_kill_without_a_time_limit(redge):
+    admin = redge.raw()
+    admin.call("CONFIG", "SET", "lua-time-limit", "0")  # BUSY off
+    runner = redge.client()
+    t, result = run_in_thread(lambda: runner.eval("while true do end", 0))
+    wait_until(lambda: admin.call("FUNCTION", "STATS") == Error(BUSY_EVAL), what="script start")
+    assert admin.call("PING") == "PONG"  # never BUSY with a limit of 0
+    assert admin.call("SCRIPT", "KILL") == "OK"
+    t.join(timeout=10)
+    assert "Script killed by user" in str(result["error"])
