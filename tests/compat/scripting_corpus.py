@@ -61,6 +61,10 @@ for s in ["redis.call('nosuchcommand')", "redis.call('get','a','b','c')", "retur
     ev(s)
 case(("set", "foo", "bar"), ("eval", "redis.call('lpush',KEYS[1],'val')", "1", "foo"))
 case(("eval", "return redis.call('select','9')", "0"), ("get", "mykey"))
+# Blocking commands Redis does not refuse in scripts act as their non-blocking forms.
+case(("eval", "return redis.call('blmpop', 0, 1, 'q', 'LEFT')", "0"), ("rpush", "q", "a", "b"),
+     ("eval", "return redis.call('blmpop', 0, 2, 'q', 'RIGHT', 'COUNT', 5)", "0"))
+case(("eval", "return redis.call('brpoplpush', 'q', 'r', 0)", "0"), ("eval", "return redis.call('blmove', 'q', 'r', 'LEFT', 'LEFT', 0)", "0"))
 case(("eval", "redis.call('select','9'); return redis.call('set','sel','1')", "0"), ("exists", "sel"), ("select", "9"), ("exists", "sel"))
 ev("return 1", numkeys=-1)
 case(("eval", "return 1", "x"))
