@@ -251,6 +251,62 @@ int CheckedPatternCall(lua_State* L) {
   return lua_gettop(L);
 }
 
+// Debian's lua-cjson 2.1.0 keeps its output in an int-sized buffer: an output past 2 GiB
+// aborts the process (Redis's bundled copy was fixed for CVE-2022-24834). So before
+// encoding, an upper bound of the output is computed (every string byte may become a
+// 6-byte escape); a value whose bound passes 1 GiB is refused. The walk is iterative and
+// stops, leaving the verdict to cjson, where cjson itself would stop (max depth, the Lua
+// stack).
+constexpr uint64_t kMaxJsonBound = uint64_t{1} << 30;
+
+uint64_t ScalarBound(lua_State* L, int idx) {
+  if (lua_type(L, idx) == LUA_TSTRING) return 6 * uint64_t{lua_objlen(L, idx)} + 2;
+  return 32;
+}
+
+int CjsonEncode(lua_State* L) {
+  lua_pushvalue(L, lua_upvalueindex(2));  // cjson.encode_max_depth()
+  lua_call(L, 0, 1);
+  const int max_depth = static_cast<int>(lua_tointeger(L, -1));
+  lua_pop(L, 1);
+  if (lua_gettop(L) >= 1) {
+    const int base = lua_gettop(L);
+    lua_pushvalue(L, 1);
+    uint64_t bound = 0;
+    int depth = 0;  // tables being walked (each holds a table and a key on the stack)
+    bool pending = true;
+    while (bound <= kMaxJsonBound) {
+      if (pending) {
+        pending = false;
+        if (lua_istable(L, -1)) {
+          if (depth >= max_depth || !lua_checkstack(L, 3)) break;  // cjson refuses it
+          ResolveArg(L, lua_gettop(L));
+          bound += 2;
+          depth++;
+          lua_pushnil(L);
+        } else {
+          bound += ScalarBound(L, -1);
+          lua_pop(L, 1);
+        }
+      }
+      if (depth == 0) break;
+      if (lua_next(L, -2)) {  // [table, key, value]
+        bound += ScalarBound(L, -2) + 2;
+        pending = true;
+      } else {
+        lua_pop(L, 1);  // the table
+        depth--;
+      }
+    }
+    lua_settop(L, base);
+    if (bound > kMaxJsonBound) return luaL_error(L, "Cannot serialise: output too large");
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
 // bit.tohex(x, n) with n = INT32_MIN would overflow its digit count (CVE-2024-31449).
 int BitToHex(lua_State* L) {
   if (lua_gettop(L) >= 2 && lua_isnumber(L, 2) && lua_tonumber(L, 2) <= INT32_MIN) {
@@ -349,6 +405,12 @@ lua_State* NewState() {
   lua_pop(L, 1);
   lua_getfield(L, g, "bit");
   Wrap(L, -1, "tohex", BitToHex);
+  lua_pop(L, 1);
+  lua_getfield(L, g, "cjson");
+  lua_getfield(L, -1, "encode");
+  lua_getfield(L, -2, "encode_max_depth");
+  lua_pushcclosure(L, CjsonEncode, 2);
+  lua_setfield(L, -2, "encode");
   lua_pop(L, 1);
   lua_pop(L, 1);  // globals
   return L;

@@ -144,6 +144,17 @@ TEST_F(LuaTest, HardenedBuiltins) {
             "ok:1");
 }
 
+TEST_F(LuaTest, CjsonOutputIsBounded) {
+  // Debian's lua-cjson aborts past 2 GiB of output: values whose output could exceed
+  // 1 GiB (6 bytes per string byte at worst) are refused before encoding.
+  EXPECT_EQ(Run("local s = string.rep(string.rep('x', 1048576), 180) "
+                "local ok, e = pcall(cjson.encode, {a = {s}}) return e"),
+            "ok:Cannot serialise: output too large");
+  EXPECT_EQ(Run("return cjson.encode({a = {1, 2, {b = 'x'}}})"), "ok:{\"a\":[1,2,{\"b\":\"x\"}]}");
+  EXPECT_EQ(Run("local t = {} t[1] = t local ok, e = pcall(cjson.encode, t) return e"),
+            "ok:Cannot serialise, excessive nesting (1001)");
+}
+
 TEST_F(LuaTest, NoAllocationAboveTheCap) {
   // What keeps Debian's lua-cjson (int-sized buffers, CVE-2022-24834) safe: no string can
   // grow big enough to overflow its size arithmetic.
