@@ -27,7 +27,8 @@ void ScriptEngine::Hook(lua_State* L, lua_Debug*) { FromState(L)->OnHook(L); }
 
 void ScriptEngine::OnHook(lua_State* L) {
   if (LoadContext* load = CurrentLoad(L)) {
-    if (load->timeout_ms > 0 && SteadyMs() - load->start_ms > load->timeout_ms) {
+    if (shutting_down_.load() ||
+        (load->timeout_ms > 0 && SteadyMs() - load->start_ms > load->timeout_ms)) {
       lua_sethook(L, Hook, LUA_MASKLINE, 0);
       lua::PushError(L, "FUNCTION LOAD timeout");
       lua_error(L);

@@ -195,7 +195,12 @@ class ScriptEngine {
   void Run(CommandContext& ctx, lua_State* L, const std::string& name, uint32_t flags,
            bool read_only, bool eval_mode, int64_t numkeys);
   // FUNCTION LOAD's core: compiles and registers a library; nullptr + *error on failure.
-  std::shared_ptr<Library> CreateLibrary(std::string_view code, std::string* error);
+  // Its code may run for `timeout_ms` ("FUNCTION LOAD timeout").
+  std::shared_ptr<Library> CreateLibrary(std::string_view code, std::string* error,
+                                         int64_t timeout_ms = kLoadTimeoutMs);
+  static constexpr int64_t kLoadTimeoutMs = 500;  // Redis's FUNCTION LOAD limit
+  // Loading the stored libraries at start: they loaded in time once, be generous.
+  static constexpr int64_t kStartupLoadTimeoutMs = 10000;
   void ReleaseLibrary(const Library& lib);
   // Links/unlinks a library into the name -> function index.
   void Link(const std::shared_ptr<Library>& lib);

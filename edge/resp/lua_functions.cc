@@ -128,7 +128,8 @@ const char* ScriptEngine::RegisterFunction(LoadContext& load) {
 }
 
 std::shared_ptr<ScriptEngine::Library> ScriptEngine::CreateLibrary(std::string_view code,
-                                                                   std::string* error) {
+                                                                   std::string* error,
+                                                                   int64_t timeout_ms) {
   Metadata md;
   if (!ExtractMetadata(code, &md, error)) return nullptr;
   if (!ValidName(md.name)) {
@@ -165,6 +166,7 @@ std::shared_ptr<ScriptEngine::Library> ScriptEngine::CreateLibrary(std::string_v
   LoadContext load;
   load.lib = lib;
   load.start_ms = SteadyMs();
+  load.timeout_ms = timeout_ms;
   lua_pushlightuserdata(L, &load);
   lua_setfield(L, LUA_REGISTRYINDEX, kLoadKey);
   lua_sethook(
@@ -261,7 +263,7 @@ void ScriptEngine::SyncFunctions(store::Txn& txn) {
   });
   for (const std::string& code : codes) {
     std::string err;
-    auto lib = CreateLibrary(code, &err);
+    auto lib = CreateLibrary(code, &err, kStartupLoadTimeoutMs);
     if (lib && libraries_.count(lib->name) == 0) {
       bool clash = false;
       for (const Function& f : lib->functions) clash |= FindFunction(f.name) != nullptr;

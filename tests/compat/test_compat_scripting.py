@@ -461,6 +461,17 @@ return cjson.encode(job)
 """
 
 
+GET_COUNTS = """
+#!lua flags=no-writes
+-- BullMQ-style read-only query, run with EVALSHA_RO: counts per state, msgpack-packed.
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[ARGV[i]] = redis.call('llen', key)
+end
+return cmsgpack.pack(out)
+"""
+
+
 def test_bullmq_style_scripts(redge):
     c = redge.client(decode_responses=False)
     add = c.register_script(ADD_JOB)
@@ -482,6 +493,9 @@ def test_bullmq_style_scripts(redge):
     with pytest.raises(redis.ResponseError, match="Expected object key string but found invalid token"):
         add(keys=keys, args=[msgpack.packb({"name": "x"}), "{not json"])
     assert c.get("q:id") == b"3"
+    sha = c.script_load(GET_COUNTS.lstrip())
+    counts = c.execute_command("EVALSHA_RO", sha, 2, "q:wait", "q:done", "wait", "done")
+    assert msgpack.unpackb(counts) == {"wait": 2, "done": 0}
 
 
 def test_resp3_client(redge):
