@@ -167,7 +167,7 @@ int LoadChunk(lua_State* L, const char* s, size_t len, const char* chunkname) {
     char id[LUA_IDSIZE + 16];
     ChunkId(chunkname, id, sizeof(id));
     lua_pushnil(L);
-    lua_pushfstring(L, "%s:1: unexpected symbol near '<\\%d>'", id,
+    lua_pushfstring(L, "%s:1: unexpected symbol near 'char(%d)'", id,
                     static_cast<int>(static_cast<unsigned char>(s[0])));
     return 2;
   }

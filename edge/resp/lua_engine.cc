@@ -261,7 +261,7 @@ std::optional<std::string> ScriptEngine::CreateEvalScript(const std::string& bod
   int status = 0;
   if (len > 0 && code[0] == LUA_SIGNATURE[0]) {
     // Redis's Lua has no undump: a precompiled chunk is a syntax error there.
-    lua_pushfstring(L, "user_script:1: unexpected symbol near '<\\%d>'",
+    lua_pushfstring(L, "user_script:1: unexpected symbol near 'char(%d)'",
                     static_cast<int>(static_cast<unsigned char>(code[0])));
     status = LUA_ERRSYNTAX;
   } else {

@@ -150,7 +150,7 @@ std::shared_ptr<ScriptEngine::Library> ScriptEngine::CreateLibrary(std::string_v
   lua_pushstring(L, "@user_function");  // anchors the chunk name while parsing
   int status;
   if (!md.code.empty() && md.code[0] == LUA_SIGNATURE[0]) {
-    lua_pushfstring(L, "user_function:1: unexpected symbol near '<\\%d>'",
+    lua_pushfstring(L, "user_function:1: unexpected symbol near 'char(%d)'",
                     static_cast<int>(static_cast<unsigned char>(md.code[0])));
     status = LUA_ERRSYNTAX;
   } else {

@@ -95,6 +95,11 @@ case(("eval_ro", "#!lua flags=no-writes\nreturn 2", "0"))
 case(("eval", "#!lua flags=no-writes,allow-stale\nerror('x')", "0"))
 case(("eval", "#!lua \"unbalanced\nreturn 1", "0"))
 case(("eval", "#! lua\nreturn 1", "0"))
+# Precompiled chunks: refused as Redis's Lua (which has no undump) refuses them.
+case(("eval", "\x1bLuaQ\x00\x01\x04\x08", "0"), ("script", "load", "\x1bLua"),
+     ("eval", "local f, e = loadstring(string.dump(function() return 1 end)) return e", "0"),
+     ("eval", "local f, e = loadstring(string.dump(function() return 1 end), '=name') return e", "0"),
+     ("eval", "local s = string.dump(function() return 1 end) local d = false local f, e = load(function() if d then return nil end d = true return s end) return e", "0"))
 # sandbox
 for s in ["setmetatable(_G, {})", "local g = getmetatable(_G)\ng.__index = {}", "redis = function() return 1 end", "_G = {}",
           "redis.call = function() return 1 end", "cjson.encode = function() return 1 end", "cmsgpack.pack = function() return 1 end",

@@ -123,7 +123,7 @@ TEST_F(LuaTest, RemovedFunctions) {
 TEST_F(LuaTest, BytecodeIsRefused) {
   EXPECT_EQ(Run("return loadstring(string.dump(function() return 1 end)) == nil"), "ok:true");
   EXPECT_EQ(Run("local f, e = loadstring(string.dump(function() return 1 end)) return e"),
-            "ok:[string \"\x1bLuaQ\"]:1: unexpected symbol near '<\\27>'");
+            "ok:[string \"\x1bLuaQ\"]:1: unexpected symbol near 'char(27)'");
   EXPECT_EQ(Run("local s = string.dump(function() return 1 end) local done = false "
                 "return load(function() if done then return nil end done = true return s end) "
                 "== nil"),
