@@ -3,6 +3,9 @@
 // ready, inside that write's batch. Each request carries its own serve function, so this
 // file knows no data type; BlockPopAsync builds the one for lists.
 #include <algorithm>
+#include <memory>
+#include <string_view>
+#include <unordered_set>
 
 #include "store/encoding.h"
 #include "store/lists.h"
@@ -12,24 +15,41 @@
 namespace redge::store {
 namespace {
 
-// The list pop of one PopRequest as a serve function.
+// The list pop of one PopRequest as a serve function. Its first call per key happens when
+// the request is made: a key of another type is then an error (WRONGTYPE), as in Redis;
+// later calls come from writes to the key, and Redis serves blocked list pops from lists
+// only, so a key that became another type keeps the client waiting.
 ServeFn ListServe(PopRequest req) {
-  return
-      [req = std::move(req)](Txn& txn, const std::string& key) -> std::optional<Result<PopResult>> {
-        if (req.destination) {
-          auto moved = lists::Move(txn, key, *req.destination, req.from, req.to);
-          if (moved.ok()) return Result<PopResult>(PopResult{key, {std::move(*moved)}});
-          if (moved.status().IsNotFound()) return std::nullopt;
-          return Result<PopResult>(moved.status());
-        }
-        auto popped = lists::Pop(txn, key, req.from, std::max<size_t>(req.count, 1));
-        if (popped.ok() && !popped->empty()) {
-          return Result<PopResult>(PopResult{key, std::move(*popped)});
-        }
-        if (!popped.ok() && !popped.status().IsNotFound())
-          return Result<PopResult>(popped.status());
-        return std::nullopt;
-      };
+  auto calls = std::make_shared<size_t>(0);
+  return [req = std::move(req), calls](Txn& txn,
+                                       const std::string& key) -> std::optional<Result<PopResult>> {
+    const bool at_request = (*calls)++ < req.keys.size();
+    if (!at_request) {
+      auto meta = txn.GetMeta(key);
+      if (meta.ok() && meta->type != KeyType::kList) return std::nullopt;
+    }
+    if (req.destination) {
+      auto moved = lists::Move(txn, key, *req.destination, req.from, req.to);
+      if (moved.ok()) return Result<PopResult>(PopResult{key, {std::move(*moved)}});
+      if (moved.status().IsNotFound()) return std::nullopt;
+      return Result<PopResult>(moved.status());
+    }
+    auto popped = lists::Pop(txn, key, req.from, std::max<size_t>(req.count, 1));
+    if (popped.ok() && !popped->empty()) {
+      return Result<PopResult>(PopResult{key, std::move(*popped)});
+    }
+    if (!popped.ok() && !popped.status().IsNotFound()) return Result<PopResult>(popped.status());
+    return std::nullopt;
+  };
+}
+
+// Whether `key` holds a live value in database `db` (the caller's database is kept).
+bool KeyExists(Txn& txn, int db, const std::string& key) {
+  int saved_db = txn.db();
+  txn.SwitchDb(db);
+  bool exists = txn.GetMeta(key).ok();
+  txn.SwitchDb(saved_db);
+  return exists;
 }
 
 }  // namespace
@@ -66,21 +86,39 @@ void Store::ServeBlockedPops(Txn& txn) {
   Impl& im = *impl_;
   // Serving a BLMOVE pushes to its destination, which may make more keys ready.
   while (!txn.ready_lists_.empty()) {
+    std::vector<std::string> signalled;
+    signalled.swap(txn.ready_lists_);
+    // Keys are served in the order they first became ready (Redis's ready_keys list): a
+    // waiter on two keys written in one transaction is served from the first one written.
     std::vector<std::string> ready;
-    ready.swap(txn.ready_lists_);
-    std::sort(ready.begin(), ready.end());
-    ready.erase(std::unique(ready.begin(), ready.end()), ready.end());
+    std::unordered_set<std::string_view> seen;
+    for (const auto& key : signalled) {
+      if (seen.insert(key).second) ready.push_back(key);
+    }
     for (const auto& meta_key : ready) {
-      while (true) {
-        // Held across the serve attempt: a concurrent cancel either withdraws the waiter
-        // before it is served or learns that it was served.
+      // Every waiter of the key in FIFO order, as Redis walks its blocked clients, until
+      // the key is gone: a waiter the key cannot serve (a BLPOP on what is now a sorted
+      // set, an XREAD for later IDs) does not hold up the ones behind it.
+      std::vector<std::shared_ptr<Waiter>> queue;
+      {
         std::lock_guard wlock(im.waiters_mu);
         auto it = im.waiters_by_key.find(meta_key);
-        if (it == im.waiters_by_key.end() || it->second.empty()) break;
-        std::shared_ptr<Waiter> w = it->second.front();
-        std::string key = meta_key.substr(1);
-        if (!TryServeFrom(txn, *w, key)) break;  // nothing more for the queue's head
-        RemoveWaiter(*w);
+        if (it == im.waiters_by_key.end()) continue;
+        queue.assign(it->second.begin(), it->second.end());
+      }
+      const std::string key = meta_key.substr(1);
+      for (const auto& w : queue) {
+        {
+          // Held across the serve attempt: a concurrent cancel either withdraws the
+          // waiter before it is served or learns that it was served.
+          std::lock_guard wlock(im.waiters_mu);
+          if (!im.waiters_by_id.count(w->id)) continue;  // canceled meanwhile
+          if (TryServeFrom(txn, *w, key)) {
+            RemoveWaiter(*w);
+            continue;
+          }
+        }
+        if (!KeyExists(txn, w->request.db, key)) break;  // nothing left for anyone
       }
     }
   }

@@ -225,4 +225,86 @@ Result<bool> RenameNX(Txn& txn, std::string_view from, std::string_view to) {
   return true;
 }
 
+Result<bool> Copy(Txn& txn, std::string_view source, int dst_db, std::string_view destination,
+                  bool replace) {
+  const int src_db = txn.db();
+  auto found = txn.GetMeta(source);
+  if (!found.ok()) return found.status().IsNotFound() ? Result<bool>(false) : found.status();
+  Meta meta = std::move(*found);
+  txn.SwitchDb(dst_db);
+  auto existing = txn.GetMeta(destination);
+  txn.SwitchDb(src_db);
+  if (existing.ok() && !replace) return false;
+  if (!existing.ok() && !existing.status().IsNotFound()) return existing.status();
+  if (IsCollection(meta.type)) {
+    auto copied = txn.CopyElements(source, meta.version, dst_db, destination);
+    if (!copied.ok()) return copied.status();
+    meta.version = *copied;
+  }
+  txn.SwitchDb(dst_db);
+  if (existing.ok()) txn.DeleteKey(destination);
+  txn.PutMeta(destination, meta);
+  txn.Notify(destination, "copy_to");
+  txn.SwitchDb(src_db);
+  return true;
+}
+
+Result<bool> Move(Txn& txn, std::string_view key, int dst_db) {
+  const int src_db = txn.db();
+  auto found = txn.GetMeta(key);
+  if (!found.ok()) return found.status().IsNotFound() ? Result<bool>(false) : found.status();
+  txn.SwitchDb(dst_db);
+  auto existing = txn.GetMeta(key);
+  txn.SwitchDb(src_db);
+  if (existing.ok()) return false;
+  if (!existing.status().IsNotFound()) return existing.status();
+  auto copied = Copy(txn, key, dst_db, key, false);
+  if (!copied.ok()) return copied.status();
+  txn.DeleteKey(key);
+  txn.Notify(key, "move_from");
+  txn.SwitchDb(dst_db);
+  txn.Notify(key, "move_to");
+  txn.SwitchDb(src_db);
+  return true;
+}
+
+Status SwapDb(Txn& txn, int a, int b) {
+  if (a == b) return Status::OK();
+  const int saved = txn.db();
+  struct Entry {
+    std::string key;
+    Meta meta;
+  };
+  // Each database's live keys, their elements copied under the other database's prefix.
+  auto take = [&](int from, int to, std::vector<Entry>* out) -> Status {
+    txn.SwitchDb(from);
+    Status s = txn.ScanKeys("", [&](std::string_view key, const Meta& meta) {
+      out->push_back({std::string(key), meta});
+      return true;
+    });
+    if (!s.ok()) return s;
+    for (auto& e : *out) {
+      if (!IsCollection(e.meta.type)) continue;
+      auto copied = txn.CopyElements(e.key, e.meta.version, to, e.key);
+      if (!copied.ok()) return copied.status();
+      e.meta.version = *copied;
+    }
+    for (auto& e : *out) txn.DeleteKey(e.key);
+    return Status::OK();
+  };
+  std::vector<Entry> from_a, from_b;
+  Status s = take(a, b, &from_a);
+  if (s.ok()) s = take(b, a, &from_b);
+  if (!s.ok()) {
+    txn.SwitchDb(saved);
+    return s;
+  }
+  txn.SwitchDb(b);
+  for (auto& e : from_a) txn.PutMeta(e.key, e.meta);
+  txn.SwitchDb(a);
+  for (auto& e : from_b) txn.PutMeta(e.key, e.meta);
+  txn.SwitchDb(saved);
+  return Status::OK();
+}
+
 }  // namespace redge::store::keys

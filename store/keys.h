@@ -61,4 +61,16 @@ Result<ScanPage> Scan(Txn& txn, uint64_t cursor, std::string_view pattern, int64
 Status Rename(Txn& txn, std::string_view from, std::string_view to);
 Result<bool> RenameNX(Txn& txn, std::string_view from, std::string_view to);
 
+// COPY source destination [DB db] [REPLACE]: false if `source` is absent, or
+// `destination` exists in `dst_db` and `replace` is false. Keeps the TTL. O(n) in the
+// elements copied. The caller refuses source == destination in the same database.
+Result<bool> Copy(Txn& txn, std::string_view source, int dst_db, std::string_view destination,
+                  bool replace);
+// MOVE key db: false if `key` is absent here or exists in `dst_db`. Keeps the TTL.
+Result<bool> Move(Txn& txn, std::string_view key, int dst_db);
+// SWAPDB a b: every key of database a is in b and the other way round, in this batch.
+// O(n) in the size of both databases (Redis swaps two pointers; here records are keyed by
+// database, so they are rewritten). Blocked clients and WATCHers of the keys are told.
+Status SwapDb(Txn& txn, int a, int b);
+
 }  // namespace redge::store::keys

@@ -118,6 +118,15 @@ Status Store::OpenDb() {
   table.block_cache = cache;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.cache_index_and_filter_blocks = true;
+  // Partitioned index and filters: a point lookup loads one small partition. A whole filter
+  // block (1.25 MB per million elements) is larger than a shard of the block cache, so it
+  // was never kept and each GetElement on a big collection re-read it from the file
+  // (about 0.5 ms a lookup on a collection of a million elements).
+  table.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.metadata_block_size = 4096;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_top_level_index_and_filter = true;
 
   rocksdb::ColumnFamilyOptions base;
   base.write_buffer_size = options_.write_buffer_bytes;
@@ -465,6 +474,26 @@ Result<int64_t> Store::Publish(const std::string& channel, const std::string& me
     if (!s.ok()) return s;
   }
   return pubsub_.Publish(channel, message);
+}
+
+bool Store::SetKeyspaceEvents(std::string_view flags) {
+  // Bits as in txn.cc's KeyspaceClass.
+  static const std::string kLetters = "KEg$lshzxetdn";
+  uint32_t bits = 0;
+  for (char c : flags) {
+    if (c == 'A') {
+      bits |= 0b111111111100;  // g$lshzxetd
+      continue;
+    }
+    if (c == 'm') continue;  // key-miss events are not raised (see header)
+    auto pos = kLetters.find(c);
+    if (pos == std::string::npos) return false;
+    bits |= 1u << pos;
+  }
+  // Without K or E nothing would be published.
+  if (!(bits & 0b11)) bits = 0;
+  impl_->keyspace_events = bits;
+  return true;
 }
 
 bool Store::Writable() {

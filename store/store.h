@@ -242,6 +242,13 @@ class Store {
   // receivers at the time of the call (PUBLISH's reply).
   int64_t PublishInTxn(Txn& txn, const std::string& channel, const std::string& message);
 
+  // Keyspace notifications (Redis's notify-keyspace-events): `flags` are Redis's letters
+  // ("KEA", "Elx", "" to turn them off). Each key-space event of an enabled class is
+  // published after its transaction commits on __keyspace@<db>__:<key> (message: the
+  // event) and/or __keyevent@<db>__:<event> (message: the key). Not supported: 'm' (key
+  // miss) events. Returns false for an unknown letter.
+  bool SetKeyspaceEvents(std::string_view flags);
+
   // --- Whole-database operations ----------------------------------------------------
   // DBSIZE: keys in `db`, counting keys whose TTL passed but that were not removed yet.
   int64_t DbSize(int db) const;

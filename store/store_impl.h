@@ -102,6 +102,8 @@ struct Store::Impl {
   std::condition_variable expirer_cv;
   int64_t expirer_wait_deadline = 0;  // what the expirer sleeps until (0 = no deadline)
 
+  // Keyspace notification classes enabled (bits of KeyspaceClass in txn.cc); 0 = off.
+  std::atomic<uint32_t> keyspace_events{0};
   std::atomic<int64_t> blocked{0};
   std::atomic<int64_t> writes{0};
   std::atomic<int64_t> write_failures{0};

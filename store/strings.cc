@@ -248,7 +248,8 @@ Result<int64_t> SetRange(Txn& txn, std::string_view key, int64_t offset, std::st
     return meta.status();
   }
   if (value.empty()) return static_cast<int64_t>(current.size());
-  if (offset + static_cast<int64_t>(value.size()) > kMaxStringBytes) {
+  // Compared without adding, so an offset near INT64_MAX cannot overflow past the check.
+  if (offset > kMaxStringBytes - static_cast<int64_t>(value.size())) {
     return Status::InvalidArgument("string exceeds maximum allowed size (proto-max-bulk-len)");
   }
   if (current.size() < offset + value.size()) current.resize(offset + value.size(), '\0');

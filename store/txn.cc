@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <unordered_map>
 
 #include "store/encoding.h"
 #include "store/store.h"
@@ -13,6 +14,93 @@ namespace redge::store {
 namespace {
 
 constexpr int kMaxObserverDepth = 8;
+
+// Keyspace notification classes (Redis's notify-keyspace-events letters).
+enum KeyspaceClass : uint32_t {
+  kNotifyKeyspace = 1u << 0,  // K
+  kNotifyKeyevent = 1u << 1,  // E
+  kNotifyGeneric = 1u << 2,   // g
+  kNotifyString = 1u << 3,    // $
+  kNotifyList = 1u << 4,      // l
+  kNotifySet = 1u << 5,       // s
+  kNotifyHash = 1u << 6,      // h
+  kNotifyZSet = 1u << 7,      // z
+  kNotifyExpired = 1u << 8,   // x
+  kNotifyEvicted = 1u << 9,   // e
+  kNotifyStream = 1u << 10,   // t
+  kNotifyModule = 1u << 11,   // d (no modules here: accepted, never raised)
+  kNotifyNew = 1u << 12,      // n
+  kNotifyAll = kNotifyGeneric | kNotifyString | kNotifyList | kNotifySet | kNotifyHash |
+               kNotifyZSet | kNotifyExpired | kNotifyEvicted | kNotifyStream | kNotifyModule,
+};
+
+// The class of each event name the type modules raise (Redis's names and classes).
+uint32_t EventClass(std::string_view event) {
+  static const std::unordered_map<std::string_view, uint32_t> kClasses = {
+      {"del", kNotifyGeneric},
+      {"expire", kNotifyGeneric},
+      {"persist", kNotifyGeneric},
+      {"rename_from", kNotifyGeneric},
+      {"rename_to", kNotifyGeneric},
+      {"restore", kNotifyGeneric},
+      {"copy_to", kNotifyGeneric},
+      {"move_from", kNotifyGeneric},
+      {"move_to", kNotifyGeneric},
+      {"set", kNotifyString},
+      {"setrange", kNotifyString},
+      {"incrby", kNotifyString},
+      {"incrbyfloat", kNotifyString},
+      {"append", kNotifyString},
+      {"setbit", kNotifyString},
+      {"lpush", kNotifyList},
+      {"rpush", kNotifyList},
+      {"lpop", kNotifyList},
+      {"rpop", kNotifyList},
+      {"linsert", kNotifyList},
+      {"lset", kNotifyList},
+      {"lrem", kNotifyList},
+      {"ltrim", kNotifyList},
+      {"sortstore", kNotifyList},
+      {"sadd", kNotifySet},
+      {"srem", kNotifySet},
+      {"spop", kNotifySet},
+      {"sinterstore", kNotifySet},
+      {"sunionstore", kNotifySet},
+      {"sdiffstore", kNotifySet},
+      {"hset", kNotifyHash},
+      {"hdel", kNotifyHash},
+      {"hincrby", kNotifyHash},
+      {"hincrbyfloat", kNotifyHash},
+      {"zadd", kNotifyZSet},
+      {"zincr", kNotifyZSet},
+      {"zrem", kNotifyZSet},
+      {"zremrangebyscore", kNotifyZSet},
+      {"zremrangebyrank", kNotifyZSet},
+      {"zremrangebylex", kNotifyZSet},
+      {"zpopmin", kNotifyZSet},
+      {"zpopmax", kNotifyZSet},
+      {"zunionstore", kNotifyZSet},
+      {"zinterstore", kNotifyZSet},
+      {"zdiffstore", kNotifyZSet},
+      {"zrangestore", kNotifyZSet},
+      {"expired", kNotifyExpired},
+      {"evicted", kNotifyEvicted},
+      {"xadd", kNotifyStream},
+      {"xdel", kNotifyStream},
+      {"xtrim", kNotifyStream},
+      {"xsetid", kNotifyStream},
+      {"xgroup-create", kNotifyStream},
+      {"xgroup-createconsumer", kNotifyStream},
+      {"xgroup-delconsumer", kNotifyStream},
+      {"xgroup-destroy", kNotifyStream},
+      {"xgroup-setid", kNotifyStream},
+      {"xclaim", kNotifyStream},
+      {"xautoclaim", kNotifyStream},
+      {"new", kNotifyNew},
+  };
+  auto it = kClasses.find(event);
+  return it == kClasses.end() ? kNotifyGeneric : it->second;
+}
 constexpr size_t kMaxScanCursors = 10000;
 
 }  // namespace
@@ -97,6 +185,9 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
     old_deadline = (*old)->expire_at_ms;
   } else {
     key_count_delta_[db_]++;
+    if (uint32_t flags = im.keyspace_events.load(std::memory_order_relaxed); flags & kNotifyNew) {
+      PublishKeyspaceEvent(flags, key, "new");
+    }
   }
   if (old_deadline == 0 && meta.expire_at_ms != 0) expires_count_delta_[db_]++;
   if (old_deadline != 0 && meta.expire_at_ms == 0) expires_count_delta_[db_]--;
@@ -374,6 +465,10 @@ void Txn::Notify(std::string_view key, std::string_view event,
                  const std::vector<std::string>* values) {
   auto& im = *store_->impl_;
   Touch(key);
+  if (uint32_t flags = im.keyspace_events.load(std::memory_order_relaxed);
+      flags != 0 && (flags & EventClass(event))) {
+    PublishKeyspaceEvent(flags, key, event);
+  }
   if (im.key_observers.empty() || observer_depth_ >= kMaxObserverDepth) return;
   KeyEvent ev{db_, key, event, values};
   int saved_db = db_;
@@ -385,6 +480,19 @@ void Txn::Notify(std::string_view key, std::string_view event,
     }
   }
   observer_depth_--;
+}
+
+void Txn::PublishKeyspaceEvent(uint32_t flags, std::string_view key, std::string_view event) {
+  const std::string db = std::to_string(db_);
+  Store* store = store_;
+  if (flags & kNotifyKeyspace) {
+    AfterCommit([store, channel = "__keyspace@" + db + "__:" + std::string(key),
+                 message = std::string(event)] { store->pubsub().Publish(channel, message); });
+  }
+  if (flags & kNotifyKeyevent) {
+    AfterCommit([store, channel = "__keyevent@" + db + "__:" + std::string(event),
+                 message = std::string(key)] { store->pubsub().Publish(channel, message); });
+  }
 }
 
 bool Txn::HasObserver(std::string_view key) const {

@@ -178,6 +178,8 @@ class Txn {
   // anything iterates the batch).
   void FlushMetas();
   void Touch(std::string_view key);
+  // Queues the keyspace/keyevent publications of one event (after commit).
+  void PublishKeyspaceEvent(uint32_t flags, std::string_view key, std::string_view event);
 
   Store* store_;
   int db_;

@@ -382,6 +382,12 @@ void HttpConnection::Pump() {
   if (!closed_) Flush();
 }
 
+void HttpConnection::FlushForShutdown() {
+  if (closed_) return;
+  ApplyOutput();
+  if (!closed_) net::SendPending(fd_, out_, &out_pos_);
+}
+
 void HttpConnection::Flush() {
   if (closed_) return;
   if (!net::SendPending(fd_, out_, &out_pos_)) {

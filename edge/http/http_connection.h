@@ -141,6 +141,9 @@ class HttpConnection : public net::FdHandler, public std::enable_shared_from_thi
   void Pump();
   // The same while the exchange's handler runs: appends only, the caller goes on.
   void PumpInline() { ApplyOutput(); }
+  // Shutdown: writes what the exchanges have produced so far (as much as the socket takes
+  // without waiting), so a reply queued just before the server stops is not lost.
+  void FlushForShutdown();
   const ExchangeImpl* dispatching() const { return dispatching_; }
   // Closes the socket now; an unfinished exchange's OnClose callbacks run.
   void Close();

@@ -247,7 +247,10 @@ void HttpServer::Stop() {
       std::vector<std::shared_ptr<HttpConnection>> all;
       all.reserve(p->conns.size());
       for (auto& [ptr, conn] : p->conns) all.push_back(conn);
-      for (auto& conn : all) conn->Close();  // runs OnClose of unfinished exchanges
+      for (auto& conn : all) {
+        conn->FlushForShutdown();  // replies queued by a drain go out first
+        conn->Close();             // runs OnClose of unfinished exchanges
+      }
     });
     p->loop->Stop();
   }

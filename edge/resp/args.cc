@@ -1,5 +1,9 @@
 #include "edge/resp/args.h"
 
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+
 #include "base/numbers.h"
 
 namespace redge::resp {
@@ -75,10 +79,46 @@ bool ArgReader::Timeout(int64_t* timeout_ms) {
   return true;
 }
 
+bool ArgReader::ScanCursor(uint64_t* cursor) {
+  if (failed_) return false;
+  if (done()) return SyntaxError();
+  const std::string& s = ctx_.argv[pos_];
+  if (!s.empty() && isspace(static_cast<unsigned char>(s[0]))) return Fail("ERR invalid cursor");
+  errno = 0;
+  char* end = nullptr;
+  unsigned long long v = strtoull(s.c_str(), &end, 10);
+  // A NUL inside the argument ends strtoull's view early: refused like trailing bytes.
+  if (end != s.c_str() + s.size() || errno == ERANGE) return Fail("ERR invalid cursor");
+  *cursor = v;
+  ++pos_;
+  return true;
+}
+
 bool ArgReader::Fail(std::string_view error_line) {
   if (!failed_) ctx_.reply.Error(error_line);
   failed_ = true;
   return false;
+}
+
+bool ReadElementScanOptions(ArgReader& args, std::string* pattern, uint64_t* count) {
+  *count = 10;
+  pattern->clear();
+  while (args.ok() && !args.done()) {
+    bool has_value = args.remaining() >= 2;
+    if (has_value && args.Match("COUNT")) {
+      int64_t n = 0;
+      if (!args.Int64(&n)) return false;
+      if (n < 1) return args.SyntaxError();
+      *count = static_cast<uint64_t>(n);
+    } else if (has_value && args.Match("MATCH")) {
+      std::string p;
+      args.Next(&p);
+      *pattern = p == "*" ? std::string() : std::move(p);
+    } else {
+      return args.SyntaxError();
+    }
+  }
+  return args.ok();
 }
 
 }  // namespace redge::resp

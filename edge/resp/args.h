@@ -55,6 +55,9 @@ class ArgReader {
   bool Double(double* out);
   // A timeout of blocking commands in seconds (see ArgTimeout in command.h).
   bool Timeout(int64_t* timeout_ms);
+  // A SCAN-family cursor (Redis's parseScanCursorOrReply: strtoul over the whole
+  // argument, no leading space, no overflow; "" is 0, "-1" wraps): "ERR invalid cursor".
+  bool ScanCursor(uint64_t* cursor);
 
   // Writes `error_line` (with its prefix, e.g. "ERR ...") unless an error was written
   // already; returns false.
@@ -66,5 +69,11 @@ class ArgReader {
   size_t pos_;
   bool failed_ = false;
 };
+
+// The options of HSCAN/SSCAN/ZSCAN after the cursor, as Redis's scanGenericCommand parses
+// them: COUNT n (an integer >= 1, else a syntax error) and MATCH pattern, in any order and
+// repeated (the last wins); anything else (TYPE included) is a syntax error. `pattern`
+// is left empty for "*" (everything matches).
+bool ReadElementScanOptions(ArgReader& args, std::string* pattern, uint64_t* count);
 
 }  // namespace redge::resp

@@ -34,6 +34,8 @@ enum CommandFlag : uint32_t {
   kLoading = 1u << 10,   // "loading" (informational)
   kStale = 1u << 11,     // "stale" (informational)
   kNoScript = 1u << 12,  // "noscript" (informational)
+  kDenyOom = 1u << 13,   // "denyoom" (informational: redge has no maxmemory)
+  kMovable = 1u << 14,   // "movablekeys": keys found by parsing (numkeys), not positions
 };
 
 struct CommandContext {

@@ -163,7 +163,7 @@ constexpr size_t kMaxBatchBytes = 4u << 20;
 }  // namespace
 
 bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSpec** spec) {
-  if (argv.empty() || in_multi_ || !authenticated_) return false;
+  if (argv.empty() || in_multi_ || !authenticated_ || reply_off_ || reply_skip_next_) return false;
   *spec = FindCommand(argv[0]);
   const CommandSpec* s = *spec;
   if (s == nullptr || !(s->flags & kTxn) || (s->flags & kBlocking)) return false;
@@ -201,6 +201,7 @@ void Connection::ProcessInput() {
     const CommandSpec* spec = nullptr;
     if (Batchable(argv, &spec)) {
       server_->stats().commands_processed++;
+      if (server_->has_monitors()) FeedMonitors(*spec, argv);
       set_last_command(spec->name);
       for (const auto& a : argv) batch_bytes_ += a.size();
       batch_.push_back({spec, std::move(argv)});
@@ -306,6 +307,18 @@ void Connection::FlushBatch() {
 
 void Connection::Dispatch(std::vector<std::string>& argv) {
   if (argv.empty()) return;
+  // CLIENT REPLY OFF/SKIP: this command's replies are written and then dropped (those
+  // that complete later check the flag captured when they start).
+  suppress_current_ = reply_off_ || reply_skip_next_;
+  reply_skip_next_ = false;
+  const size_t mark = out_.size();
+  const CommandSpec* spec = DispatchCommand(argv);
+  const bool pushes = spec && (spec->flags & kPubSub) && (spec->flags & kPubSubCtx);
+  if (suppress_current_ && !pushes && out_.size() >= mark) out_.resize(mark);
+  suppress_current_ = false;
+}
+
+const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
   server_->stats().commands_processed++;
   const CommandSpec* spec = FindCommand(argv[0]);
   if (spec == nullptr) {
@@ -316,37 +329,39 @@ void Connection::Dispatch(std::vector<std::string>& argv) {
     writer_.Error("ERR unknown command '" + argv[0].substr(0, 128) +
                   "', with args beginning with: " + args);
     if (in_multi_) multi_dirty_ = true;
-    return;
+    return nullptr;
   }
   int argc = static_cast<int>(argv.size());
   if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
     writer_.Error(std::string("ERR wrong number of arguments for '") + spec->name + "' command");
     if (in_multi_) multi_dirty_ = true;
-    return;
+    return spec;
   }
   if (!authenticated_ && !(spec->flags & kNoAuth)) {
     writer_.Error("NOAUTH Authentication required.");
     if (in_multi_) multi_dirty_ = true;
-    return;
+    return spec;
   }
   if (protocol_ == 2 && has_subscriptions() && !(spec->flags & kPubSubCtx)) {
     writer_.Error(std::string("ERR Can't execute '") + spec->name +
                   "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
                   "in this context");
-    return;
+    return spec;
   }
   // Past lua-time-limit, a running script leaves other clients only a few commands.
   if (auto busy = server_->scripting().BusyError(argv)) {
     writer_.Error(*busy);
     if (in_multi_) multi_dirty_ = true;
-    return;
+    return spec;
   }
   if (in_multi_ && !(spec->flags & kNoMulti)) {
     queued_.push_back(std::move(argv));
     writer_.Simple("QUEUED");
-    return;
+    return spec;
   }
+  if (server_->has_monitors()) FeedMonitors(*spec, argv);
   RunCommand(*spec, argv);
+  return spec;
 }
 
 void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& argv) {
@@ -382,13 +397,15 @@ void Connection::RunInStore(std::function<void(store::Txn&)> body,
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
   int proto = protocol_;
+  const bool suppress = suppress_current_;
   auto labeled = [body = std::move(body), client = ClientLabel()](store::Txn& txn) {
     txn.set_client(client);
     body(txn);
   };
   server_->store().ExecAsync(
       db_, std::move(labeled),
-      [weak, loop, reply, proto, replies](store::Status s) {
+      [weak, loop, reply, proto, replies, suppress](store::Status s) {
+        if (suppress) reply->clear();
         if (!s.ok()) {
           // Nothing of the batch was written: every command of it gets the error.
           reply->clear();
@@ -417,7 +434,9 @@ Connection::Completion Connection::Suspend() {
   waiting_ = true;
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
-  return [weak, loop](std::string reply) {
+  const bool suppress = suppress_current_;
+  return [weak, loop, suppress](std::string reply) {
+    if (suppress) reply.clear();
     auto finish = [weak, reply = std::move(reply)] {
       auto c = weak.lock();
       if (!c || c->closed_) return;
@@ -559,21 +578,39 @@ void Connection::DrainPubSub() {
 
 void Connection::Block(store::PopRequest request, int64_t timeout_ms, PopFormatter format,
                        bool timeout_null_array) {
+  request.client = ClientLabel();
+  BlockWith(
+      [&](store::PopCallback cb) {
+        return server_->store().BlockPopAsync(std::move(request), std::move(cb));
+      },
+      timeout_ms, std::move(format), timeout_null_array);
+}
+
+void Connection::Block(store::BlockRequest request, int64_t timeout_ms, PopFormatter format,
+                       bool timeout_null_array) {
+  request.client = ClientLabel();
+  BlockWith(
+      [&](store::PopCallback cb) {
+        return server_->store().BlockAsync(std::move(request), std::move(cb));
+      },
+      timeout_ms, std::move(format), timeout_null_array);
+}
+
+void Connection::BlockWith(const std::function<uint64_t(store::PopCallback)>& submit,
+                           int64_t timeout_ms, PopFormatter format, bool timeout_null_array) {
   block_format_ = std::move(format);
   block_null_array_ = timeout_null_array;
+  block_suppress_ = suppress_current_;
   blocking_ = true;
-  request.client = ClientLabel();
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
   // The result always comes back through the loop's task queue, even when it is ready at
   // once, so a push on another connection never runs this client's code in its stack.
-  uint64_t id = server_->store().BlockPopAsync(std::move(request),
-                                               [weak, loop](store::Result<store::PopResult> r) {
-                                                 loop->Post([weak, r = std::move(r)]() mutable {
-                                                   if (auto c = weak.lock())
-                                                     c->OnPopResult(std::move(r));
-                                                 });
-                                               });
+  uint64_t id = submit([weak, loop](store::Result<store::PopResult> r) {
+    loop->Post([weak, r = std::move(r)]() mutable {
+      if (auto c = weak.lock()) c->OnPopResult(std::move(r));
+    });
+  });
   if (!blocking_) return;  // served or failed at once (the result was posted already)
   blocked_id_ = id;
   server_->stats().blocked_clients++;
@@ -587,11 +624,13 @@ void Connection::Block(store::PopRequest request, int64_t timeout_ms, PopFormatt
 void Connection::OnPopResult(store::Result<store::PopResult> r) {
   if (closed_ || !blocking_) return;
   FinishBlock();
+  const size_t mark = out_.size();
   if (r.ok()) {
     block_format_(writer_, *r);
   } else {
     writer_.Error(r.status().message());
   }
+  if (block_suppress_) out_.resize(mark);
   block_format_ = nullptr;
   Resume();
 }
@@ -601,12 +640,48 @@ void Connection::OnBlockTimeout() {
   if (closed_ || blocked_id_ == 0) return;
   if (!server_->store().CancelBlockedPop(blocked_id_)) return;  // served: result is queued
   FinishBlock();
-  if (block_null_array_) {
-    writer_.NullArray();
-  } else {
-    writer_.Null();
+  if (!block_suppress_) {
+    if (block_null_array_) {
+      writer_.NullArray();
+    } else {
+      writer_.Null();
+    }
   }
   Resume();
+}
+
+void Connection::FeedMonitors(const CommandSpec& spec, const std::vector<std::string>& argv) {
+  if (spec.flags & kAdmin) return;  // as Redis: admin commands are not shown
+  // EXEC is shown after the commands it ran (none when the transaction was discarded).
+  if (std::string_view(spec.name) == "exec" && in_multi_ && !multi_dirty_) {
+    for (const auto& queued : queued_) {
+      const CommandSpec* q = FindCommand(queued[0]);
+      if (q && !(q->flags & kAdmin)) server_->FeedMonitors(db_, peer_, queued);
+    }
+  }
+  server_->FeedMonitors(db_, peer_, argv);
+}
+
+void Connection::SetReplyMode(ReplyMode mode) {
+  reply_off_ = mode == ReplyMode::kOff;
+  reply_skip_next_ = mode == ReplyMode::kSkip;
+  // CLIENT REPLY ON answers OK even though replies were off when it arrived.
+  if (mode == ReplyMode::kOn) suppress_current_ = false;
+}
+
+void Connection::StartMonitor() {
+  if (monitor_.exchange(true)) return;
+  server_->AddMonitor(shared_from_this());
+}
+
+void Connection::FeedMonitorLine(std::string line) {
+  std::weak_ptr<Connection> weak = weak_from_this();
+  loop_->Post([weak, line = std::move(line)] {
+    auto c = weak.lock();
+    if (!c || c->closed_) return;
+    c->out_.append(line);
+    c->FlushOutput();
+  });
 }
 
 void Connection::FinishBlock() {
@@ -731,6 +806,7 @@ std::string Connection::ClientInfoLine() const {
   }
   if (sub && sub->SubscriptionCount() > 0) flags += 'P';
   if (no_evict) flags += 'e';
+  if (monitor_) flags += 'O';
   if (flags.empty()) flags = "N";
   size_t nsub = sub ? sub->Channels().size() : 0;
   size_t npsub = sub ? sub->Patterns().size() : 0;

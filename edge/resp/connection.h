@@ -66,6 +66,17 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   using Completion = std::function<void(std::string reply)>;
   Completion Suspend();
 
+  // CLIENT REPLY: OFF silences command replies until ON; SKIP silences the next command's.
+  // Pub/sub confirmations and messages are pushes and always go out (Redis 7.0).
+  enum class ReplyMode { kOn, kOff, kSkip };
+  void SetReplyMode(ReplyMode mode);
+
+  // MONITOR: from now on this client receives every command other clients run.
+  void StartMonitor();
+  bool is_monitor() const { return monitor_; }
+  // Appends one monitor line (from any thread: posted to this client's loop).
+  void FeedMonitorLine(std::string line);
+
   // Closes after the pending replies are written (QUIT, protocol errors, CLIENT KILL).
   void CloseAfterReply() { close_after_reply_ = true; }
 
@@ -92,6 +103,10 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   using PopFormatter = std::function<void(ReplyWriter&, const store::PopResult&)>;
   void Block(store::PopRequest request, int64_t timeout_ms, PopFormatter format,
              bool timeout_null_array);
+  // The same for any blocked command (BZPOPMIN, BZMPOP, ...): `request.serve` decides what
+  // serves the client and what `format` receives.
+  void Block(store::BlockRequest request, int64_t timeout_ms, PopFormatter format,
+             bool timeout_null_array);
   bool blocked() const { return blocked_id_ != 0 || blocking_; }
   // The store waiter id while blocked (0 otherwise); readable from any thread.
   uint64_t blocked_id() const { return blocked_id_.load(); }
@@ -117,6 +132,11 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void ProcessInput();
   // Executes one parsed command (dispatch, auth, multi queueing, arity).
   void Dispatch(std::vector<std::string>& argv);
+  // Dispatch without the CLIENT REPLY handling: returns the command's spec (null when
+  // unknown).
+  const CommandSpec* DispatchCommand(std::vector<std::string>& argv);
+  // Shows a command about to run to MONITOR clients.
+  void FeedMonitors(const CommandSpec& spec, const std::vector<std::string>& argv);
   void RunCommand(const CommandSpec& spec, std::vector<std::string>& argv);
   // Runs `body` in a store transaction; `reply` (filled by body) is sent once durable.
   void RunInStore(std::function<void(store::Txn&)> body, std::shared_ptr<std::string> reply,
@@ -143,6 +163,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void Close();
   void UpdateInterest();
   void FinishBlock();
+  // Parks the connection on the waiter that `submit` registers with the store.
+  void BlockWith(const std::function<uint64_t(store::PopCallback)>& submit, int64_t timeout_ms,
+                 PopFormatter format, bool timeout_null_array);
 
   RespServer* server_;
   net::EventLoop* loop_;
@@ -185,6 +208,13 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
 
   std::shared_ptr<store::Subscriber> subscriber_;
 
+  // CLIENT REPLY state: replies of the command being dispatched are dropped when
+  // suppress_current_ is set; asynchronous completions capture it when they start.
+  bool reply_off_ = false;
+  bool reply_skip_next_ = false;
+  bool suppress_current_ = false;
+  std::atomic<bool> monitor_{false};
+
   // An async step in progress: a write waiting for durability or a blocked pop.
   bool waiting_ = false;
   bool blocking_ = false;  // inside Block() before the waiter id is known
@@ -192,6 +222,7 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   net::EventLoop::TimerId block_timer_ = 0;
   PopFormatter block_format_;
   bool block_null_array_ = true;
+  bool block_suppress_ = false;  // CLIENT REPLY OFF/SKIP when the client blocked
 };
 
 }  // namespace redge::resp

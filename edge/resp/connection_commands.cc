@@ -300,15 +300,37 @@ void Client(CommandContext& ctx) {
       return ctx.reply.Error("ERR Unrecognized option '" + ctx.argv[2] + "'");
     }
     ctx.reply.Simple("OK");
+  } else if (sub == "reply") {
+    if (!arity(argc == 3)) return;
+    if (EqualsIgnoreCase(ctx.argv[2], "on")) {
+      ctx.conn.SetReplyMode(Connection::ReplyMode::kOn);
+      ctx.reply.Simple("OK");
+    } else if (EqualsIgnoreCase(ctx.argv[2], "off")) {
+      ctx.conn.SetReplyMode(Connection::ReplyMode::kOff);
+    } else if (EqualsIgnoreCase(ctx.argv[2], "skip")) {
+      ctx.conn.SetReplyMode(Connection::ReplyMode::kSkip);
+    } else {
+      ReplySyntaxError(ctx);
+    }
   } else if (sub == "help") {
     ctx.reply.BulkArray(
         {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GETNAME", "ID", "INFO",
          "KILL <ip:port> | <option> <value> ...", "LIST [TYPE normal|pubsub] [ID <id> ...]",
-         "NO-EVICT (ON|OFF)", "SETINFO <LIB-NAME|LIB-VER> <value>", "SETNAME <name>",
-         "UNBLOCK <clientid> [TIMEOUT|ERROR]", "HELP"});
+         "NO-EVICT (ON|OFF)", "REPLY (ON|OFF|SKIP)", "SETINFO <LIB-NAME|LIB-VER> <value>",
+         "SETNAME <name>", "UNBLOCK <clientid> [TIMEOUT|ERROR]", "HELP"});
   } else {
     ctx.reply.Error("ERR unknown subcommand '" + ctx.argv[1] + "'. Try CLIENT HELP.");
   }
+}
+
+// MONITOR: refused inside MULTI and scripts, as Redis refuses it to clients that may not
+// block.
+void Monitor(CommandContext& ctx) {
+  if (ctx.txn != nullptr)
+    return ctx.reply.Error("ERR MONITOR isn't allowed for DENY BLOCKING client");
+  if (ctx.conn.is_monitor()) return;
+  ctx.conn.StartMonitor();
+  ctx.reply.Simple("OK");
 }
 
 }  // namespace
@@ -328,6 +350,8 @@ void RegisterConnectionCommands() {
        "Closes the connection.", "1.0.0"},
       {"reset", 1, kNoAuth | kFast | kPubSubCtx | kNoMulti, 0, 0, 0, &Reset, "connection",
        "Resets the connection.", "6.2.0"},
+      {"monitor", 1, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, &Monitor, "server",
+       "Lists commands processed by the server in real time.", "1.0.0"},
       {"client", -2, kAdmin, 0, 0, 0, &Client, "connection",
        "A container for client connection commands.", "2.4.0"},
   });

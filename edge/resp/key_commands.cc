@@ -1,10 +1,11 @@
 // Generic key commands: DEL, UNLINK, EXISTS, TOUCH, the EXPIRE and TTL families, PERSIST,
-// TYPE, KEYS, SCAN, RENAME, RENAMENX, RANDOMKEY.
+// TYPE, KEYS, SCAN, RENAME, RENAMENX, RANDOMKEY, COPY, MOVE, SWAPDB.
 //
 // The store (store/keys.h) implements the semantics; this file parses arguments the way
 // Redis 7.2 does (db.c, expire.c: same error texts and precedence) and writes the replies.
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,8 +15,10 @@
 #include <string_view>
 #include <vector>
 
+#include "edge/resp/args.h"
 #include "edge/resp/command.h"
 #include "store/keys.h"
+#include "store/store.h"
 
 namespace redge::resp {
 namespace {
@@ -251,6 +254,67 @@ void RenameNx(CommandContext& ctx) {
   ctx.reply.Integer(*r ? 1 : 0);
 }
 
+// --- Copying and moving between databases ----------------------------------------------
+
+// A database index argument as Redis's getIntFromObjectOrReply + selectDb read it.
+bool ArgDbIndex(ArgReader& args, const char* not_int_message, int* db) {
+  int64_t v = 0;
+  if (!args.Int64InRange(INT32_MIN, INT32_MAX, not_int_message, &v)) return false;
+  if (v < 0 || v >= store::Store::kNumDbs) return args.Fail("ERR DB index is out of range");
+  *db = static_cast<int>(v);
+  return true;
+}
+
+constexpr char kSameObject[] = "ERR source and destination objects are the same";
+
+// COPY source destination [DB destination-db] [REPLACE]
+void Copy(CommandContext& ctx) {
+  ArgReader args(ctx, 3);
+  int dst_db = ctx.txn->db();
+  bool replace = false;
+  while (args.ok() && !args.done()) {
+    if (args.Match("replace")) {
+      replace = true;
+    } else if (args.remaining() >= 2 && args.Match("db")) {
+      ArgDbIndex(args, nullptr, &dst_db);
+    } else {
+      args.SyntaxError();
+    }
+  }
+  if (!args.ok()) return;
+  if (dst_db == ctx.txn->db() && ctx.argv[1] == ctx.argv[2]) return ctx.reply.Error(kSameObject);
+  auto r = keys::Copy(*ctx.txn, ctx.argv[1], dst_db, ctx.argv[2], replace);
+  if (!r.ok()) return ReplyStatusError(ctx, r.status());
+  ctx.reply.Integer(*r ? 1 : 0);
+}
+
+// MOVE key db
+void Move(CommandContext& ctx) {
+  ArgReader args(ctx, 2);
+  int dst_db = 0;
+  if (!ArgDbIndex(args, nullptr, &dst_db)) return;
+  if (dst_db == ctx.txn->db()) return ctx.reply.Error(kSameObject);
+  auto r = keys::Move(*ctx.txn, ctx.argv[1], dst_db);
+  if (!r.ok()) return ReplyStatusError(ctx, r.status());
+  ctx.reply.Integer(*r ? 1 : 0);
+}
+
+// SWAPDB index1 index2
+void SwapDb(CommandContext& ctx) {
+  ArgReader args(ctx, 1);
+  int64_t a = 0, b = 0;
+  if (!args.Int64InRange(INT32_MIN, INT32_MAX, "invalid first DB index", &a) ||
+      !args.Int64InRange(INT32_MIN, INT32_MAX, "invalid second DB index", &b)) {
+    return;
+  }
+  if (a < 0 || a >= store::Store::kNumDbs || b < 0 || b >= store::Store::kNumDbs) {
+    return ctx.reply.Error("ERR DB index is out of range");
+  }
+  store::Status s = keys::SwapDb(*ctx.txn, static_cast<int>(a), static_cast<int>(b));
+  if (!s.ok()) return ReplyStatusError(ctx, s);
+  ctx.reply.Simple("OK");
+}
+
 }  // namespace
 
 void RegisterKeyCommands() {
@@ -258,6 +322,11 @@ void RegisterKeyCommands() {
   constexpr uint32_t kW = kWrite | kTxn;
   RegisterCommands({
       {"del", -2, kW, 1, -1, 1, &Del, "generic", "Deletes one or more keys.", "1.0.0"},
+      {"copy", -3, kW, 1, 2, 1, &Copy, "generic", "Copies the value of a key to a new key.",
+       "6.2.0"},
+      {"move", 3, kW | kFast, 1, 1, 1, &Move, "generic", "Moves a key to another database.",
+       "1.0.0"},
+      {"swapdb", 3, kW | kFast, 0, 0, 0, &SwapDb, "server", "Swaps two Redis databases.", "4.0.0"},
       {"unlink", -2, kW | kFast, 1, -1, 1, &Del, "generic",
        "Asynchronously deletes one or more keys.", "4.0.0"},
       {"exists", -2, kR | kFast, 1, -1, 1, &Exists, "generic",

@@ -14,6 +14,7 @@
 #include "edge/resp/connection.h"
 #include "edge/resp/lua_api.h"
 #include "edge/resp/lua_sandbox.h"
+#include "edge/resp/server.h"
 
 namespace redge::resp {
 
@@ -469,6 +470,10 @@ void ScriptEngine::CallCommand(ScriptRun& run, std::string* error) {
   // SELECT switched the transaction's database: it is the script's alone.
   if (conn.db() != conn_db) conn.set_db(conn_db);
   run.db = txn.db();
+  // MONITOR shows what scripts run as Redis does: after the command, from client "lua".
+  if (caller.server.has_monitors() && !(spec->flags & kAdmin)) {
+    caller.server.FeedMonitors(run.db, "lua", run.argv);
+  }
   if (run.reply.empty()) w.Error("ERR the command produced no reply");
 }
 

@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "edge/metrics.h"
@@ -26,6 +28,52 @@ RespServer::RespServer(store::Store* store, RespOptions options)
       scripting_(std::make_unique<ScriptEngine>(options_.version)),
       requirepass_(options_.requirepass) {
   RegisterAllCommands();
+  InitConfig();
+}
+
+void RespServer::InitConfig() {
+  const auto& o = options_;
+  config_.SetInitial("bind", o.host);
+  config_.SetInitial("port", std::to_string(o.port));
+  config_.SetInitial("requirepass", o.requirepass);
+  config_.SetInitial("databases", std::to_string(store::Store::kNumDbs));
+  config_.SetInitial("maxclients", std::to_string(o.max_clients));
+  config_.SetInitial("save", "");
+  config_.SetInitial("appendonly", "no");
+  config_.SetInitial("appendfsync", o.fsync == "always" ? "always"
+                                    : o.fsync == "no"   ? "no"
+                                                        : "everysec");
+  config_.SetInitial("dir", o.data_dir);
+  config_.SetInitial("proto-max-bulk-len", std::to_string(o.limits.max_bulk_len));
+  config_.SetInitial("client-query-buffer-limit", std::to_string(o.limits.max_query_buffer));
+  config_.SetInitial("io-threads", std::to_string(o.io_threads));
+  const std::string limit = std::to_string(o.pubsub_output_limit);
+  config_.SetInitial(
+      "client-output-buffer-limit",
+      "normal 0 0 0 slave 268435456 67108864 60 pubsub " + limit + " " + limit + " 0");
+  config_.OnSet("requirepass", [this](const std::string& v, bool apply) {
+    if (apply) set_requirepass(v);
+    return std::string();
+  });
+  config_.OnSet("notify-keyspace-events", [this](const std::string& v, bool apply) {
+    if (apply) store_->SetKeyspaceEvents(v);
+    return std::string();
+  });
+  // lua-time-limit is its alias: one value, read by the scripting engine.
+  config_.OnSet("busy-reply-threshold", [this](const std::string& v, bool apply) {
+    if (apply) scripting_->set_busy_threshold_ms(std::stoll(v));
+    return std::string();
+  });
+  config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
+    // The value is normalised: "normal H S T slave H S T pubsub H S T".
+    if (apply) {
+      auto pos = v.find("pubsub ");
+      if (pos != std::string::npos) {
+        pubsub_output_limit = std::stoull(v.substr(pos + 7));
+      }
+    }
+    return std::string();
+  });
 }
 
 RespServer::~RespServer() { Stop(); }
@@ -55,6 +103,7 @@ store::Status RespServer::Start() {
   if (!listening.ok()) return listening.status();
   listen_fd_ = listening->fd;
   port_ = listening->port;
+  config_.SetInitial("port", std::to_string(port_));
   start_time_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -174,6 +223,103 @@ std::shared_ptr<Connection> RespServer::FindClient(uint64_t id) {
   std::lock_guard lock(clients_mu_);
   auto it = clients_.find(id);
   return it == clients_.end() ? nullptr : it->second.lock();
+}
+
+void RespServer::AddMonitor(const std::shared_ptr<Connection>& c) {
+  std::lock_guard lock(monitors_mu_);
+  monitors_.push_back(c);
+  has_monitors_ = true;
+}
+
+namespace {
+
+// Redis's sdscatrepr: a double-quoted string with C escapes for what is not printable.
+void AppendRepr(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\a':
+        out->append("\\a");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      default:
+        if (isprint(c)) {
+          out->push_back(static_cast<char>(c));
+        } else {
+          char buf[8];
+          snprintf(buf, sizeof(buf), "\\x%02x", c);
+          out->append(buf);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+void RespServer::FeedMonitors(int db, const std::string& addr,
+                              const std::vector<std::string>& argv) {
+  std::vector<std::shared_ptr<Connection>> targets;
+  {
+    std::lock_guard lock(monitors_mu_);
+    std::vector<std::weak_ptr<Connection>> alive;
+    for (auto& w : monitors_) {
+      if (auto c = w.lock()) {
+        targets.push_back(c);
+        alive.push_back(w);
+      }
+    }
+    monitors_.swap(alive);
+    has_monitors_ = !monitors_.empty();
+  }
+  if (targets.empty()) return;
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  char head[64];
+  snprintf(head, sizeof(head), "+%lld.%06lld [%d ", static_cast<long long>(us / 1000000),
+           static_cast<long long>(us % 1000000), db);
+  std::string line = head;
+  line += addr;
+  line += ']';
+  // Credentials never reach a monitor: every AUTH argument, the two after HELLO's AUTH.
+  size_t redact_from = argv.size(), redact_to = argv.size();
+  if (!argv.empty() && EqualsIgnoreCase(argv[0], "auth")) redact_from = 1;
+  if (!argv.empty() && EqualsIgnoreCase(argv[0], "hello")) {
+    for (size_t i = 1; i + 2 < argv.size(); ++i) {
+      if (EqualsIgnoreCase(argv[i], "auth")) {
+        redact_from = i + 1;
+        redact_to = i + 3;
+        break;
+      }
+    }
+  }
+  for (size_t i = 0; i < argv.size(); ++i) {
+    line += ' ';
+    if (i >= redact_from && i < redact_to) {
+      line += "\"(redacted)\"";
+    } else {
+      AppendRepr(&line, argv[i]);
+    }
+  }
+  line += "\r\n";
+  for (auto& c : targets) c->FeedMonitorLine(line);
 }
 
 void RespServer::Watch(Connection* c, const std::string& meta_key) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "edge/net/event_loop.h"
+#include "edge/resp/config_table.h"
 #include "edge/resp/protocol.h"
 #include "store/status.h"
 #include "store/store.h"
@@ -98,6 +99,14 @@ class RespServer {
   std::shared_ptr<Connection> FindClient(uint64_t id);
   uint64_t NextClientId() { return next_client_id_++; }
 
+  // MONITOR: clients that receive every command run by others, as Redis formats it
+  // ('+<unix time.us> [<db> <addr>] "cmd" "arg" ...').
+  void AddMonitor(const std::shared_ptr<Connection>& c);
+  bool has_monitors() const { return has_monitors_.load(std::memory_order_relaxed); }
+  // `addr` is the client's ip:port, or "lua" for commands run by scripts. AUTH and HELLO
+  // arguments are redacted.
+  void FeedMonitors(int db, const std::string& addr, const std::vector<std::string>& argv);
+
   // WATCH registry. Watch() must be called inside a store transaction (store lock held)
   // so no write can slip between reading a key and watching it.
   void Watch(Connection* c, const std::string& meta_key);
@@ -106,6 +115,9 @@ class RespServer {
   // Lua scripting and functions (EVAL, FUNCTION, FCALL).
   ScriptEngine& scripting() { return *scripting_; }
 
+  // CONFIG GET/SET (every Redis 7.0 parameter; hooks make redge's own take effect).
+  ConfigTable& config() { return config_; }
+
   // CONFIG SET-able settings.
   std::atomic<size_t> pubsub_output_limit;
   std::string requirepass() const;
@@ -113,6 +125,7 @@ class RespServer {
 
  private:
   void AcceptLoop();
+  void InitConfig();
   void OnCommit(const std::vector<std::string>& touched, int flushed_db);
 
   store::Store* store_;
@@ -136,11 +149,16 @@ class RespServer {
   mutable std::mutex clients_mu_;
   std::unordered_map<uint64_t, std::weak_ptr<Connection>> clients_;
 
+  std::mutex monitors_mu_;
+  std::vector<std::weak_ptr<Connection>> monitors_;
+  std::atomic<bool> has_monitors_{false};
+
   std::mutex watch_mu_;
   std::unordered_map<std::string, std::set<Connection*>> watchers_;
 
   mutable std::mutex config_mu_;
   std::string requirepass_;
+  ConfigTable config_;
 };
 
 }  // namespace redge::resp

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <fstream>
 
-#include "base/numbers.h"
 #include "edge/resp/command.h"
 #include "edge/resp/command_docs.h"
 #include "edge/resp/connection.h"
@@ -216,6 +215,7 @@ void CommandFlags(CommandContext& ctx, const CommandSpec& c) {
   std::vector<std::string> f;
   if (c.flags & kWrite) f.push_back("write");
   if (c.flags & kReadOnly) f.push_back("readonly");
+  if (c.flags & kDenyOom) f.push_back("denyoom");
   if (c.flags & kAdmin) f.push_back("admin");
   if (c.flags & kPubSub) f.push_back("pubsub");
   if (c.flags & kNoScript) f.push_back("noscript");
@@ -224,6 +224,7 @@ void CommandFlags(CommandContext& ctx, const CommandSpec& c) {
   if (c.flags & kStale) f.push_back("stale");
   if (c.flags & kNoAuth) f.push_back("no_auth");
   if (c.flags & kFast) f.push_back("fast");
+  if (c.flags & kMovable) f.push_back("movablekeys");
   ctx.reply.SetHeader(static_cast<int64_t>(f.size()));
   for (auto& x : f) ctx.reply.Simple(x);
 }
@@ -319,49 +320,14 @@ void Command(CommandContext& ctx) {
   }
 }
 
-std::vector<std::pair<std::string, std::string>> ConfigValues(CommandContext& ctx) {
-  const auto& o = ctx.server.options();
-  std::string limit = std::to_string(ctx.server.pubsub_output_limit.load());
-  std::string fsync = o.fsync;
-  return {
-      {"bind", o.host},
-      {"port", std::to_string(ctx.server.port())},
-      {"requirepass", ctx.server.requirepass()},
-      {"databases", std::to_string(store::Store::kNumDbs)},
-      {"maxclients", std::to_string(o.max_clients)},
-      {"timeout", "0"},
-      {"save", ""},
-      {"appendonly", "no"},
-      {"appendfsync", fsync == "always" ? "always" : (fsync == "no" ? "no" : "everysec")},
-      {"dir", o.data_dir},
-      {"proto-max-bulk-len", std::to_string(o.limits.max_bulk_len)},
-      {"client-query-buffer-limit", std::to_string(o.limits.max_query_buffer)},
-      {"client-output-buffer-limit",
-       "normal 0 0 0 slave 268435456 67108864 60 pubsub " + limit + " " + limit + " 0"},
-      {"maxmemory", "0"},
-      {"maxmemory-policy", "noeviction"},
-      {"io-threads", std::to_string(o.io_threads)},
-      {"notify-keyspace-events", ""},
-      {"lua-time-limit", std::to_string(ctx.server.scripting().busy_threshold_ms())},
-      {"busy-reply-threshold", std::to_string(ctx.server.scripting().busy_threshold_ms())},
-  };
-}
-
 void Config(CommandContext& ctx) {
   std::string sub = ToLower(ctx.argv[1]);
   if (sub == "get") {
     if (ctx.argv.size() < 3) {
       return ctx.reply.Error("ERR wrong number of arguments for 'config|get' command");
     }
-    std::vector<std::pair<std::string, std::string>> out;
-    for (auto& [k, v] : ConfigValues(ctx)) {
-      for (size_t i = 2; i < ctx.argv.size(); ++i) {
-        if (store::GlobMatch(ToLower(ctx.argv[i]), k)) {
-          out.emplace_back(k, v);
-          break;
-        }
-      }
-    }
+    std::vector<std::string> patterns(ctx.argv.begin() + 2, ctx.argv.end());
+    auto out = ctx.server.config().Get(patterns);
     ctx.reply.MapHeader(static_cast<int64_t>(out.size()));
     for (auto& [k, v] : out) {
       ctx.reply.Bulk(k);
@@ -371,39 +337,12 @@ void Config(CommandContext& ctx) {
     if (ctx.argv.size() < 4 || ctx.argv.size() % 2 != 0) {
       return ctx.reply.Error("ERR wrong number of arguments for 'config|set' command");
     }
-    for (size_t i = 2; i < ctx.argv.size(); i += 2) {
-      std::string k = ToLower(ctx.argv[i]);
-      const std::string& v = ctx.argv[i + 1];
-      if (k == "requirepass") {
-        ctx.server.set_requirepass(v);
-      } else if (k == "lua-time-limit" || k == "busy-reply-threshold") {
-        int64_t ms = 0;
-        if (!base::ParseInt64(v, &ms)) {
-          return ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + k +
-                                 "') - argument couldn't be parsed into an integer");
-        }
-        if (ms < 0) {
-          return ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + k +
-                                 "') - argument must be between 0 and 9223372036854775807 "
-                                 "inclusive");
-        }
-        ctx.server.scripting().set_busy_threshold_ms(ms);
-      } else if (k == "client-output-buffer-limit") {
-        // Only the pubsub class is meaningful here: "pubsub <hard> <soft> <seconds>".
-        auto pos = ToLower(v).find("pubsub ");
-        int64_t hard = 0;
-        if (pos == std::string::npos ||
-            sscanf(v.c_str() + pos + 7, "%lld", reinterpret_cast<long long*>(&hard)) != 1 ||
-            hard < 0) {
-          return ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + k +
-                                 "') - Wrong format");
-        }
-        ctx.server.pubsub_output_limit = static_cast<size_t>(hard);
-      } else {
-        return ctx.reply.Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
-                               ctx.argv[i] + "'");
-      }
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (size_t i = 2; i + 1 < ctx.argv.size(); i += 2) {
+      pairs.emplace_back(ctx.argv[i], ctx.argv[i + 1]);
     }
+    std::string err = ctx.server.config().Set(pairs);
+    if (!err.empty()) return ctx.reply.Error(err);
     ctx.reply.Simple("OK");
   } else if (sub == "resetstat") {
     ctx.reply.Simple("OK");

@@ -98,3 +98,24 @@ def redge(redge_factory):
 def r(redge):
     """A redis-py client on the fresh redge."""
     return redge.client()
+
+
+
+# Differential testing against a real Redis 7.0 (tests/compat/differential.py): the
+# module-scoped `reference_redis` server, the per-test `differ` pairing it with the test's
+# redge, and `same_as_redis(*command)`, the one-line form of differ.same.
+from differential import differ, reference_redis  # noqa: E402,F401  (fixtures)
+
+
+@pytest.fixture
+def same_as_redis(differ):  # noqa: F811  (the fixture imported above)
+    """same_as_redis(*command) sends the command to redge and to the reference Redis over
+    raw connections and asserts byte-identical replies; with pairs_unordered=True the
+    reply's items may come in any order (CONFIG GET, HGETALL). Returns the parsed reply."""
+
+    def check(*command, pairs_unordered=False):
+        if pairs_unordered:
+            return differ.same_unordered(*command)
+        return differ.same(*command)
+
+    return check

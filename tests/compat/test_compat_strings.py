@@ -266,3 +266,14 @@ def test_getex_errors_exact_text(redge):
     assert c.call("GETEX", "k", "EX", "0") == Error("ERR invalid expire time in 'getex' command")
     assert c.call("GETEX", "k", "BOGUS") == Error("ERR syntax error")
     assert c.call("TTL", "k") == -1
+
+
+def test_setrange_huge_offset_is_refused_and_server_lives(redge):
+    """Redis's string.tcl "SETRANGE with huge offset": an offset whose sum with the value's
+    length overflows a 64-bit integer gets the size error (it used to crash redge)."""
+    c = redge.raw()
+    for offset in ("9223372036854775807", "9223372036854775806", "2147483647"):
+        assert c.call("SETRANGE", "K", offset, "A") == Error(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+    assert c.call("EXISTS", "K") == 0
+    redge.assert_serving()

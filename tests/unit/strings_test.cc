@@ -834,6 +834,16 @@ TEST_F(StringsTest, SetRangeErrors) {
   EXPECT_TRUE(IsError(r.status(), Status::Code::kInvalidArgument,
                       "ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
   EXPECT_EQ(Exists("k"), 0);
+
+  // Offsets whose sum with the value's length overflows int64 are refused the same way
+  // (Redis's string.tcl "SETRANGE with huge offset"; they used to crash the server).
+  for (int64_t offset : {INT64_MAX, INT64_MAX - 1, int64_t{2147483647}}) {
+    r = SetRange("k", offset, "A");
+    EXPECT_TRUE(IsError(r.status(), Status::Code::kInvalidArgument,
+                        "ERR string exceeds maximum allowed size (proto-max-bulk-len)"))
+        << offset;
+  }
+  EXPECT_EQ(Exists("k"), 0);
 }
 
 TEST_F(StringsTest, SetRangeKeepsTtl) {

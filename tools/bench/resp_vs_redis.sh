@@ -37,57 +37,14 @@ done
 [[ "$N" =~ ^[1-9][0-9]*$ && "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "N and REPEAT must be positive integers"
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/redge-vs-redis.XXXXXX")"
-PIDS=()
+# shellcheck source=tools/bench/servers.sh
+source "$ROOT/tools/bench/servers.sh"
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true  # every background child is one of the servers
+  bench_cleanup
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-
-# start_redge FSYNC: sets REDGE_PID, REDGE_PORT. Port 0 lets the kernel pick; redge
-# prints "redge ready resp_port=N" on stdout once it listens.
-start_redge() {
-  local dir="$TMP/redge-$1" i
-  mkdir -p "$dir"; : >"$dir/stdout"  # exists before the first poll
-  "$REDGE" --resp 127.0.0.1:0 --http 127.0.0.1:0 --data-dir "$dir/data" --fsync "$1" --log-format text \
-    >"$dir/stdout" 2>"$dir/log" &
-  REDGE_PID=$!; PIDS+=("$REDGE_PID"); REDGE_PORT=
-  for ((i = 0; i < 400; i++)); do  # up to ~20 s
-    REDGE_PORT="$(sed -n 's/^redge ready resp_port=\([0-9][0-9]*\).*/\1/p' "$dir/stdout")"
-    [[ -n "$REDGE_PORT" ]] && return 0
-    kill -0 "$REDGE_PID" 2>/dev/null || break
-    sleep 0.05
-  done
-  die "redge (--fsync $1) did not become ready: $(tail -n 5 "$dir/log")"
-}
-
-# start_redis APPENDFSYNC: sets REDIS_PID, REDIS_PORT. redis-server has no ephemeral
-# port, so try random unused high ports; ready when INFO shows our own process id.
-start_redis() {
-  local dir="$TMP/redis-$1" port pid attempt i
-  mkdir -p "$dir"
-  for ((attempt = 0; attempt < 10; attempt++)); do
-    port=$((20000 + RANDOM % 12000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue  # in use
-    "$REDIS_SERVER" --port "$port" --bind 127.0.0.1 --save '' --appendonly yes \
-      --appendfsync "$1" --dir "$dir" --daemonize no >"$dir/log" 2>&1 &
-    pid=$!; PIDS+=("$pid")
-    for ((i = 0; i < 400; i++)); do
-      if redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | grep -q "^process_id:$pid"; then
-        REDIS_PID=$pid REDIS_PORT=$port; return 0
-      fi
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.05
-    done
-    stop "$pid"
-  done
-  die "redis-server (--appendfsync $1) did not become ready: $(tail -n 5 "$dir/log")"
-}
 
 declare -A RES  # "section|server|TEST" -> space-separated rps of each repeat
 # bench SECTION SERVER PORT [extra redis-benchmark args]
@@ -103,9 +60,6 @@ bench() {
     [[ -n "${RES["$1|$2|$name"]:-}" ]] || die "no $name result from $2; output: $out"
   done
 }
-
-median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {
-  m = NR % 2 ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; printf "%.0f", m }'; }
 
 # table SECTION TITLE TARGET: prints the table and appends the target line to TARGETS.
 TARGETS=""
@@ -133,7 +87,7 @@ for section in unpipelined pipelined; do
     bench "$section" redis "$REDIS_PORT" "${extra[@]}"
   done
 done
-stop "$REDGE_PID"; stop "$REDIS_PID"
+bench_stop "$REDGE_PID"; bench_stop "$REDIS_PID"
 
 start_redge always; start_redis always
 echo "always: redge port $REDGE_PORT, redis port $REDIS_PORT"
@@ -141,7 +95,7 @@ for ((r = 0; r < REPEAT; r++)); do
   bench fsync-always redge "$REDGE_PORT"
   bench fsync-always redis "$REDIS_PORT"
 done
-stop "$REDGE_PID"; stop "$REDIS_PID"
+bench_stop "$REDGE_PID"; bench_stop "$REDIS_PID"
 
 table unpipelined "unpipelined (-c $CLIENTS, fsync everysec)" 0.8
 table pipelined "pipelined (-c $CLIENTS -P $PIPELINE, fsync everysec)" 0.5
