@@ -1,73 +1,28 @@
-"""A real redis-server 7.0 (Debian's /usr/bin/redis-server) on an ephemeral port, and a raw
-RESP exchange that returns each reply's exact bytes: the reference the scripting suites
-compare redge with, reply for reply, byte for byte.
-
-The server runs with no persistence in the test's temporary directory and is stopped at
-teardown; a crash of it is reported (the comparison would be meaningless).
+"""Byte-exact comparison with a real redis-server 7.0 for the scripting suites, whose
+corpus shares one redge and one reference server per module (differential.py's `differ`
+starts a redge per test). The raw exchange returns each reply's exact bytes and reads
+replies of any depth iteratively (a script can return one nested 7995 levels deep).
 """
 
-import pathlib
-import shutil
 import socket
-import subprocess
-import time
 
 import pytest
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+from differential import ReferenceRedis
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_reference(workdir):
+    """A reference redis-server (tests/compat/differential.py) for a module's corpus."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return ReferenceRedis(workdir)
 
 
-class RealRedis:
-    def __init__(self, workdir):
-        self.workdir = pathlib.Path(workdir)
-        self.proc = None
-        self.port = None
-
-    def start(self):
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if not pathlib.Path(REDIS_SERVER).exists():
-            pytest.fail(f"{REDIS_SERVER} not found: tools/setup.sh installs redis-server",
-                        pytrace=False)
-        for _ in range(5):  # the port picked may be taken by the time redis binds it
-            port = free_port()
-            self.proc = subprocess.Popen(
-                [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", str(self.workdir), "--daemonize", "no",
-                 "--logfile", str(self.workdir / "redis.log")],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                        s.sendall(b"PING\r\n")
-                        if s.recv(16).startswith(b"+PONG"):
-                            self.port = port
-                            return self
-                except OSError:
-                    time.sleep(0.02)
-            self.stop()
-        pytest.fail("could not start a reference redis-server", pytrace=False)
-
-    def stop(self):
-        if self.proc is None:
-            return
-        crashed = self.proc.poll() is not None
-        if not crashed:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        if crashed:
-            pytest.fail("the reference redis-server died during the test", pytrace=False)
+def stop_reference(ref):
+    """Stops it; a reference server that died during the run fails the test."""
+    crashed = ref.proc is not None and ref.proc.poll() is not None
+    ref.stop()
+    if crashed:
+        pytest.fail("the reference redis-server died during the test", pytrace=False)
 
 
 def encode(args):

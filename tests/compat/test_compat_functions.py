@@ -21,18 +21,18 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import redge_process  # noqa: E402
 
 from compat_support import Error, wait_until  # noqa: E402
-from redis_reference import RealRedis, compare  # noqa: E402
+from redis_reference import compare, start_reference, stop_reference  # noqa: E402
 from scripting_corpus import FUNCTION_CASES  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory):
-    ref = RealRedis(tmp_path_factory.mktemp("redis")).start()
+    ref = start_reference(tmp_path_factory.mktemp("redis"))
     redge = redge_process.RedgeProcess(redge_process.redge_binary(),
                                        tmp_path_factory.mktemp("redge"), []).start()
     yield ref, redge
     failure = redge.stop()
-    ref.stop()
+    stop_reference(ref)
     if failure:
         pytest.fail(failure, pytrace=False)
 
@@ -185,14 +185,14 @@ def test_dump_and_restore_policies(redge, r):
 
 
 def test_a_redis_made_dump_is_refused_cleanly(redge, tmp_path):
-    ref = RealRedis(tmp_path / "redis").start()
+    ref = start_reference(tmp_path / "redis")
     try:
         rc = redis.Redis(port=ref.port)
         rc.function_load(LIB)
         payload = rc.function_dump()
         rc.close()
     finally:
-        ref.stop()
+        stop_reference(ref)
     c = redge.client()
     with pytest.raises(redis.ResponseError) as e:
         c.function_restore(payload)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 import redge_process  # noqa: E402
 
 from compat_support import Error, wait_until  # noqa: E402
-from redis_reference import RealRedis, compare, exchange  # noqa: E402
+from redis_reference import compare, start_reference, stop_reference, exchange  # noqa: E402
 from scripting_corpus import EVAL_CASES  # noqa: E402
 
 
@@ -33,12 +33,12 @@ from scripting_corpus import EVAL_CASES  # noqa: E402
 def servers(tmp_path_factory):
     """A reference redis-server and one redge, shared by the corpus cases (each case
     resets both)."""
-    ref = RealRedis(tmp_path_factory.mktemp("redis")).start()
+    ref = start_reference(tmp_path_factory.mktemp("redis"))
     redge = redge_process.RedgeProcess(redge_process.redge_binary(),
                                        tmp_path_factory.mktemp("redge"), []).start()
     yield ref.port, redge.resp_port
     failure = redge.stop()
-    ref.stop()
+    stop_reference(ref)
     if failure:
         pytest.fail(failure, pytrace=False)
 
