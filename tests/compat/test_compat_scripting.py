@@ -549,3 +549,14 @@ def test_kill_without_a_time_limit(redge):
     assert admin.call("SCRIPT", "KILL") == "OK"
     t.join(timeout=10)
     assert "Script killed by user" in str(result["error"])
+
+
+def test_monitor_shows_the_script_and_its_commands(redge, r):
+    monitor = redge.raw()
+    assert monitor.call("MONITOR") == "OK"
+    r.eval("redis.call('set', KEYS[1], ARGV[1]) return redis.call('get', KEYS[1])", 1, "k", "v")
+    lines = [monitor.read_reply(timeout=5) for _ in range(3)]
+    assert '"EVAL"' in lines[0] and lines[0].endswith('"1" "k" "v"')
+    # As Redis: the script's commands follow it, from the client "lua", in its database.
+    assert lines[1].endswith('[0 lua] "set" "k" "v"'), lines
+    assert lines[2].endswith('[0 lua] "get" "k"'), lines
