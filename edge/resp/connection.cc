@@ -565,6 +565,30 @@ void Connection::Block(store::PopRequest request, int64_t timeout_ms, PopFormatt
   }
 }
 
+void Connection::BlockGeneric(store::BlockRequest request, int64_t timeout_ms,
+                              PopFormatter format, bool timeout_null_array) {
+  block_format_ = std::move(format);
+  block_null_array_ = timeout_null_array;
+  blocking_ = true;
+  request.client = ClientLabel();
+  std::weak_ptr<Connection> weak = weak_from_this();
+  net::EventLoop* loop = loop_;
+  uint64_t id = server_->store().BlockAsync(
+      std::move(request), [weak, loop](store::Result<store::PopResult> r) {
+        loop->Post([weak, r = std::move(r)]() mutable {
+          if (auto c = weak.lock()) c->OnPopResult(std::move(r));
+        });
+      });
+  if (!blocking_) return;
+  blocked_id_ = id;
+  server_->stats().blocked_clients++;
+  if (timeout_ms > 0) {
+    block_timer_ = loop_->RunAfter(std::chrono::milliseconds(timeout_ms), [weak] {
+      if (auto c = weak.lock()) c->OnBlockTimeout();
+    });
+  }
+}
+
 void Connection::OnPopResult(store::Result<store::PopResult> r) {
   if (closed_ || !blocking_) return;
   FinishBlock();

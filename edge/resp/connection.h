@@ -92,6 +92,10 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   using PopFormatter = std::function<void(ReplyWriter&, const store::PopResult&)>;
   void Block(store::PopRequest request, int64_t timeout_ms, PopFormatter format,
              bool timeout_null_array);
+  // The same for any blocked command (XREAD/XREADGROUP BLOCK, ...): `request.serve`
+  // decides when and with what the client is served (store::BlockRequest).
+  void BlockGeneric(store::BlockRequest request, int64_t timeout_ms, PopFormatter format,
+                    bool timeout_null_array);
   bool blocked() const { return blocked_id_ != 0 || blocking_; }
   // The store waiter id while blocked (0 otherwise); readable from any thread.
   uint64_t blocked_id() const { return blocked_id_.load(); }

@@ -10,6 +10,7 @@
 #include "edge/resp/command_docs.h"
 #include "edge/resp/connection.h"
 #include "edge/resp/server.h"
+#include "edge/resp/stream_util.h"
 #include "store/glob.h"
 
 namespace redge::resp {
@@ -76,6 +77,7 @@ std::string InfoSection(CommandContext& ctx, const std::string& name) {
     num("used_memory_rss", rss);
     line("used_memory_rss_human", Human(rss));
     num("maxmemory", 0);
+    line("maxmemory_human", "0B");
     line("maxmemory_policy", "noeviction");
     line("mem_allocator", "libc");
   } else if (name == "persistence") {
@@ -334,6 +336,8 @@ std::vector<std::pair<std::string, std::string>> ConfigValues(CommandContext& ct
       {"maxmemory-policy", "noeviction"},
       {"io-threads", std::to_string(o.io_threads)},
       {"notify-keyspace-events", ""},
+      {"stream-node-max-bytes", std::to_string(streams::NodeMaxBytes())},
+      {"stream-node-max-entries", std::to_string(streams::NodeMaxEntries())},
   };
 }
 
@@ -377,6 +381,13 @@ void Config(CommandContext& ctx) {
                                  "') - Wrong format");
         }
         ctx.server.pubsub_output_limit = static_cast<size_t>(hard);
+      } else if (k == "stream-node-max-entries" || k == "stream-node-max-bytes") {
+        std::string problem = k == "stream-node-max-entries" ? streams::SetNodeMaxEntries(v)
+                                                             : streams::SetNodeMaxBytes(v);
+        if (!problem.empty()) {
+          return ctx.reply.Error("ERR CONFIG SET failed (possibly related to argument '" + k +
+                                 "') - " + problem);
+        }
       } else {
         return ctx.reply.Error("ERR Unknown option or number of arguments for CONFIG SET - '" +
                                ctx.argv[i] + "'");
