@@ -186,7 +186,8 @@ Status SetGroupId(Txn& txn, std::string_view key, std::string_view group, std::s
   g->last_id = id;
   g->entries_read = entries_read;
   internal::PutGroup(txn, key, st.meta.version, *g);
-  txn.Notify(key, "xgroup-setid");
+  // No txn.Notify here or for consumers: in redge an event also invalidates WATCH, which
+  // Redis 7.0 does not do for group-only changes (no signalModifiedKey).
   return Status::OK();
 }
 
@@ -224,7 +225,6 @@ Result<int64_t> CreateConsumer(Txn& txn, std::string_view key, std::string_view 
   internal::PutConsumer(txn, key, st.meta.version, g->number, c);
   g->consumers++;
   internal::PutGroup(txn, key, st.meta.version, *g);
-  txn.Notify(key, "xgroup-createconsumer");
   return 1;
 }
 
@@ -247,7 +247,6 @@ Result<int64_t> DeleteConsumer(Txn& txn, std::string_view key, std::string_view 
   g->pel -= ids->size();
   g->consumers--;
   internal::PutGroup(txn, key, version, *g);
-  txn.Notify(key, "xgroup-delconsumer");
   return static_cast<int64_t>(ids->size());
 }
 

@@ -162,8 +162,8 @@ Result<std::optional<Consumer>> FindConsumer(Txn& txn, std::string_view key, uin
                                              uint64_t group, std::string_view name);
 void PutConsumer(Txn& txn, std::string_view key, uint64_t version, uint64_t group,
                  const Consumer& c);
-// streamLookupConsumer (refreshing the seen time) or streamCreateConsumer (notifying
-// "xgroup-createconsumer" and counting it in `g`). The caller writes the consumer and `g`.
+// streamLookupConsumer (refreshing the seen time) or streamCreateConsumer (counting it in
+// `g`). The caller writes the consumer and `g`.
 Result<Consumer> LookupOrCreateConsumer(Txn& txn, std::string_view key, uint64_t version, Group& g,
                                         std::string_view name);
 

@@ -148,7 +148,8 @@ Result<Consumer> LookupOrCreateConsumer(Txn& txn, std::string_view key, uint64_t
   c.name.assign(name);
   c.seen_time = txn.now_ms();
   g.consumers++;
-  txn.Notify(key, "xgroup-createconsumer");
+  // Redis raises "xgroup-createconsumer" without touching WATCHed keys; a redge event would
+  // touch them (see SetGroupId), so none is raised.
   return c;
 }
 

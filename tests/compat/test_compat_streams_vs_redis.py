@@ -303,6 +303,13 @@ BLOCKING = [
      ("quiet", "a"), ("b", "FLUSHALL"), ("read", "a")],
     [("a", "XREAD BLOCK 0 COUNT 2 STREAMS q $"), ("quiet", "a"), ("b", "MULTI"), ("b", "XADD q 1 a 1"),
      ("b", "XADD q 2 a 2"), ("b", "XADD q 3 a 3"), ("b", "EXEC"), ("read", "a")],
+    # WATCH: entries added or deleted invalidate it; group reads, acks and claims do not.
+    [("b", "XADD s 1 a 1"), ("b", "XADD s 2 a 2"), ("b", "XGROUP CREATE s g 0"), ("a", "WATCH s"),
+     ("read", "a"), ("a", "MULTI"), ("read", "a"), ("a", "XLEN s"), ("read", "a"),
+     ("b", "XREADGROUP GROUP g c STREAMS s >"), ("b", "XACK s g 1"), ("b", "XCLAIM s g c2 0 2"),
+     ("b", "XAUTOCLAIM s g c3 0 0"), ("b", "XGROUP SETID s g 0"), ("b", "XGROUP CREATECONSUMER s g c9"),
+     ("b", "XGROUP DELCONSUMER s g c9"), ("a", "EXEC"), ("read", "a"), ("a", "WATCH s"), ("read", "a"),
+     ("a", "MULTI"), ("read", "a"), ("b", "XDEL s 2"), ("a", "EXEC"), ("read", "a")],
     [("b", "MULTI"), ("b", "XREAD BLOCK 0 STREAMS q $"), ("b", "XGROUP CREATE q g $ MKSTREAM"),
      ("b", "XREADGROUP GROUP g c BLOCK 0 STREAMS q >"), ("b", "XADD q 1 a 1"),
      ("b", "XREADGROUP GROUP g c BLOCK 0 STREAMS q >"), ("b", "EXEC")],
