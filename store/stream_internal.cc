@@ -6,7 +6,7 @@ namespace redge::store::streams::internal {
 namespace {
 
 constexpr uint8_t kMetaFormat = 1;
-constexpr size_t kMetaSize = 1 + 8 + 16 * 3 + 8 * 4 + 16 * 2 + 8;
+constexpr size_t kMetaSize = 1 + 8 + 16 * 3 + 8 * 4 + 16 * 2 + 8 + 8 + 16;
 
 void PutVarint(std::string* dst, uint64_t v) {
   while (v >= 0x80) {
@@ -117,6 +117,8 @@ std::string EncodeStreamMeta(const StreamMeta& s) {
   PutId(&out, s.head_node);
   PutId(&out, s.tail_node);
   PutU64(&out, s.origin);
+  PutU64(&out, s.head_live);
+  PutId(&out, s.head_last);
   return out;
 }
 
@@ -133,7 +135,9 @@ bool DecodeStreamMeta(std::string_view raw, StreamMeta* s) {
   s->nodes = GetU64(p), p += 8;
   s->head_node = GetId(p), p += 16;
   s->tail_node = GetId(p), p += 16;
-  s->origin = GetU64(p);
+  s->origin = GetU64(p), p += 8;
+  s->head_live = GetU64(p), p += 8;
+  s->head_last = GetId(p);
   return true;
 }
 
@@ -424,6 +428,8 @@ Status RemoveEntry(Txn& txn, std::string_view key, Stream& st, StreamId id) {
       if (!next.ok())
         return next.status().IsNotFound() ? Status::Corruption("lost node") : next.status();
       st.s.head_node = next->first;
+      st.s.head_live = next->live;
+      st.s.head_last = next->last;
     }
     if (st.s.nodes > 0 && n.first == st.s.tail_node) {
       auto prev = PrevNode(txn, key, version, n.first);
@@ -436,6 +442,7 @@ Status RemoveEntry(Txn& txn, std::string_view key, Stream& st, StreamId id) {
     n.live--;
     n.deleted++;
     txn.PutElement(key, version, NodeSub(n.first), EncodeNode(n));
+    if (n.first == st.s.head_node) st.s.head_live = n.live;
   }
   st.s.length--;
   return Status::OK();

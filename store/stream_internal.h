@@ -17,7 +17,7 @@ namespace redge::store::streams::internal {
 
 // Stored in Meta::value. Encoding: [format 1][length 8][last 16][first 16][max deleted 16]
 // [entries added 8][groups 8][next group number 8][nodes 8][head node 16][tail node 16]
-// [origin 8]; integers big-endian, ids as StreamId::Encode.
+// [origin 8][head live 8][head last 16]; integers big-endian, ids as StreamId::Encode.
 struct StreamMeta {
   uint64_t length = 0;
   StreamId last_id;
@@ -32,6 +32,11 @@ struct StreamMeta {
   // The key version the stream was created with: tells a blocked reader that the stream it
   // waits on was replaced by another (versions also change when a trim drops everything).
   uint64_t origin = 0;
+  // The head node's live count and last id (valid when nodes > 0): trimming decides from
+  // them whether the head node goes, without reading it, as most XADD ... MAXLEN ~ calls
+  // remove nothing.
+  uint64_t head_live = 0;
+  StreamId head_last;
 };
 std::string EncodeStreamMeta(const StreamMeta& s);
 bool DecodeStreamMeta(std::string_view raw, StreamMeta* s);

@@ -25,6 +25,7 @@ Result<int64_t> TrimStream(Txn& txn, std::string_view key, Stream& st, const Tri
   if (o.strategy == TrimStrategy::kNone || st.s.nodes == 0) return 0;
   const bool maxlen = o.strategy == TrimStrategy::kMaxLen;
   const uint64_t target = maxlen ? static_cast<uint64_t>(o.maxlen) : 0;
+  if (maxlen && st.s.length <= target) return 0;  // the walk would stop before any node
 
   // Everything goes: with no consumer group referencing the version, a fresh version
   // drops every record at once (the compaction filter reclaims the old ones).
@@ -36,6 +37,15 @@ Result<int64_t> TrimStream(Txn& txn, std::string_view key, Stream& st, const Tri
     st.s.nodes = 0;
     st.s.first_id = StreamId{};
     return removed;
+  }
+
+  // The walk's first step from the head counters kept in the metadata: most calls (an
+  // XADD ... MAXLEN ~ n that removes nothing) end here without reading a node.
+  {
+    const uint64_t entries = st.s.head_live;
+    if (o.limit && static_cast<int64_t>(entries) > o.limit) return 0;
+    const bool remove_node = maxlen ? st.s.length - entries >= target : st.s.head_last < o.minid;
+    if (!remove_node && (o.approx || (!maxlen && o.minid <= st.s.first_id))) return 0;
   }
 
   const uint64_t version = st.meta.version;
@@ -91,6 +101,10 @@ Result<int64_t> TrimStream(Txn& txn, std::string_view key, Stream& st, const Tri
       deleted += static_cast<int64_t>(k);
     }
     break;
+  }
+  if (st.s.nodes > 0) {
+    st.s.head_live = node->live;
+    st.s.head_last = node->last;
   }
   if (st.s.length == 0) {
     st.s.first_id = StreamId{};

@@ -144,6 +144,10 @@ Status Append(Txn& txn, std::string_view key, Stream& st, StreamId id,
   for (size_t i = 0; i < numfields; ++i) n.bytes += LpStringSize(fv[2 * i + 1]);
   n.bytes += LpIntSize(lp_count);
   n.last = id;
+  if (n.first == st.s.head_node) {
+    st.s.head_live = n.live;
+    st.s.head_last = n.last;
+  }
   txn.PutElement(key, version, internal::NodeSub(n.first), internal::EncodeNode(n));
   txn.PutElement(key, version, internal::EntrySub(id), internal::EncodeFields(fv));
   st.s.length++;
