@@ -39,6 +39,7 @@ namespace ss = store::streams;
 using ss::StreamId;
 
 constexpr int64_t kBlockedDefaultCount = 1000;  // XREAD_BLOCKED_DEFAULT_COUNT
+constexpr int64_t kForeverMs = int64_t{1} << 40;  // about 35 years
 
 struct ReadArgs {
   bool group_mode = false;
@@ -69,7 +70,9 @@ bool ParseRead(CommandContext& ctx, bool xreadgroup, ReadArgs* a) {
         ctx.reply.Error("ERR timeout is negative");
         return false;
       }
-      a->timeout_ms = t;
+      // Redis blocks until now + t; beyond a few decades that is forever (and would
+      // overflow the loop's timer arithmetic).
+      a->timeout_ms = t > kForeverMs ? 0 : t;
     } else if (EqualsIgnoreCase(o, "COUNT") && moreargs) {
       i++;
       if (!base::ParseInt64(argv[i], &a->count)) {
