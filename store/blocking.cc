@@ -71,15 +71,20 @@ void Store::ServeBlockedPops(Txn& txn) {
     std::sort(ready.begin(), ready.end());
     ready.erase(std::unique(ready.begin(), ready.end()), ready.end());
     for (const auto& meta_key : ready) {
+      size_t passed = 0;  // independent waiters at the front that stay blocked
       while (true) {
         // Held across the serve attempt: a concurrent cancel either withdraws the waiter
         // before it is served or learns that it was served.
         std::lock_guard wlock(im.waiters_mu);
         auto it = im.waiters_by_key.find(meta_key);
-        if (it == im.waiters_by_key.end() || it->second.empty()) break;
-        std::shared_ptr<Waiter> w = it->second.front();
+        if (it == im.waiters_by_key.end() || it->second.size() <= passed) break;
+        std::shared_ptr<Waiter> w = it->second[passed];
         std::string key = meta_key.substr(1);
-        if (!TryServeFrom(txn, *w, key)) break;  // nothing more for the queue's head
+        if (!TryServeFrom(txn, *w, key)) {
+          if (!w->request.independent) break;  // nothing more for the queue's head
+          passed++;
+          continue;
+        }
         RemoveWaiter(*w);
       }
     }

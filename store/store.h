@@ -125,6 +125,10 @@ struct BlockRequest {
   std::vector<std::string> keys;
   std::string client;
   ServeFn serve;
+  // Whether a waiter behind this one may still be served when this one is not. False for
+  // pops (an empty list serves nobody, so the queue stops at its head); true for readers
+  // that each wait for something of their own (XREAD: entries after their own id).
+  bool independent = false;
 };
 
 // How ExecAsync may run an operation.

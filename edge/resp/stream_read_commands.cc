@@ -38,7 +38,7 @@ namespace {
 namespace ss = store::streams;
 using ss::StreamId;
 
-constexpr int64_t kBlockedDefaultCount = 1000;  // XREAD_BLOCKED_DEFAULT_COUNT
+constexpr int64_t kBlockedDefaultCount = 1000;    // XREAD_BLOCKED_DEFAULT_COUNT
 constexpr int64_t kForeverMs = int64_t{1} << 40;  // about 35 years
 
 struct ReadArgs {
@@ -370,6 +370,7 @@ void ReadGeneric(CommandContext& ctx, bool xreadgroup) {
   store::BlockRequest request;
   request.db = ctx.conn.db();
   request.keys = read->keys();
+  request.independent = true;  // each reader waits for entries after its own id
   auto started = std::make_shared<bool>(false);
   request.serve = [read, started, proto](
                       store::Txn& txn,

@@ -233,6 +233,21 @@ def test_xread_block_ignores_writes_that_add_nothing(redge, r):
     assert raw.read_reply() == [[b"q", [[b"11-0", [b"z", b"z"]]]]]
 
 
+def test_blocked_readers_wait_for_their_own_ids(redge, r):
+    r.xadd("k", {"f": "v"}, id="5-0")
+    future_reader, now_reader = redge.raw(), redge.raw()
+    future_reader.send_command("XREAD", "BLOCK", "0", "STREAMS", "k", "100")
+    wait_blocked(r, 1)
+    now_reader.send_command("XREAD", "BLOCK", "0", "STREAMS", "k", "$")
+    wait_blocked(r, 2)
+    r.xadd("k", {"f": "v"}, id="6-0")
+    # The reader that blocked second is served although the first one still waits.
+    assert now_reader.read_reply() == [[b"k", [[b"6-0", [b"f", b"v"]]]]]
+    future_reader.assert_no_reply(0.1)
+    r.xadd("k", {"f": "v"}, id="101-0")
+    assert future_reader.read_reply() == [[b"k", [[b"101-0", [b"f", b"v"]]]]]
+
+
 def test_xread_block_inside_multi_does_not_block(redge, r):
     raw = redge.raw()
     assert raw.call("MULTI") == "OK"

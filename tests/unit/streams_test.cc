@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -515,6 +516,38 @@ TEST_F(StreamsTest, DelReclaimsEveryRecordAfterCompaction) {
   EXPECT_EQ(Do([](Txn& t) { return keys::Del(t, {"s"}); }), 1);
   ASSERT_TRUE(store().CompactAll().ok());
   EXPECT_EQ(store().CountElementRecordsForTest(0, "s"), 0);
+}
+
+TEST_F(StreamsTest, IndependentWaitersAreServedPastAWaiterThatKeepsWaiting) {
+  // Two readers of one key (as XREAD BLOCK): the first waits for ids above 100, the second
+  // for anything. An entry 6 serves the second; the first stays blocked behind it.
+  MustAdd("k", Id(5));
+  auto reader = [](StreamId after) {
+    BlockRequest req;
+    req.keys = {"k"};
+    req.independent = true;
+    req.serve = [after](Txn& t, const std::string& key) -> std::optional<Result<PopResult>> {
+      auto info = streams::Info(t, key);
+      if (!info.ok() || info->last_id <= after) return std::nullopt;
+      return Result<PopResult>(PopResult{key, {info->last_id.ToString()}});
+    };
+    return req;
+  };
+  std::promise<Result<PopResult>> first, second;
+  uint64_t first_id = store().BlockAsync(
+      reader(Id(100)), [&](Result<PopResult> r) { first.set_value(std::move(r)); });
+  store().BlockAsync(reader(Id(5)), [&](Result<PopResult> r) { second.set_value(std::move(r)); });
+  EXPECT_EQ(store().GetStats().blocked_clients, 2);
+  MustAdd("k", Id(6));
+  auto r = second.get_future().get();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->values, Strings{"6-0"});
+  EXPECT_EQ(store().GetStats().blocked_clients, 1);
+  MustAdd("k", Id(101));
+  auto r1 = first.get_future().get();
+  ASSERT_TRUE(r1.ok());
+  EXPECT_EQ(r1->values, Strings{"101-0"});
+  EXPECT_FALSE(store().CancelBlocked(first_id));
 }
 
 }  // namespace
