@@ -55,9 +55,7 @@ class Status {
   }
   // An error whose prefix is not ERR ("NOGROUP ...", "BUSYGROUP ..."): `line` is the whole
   // Redis error line.
-  static Status RedisError(const std::string& line) {
-    return Status(Code::kInvalidArgument, line);
-  }
+  static Status RedisError(const std::string& line) { return Status(Code::kInvalidArgument, line); }
   static Status IOError(const std::string& message) {
     return Status(Code::kIOError, "ERR store write failed: " + message);
   }

@@ -565,20 +565,21 @@ void Connection::Block(store::PopRequest request, int64_t timeout_ms, PopFormatt
   }
 }
 
-void Connection::BlockGeneric(store::BlockRequest request, int64_t timeout_ms,
-                              PopFormatter format, bool timeout_null_array) {
+void Connection::BlockGeneric(store::BlockRequest request, int64_t timeout_ms, PopFormatter format,
+                              bool timeout_null_array) {
   block_format_ = std::move(format);
   block_null_array_ = timeout_null_array;
   blocking_ = true;
   request.client = ClientLabel();
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
-  uint64_t id = server_->store().BlockAsync(
-      std::move(request), [weak, loop](store::Result<store::PopResult> r) {
-        loop->Post([weak, r = std::move(r)]() mutable {
-          if (auto c = weak.lock()) c->OnPopResult(std::move(r));
-        });
-      });
+  uint64_t id = server_->store().BlockAsync(std::move(request),
+                                            [weak, loop](store::Result<store::PopResult> r) {
+                                              loop->Post([weak, r = std::move(r)]() mutable {
+                                                if (auto c = weak.lock())
+                                                  c->OnPopResult(std::move(r));
+                                              });
+                                            });
   if (!blocking_) return;
   blocked_id_ = id;
   server_->stats().blocked_clients++;
