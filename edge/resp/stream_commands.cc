@@ -7,7 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "base/numbers.h"
 #include "edge/resp/args.h"
 #include "edge/resp/command.h"
 #include "edge/resp/stream_util.h"
@@ -23,100 +22,78 @@ namespace {
 
 namespace ss = store::streams;
 using ss::StreamId;
-using streams::ArgId;
 using streams::WriteEntries;
 using streams::WriteEntry;
 
-// getLongLongFromObjectOrReply with the default message.
-bool ArgLongLong(CommandContext& ctx, std::string_view arg, int64_t* out) {
-  if (base::ParseInt64(arg, out)) return true;
-  ctx.reply.Error("ERR value is not an integer or out of range");
-  return false;
-}
-
-// streamParseAddOrTrimArgsOrReply: XADD's and XTRIM's options. For XADD, *id_pos is the
-// position of the id argument (argv.size() when there is none).
+// streamParseAddOrTrimArgsOrReply: XADD's and XTRIM's options, in Redis's order (an
+// option word needs at least one argument after it; otherwise, for XADD, it is read as the
+// id). For XADD, *id_pos is the position of the id argument (argv.size() when none).
 bool ParseAddOrTrim(CommandContext& ctx, bool xadd, ss::AddOptions* add, size_t* id_pos) {
-  const auto& argv = ctx.argv;
   ss::TrimOptions& trim = add->trim;
   trim.nodes = streams::NodeLimits();
   bool limit_given = false;
-  size_t i = 2;
-  for (; i < argv.size(); ++i) {
-    const size_t moreargs = argv.size() - 1 - i;
-    const std::string& opt = argv[i];
-    if (xadd && opt == "*") break;
-    const bool maxlen = EqualsIgnoreCase(opt, "maxlen");
-    if ((maxlen || EqualsIgnoreCase(opt, "minid")) && moreargs) {
+  ArgReader args(ctx, 2);
+  while (args.ok() && !args.done()) {
+    if (xadd && args.Peek() == "*") break;
+    const bool has_value = args.remaining() >= 2;
+    const bool maxlen = has_value && args.Match("MAXLEN");
+    if (maxlen || (has_value && args.Match("MINID"))) {
       if (trim.strategy != ss::TrimStrategy::kNone) {
-        ctx.reply.Error(
+        return args.Fail(
             "ERR syntax error, MAXLEN and MINID options at the same time are not compatible");
-        return false;
       }
+      // "~" or "=" count as the operator only when a threshold follows them.
       trim.approx = false;
-      const std::string& next = argv[i + 1];
-      if (moreargs >= 2 && next == "~") {
-        trim.approx = true;
-        i++;
-      } else if (moreargs >= 2 && next == "=") {
-        i++;
+      if (args.remaining() >= 2) {
+        if (args.Match("~")) {
+          trim.approx = true;
+        } else {
+          args.Match("=");
+        }
       }
       if (maxlen) {
-        if (!ArgLongLong(ctx, argv[i + 1], &trim.maxlen)) return false;
-        if (trim.maxlen < 0) {
-          ctx.reply.Error("ERR The MAXLEN argument must be >= 0.");
-          return false;
-        }
+        if (!args.Int64(&trim.maxlen)) break;
+        if (trim.maxlen < 0) return args.Fail("ERR The MAXLEN argument must be >= 0.");
         trim.strategy = ss::TrimStrategy::kMaxLen;
       } else {
-        if (!ArgId(ctx, argv[i + 1], 0, /*strict=*/true, &trim.minid)) return false;
+        if (!streams::NextId(args, 0, /*strict=*/true, &trim.minid)) break;
         trim.strategy = ss::TrimStrategy::kMinId;
       }
-      i++;
-    } else if (EqualsIgnoreCase(opt, "limit") && moreargs) {
-      if (!ArgLongLong(ctx, argv[i + 1], &trim.limit)) return false;
-      if (trim.limit < 0) {
-        ctx.reply.Error("ERR The LIMIT argument must be >= 0.");
-        return false;
-      }
+    } else if (has_value && args.Match("LIMIT")) {
+      if (!args.Int64(&trim.limit)) break;
+      if (trim.limit < 0) return args.Fail("ERR The LIMIT argument must be >= 0.");
       limit_given = true;
-      i++;
-    } else if (xadd && EqualsIgnoreCase(opt, "nomkstream")) {
+    } else if (xadd && args.Match("NOMKSTREAM")) {
       add->no_mkstream = true;
     } else if (xadd) {
-      // Anything else is the id (or a syntax error that reads as an invalid id).
-      StreamId id;
-      auto parsed = ss::ParseId(opt, 0, /*strict=*/true, &add->seq_given);
-      if (!parsed) {
-        ReplyStatusError(ctx, ss::InvalidIdError());
-        return false;
-      }
-      id = *parsed;
-      add->id = id;
+      // Anything else is the id (a misspelled option reads as an invalid id, as in Redis).
+      std::string_view arg;
+      args.Next(&arg);
+      auto id = ss::ParseId(arg, 0, /*strict=*/true, &add->seq_given);
+      if (!id) return args.Fail(ss::InvalidIdError().message());
+      add->id = *id;
+      *id_pos = args.position() - 1;
       break;
     } else {
-      ReplySyntaxError(ctx);
-      return false;
+      args.SyntaxError();
     }
   }
+  if (!args.ok()) return false;
+  if (!add->id) *id_pos = args.position();
   if (trim.limit && trim.strategy == ss::TrimStrategy::kNone) {
-    ctx.reply.Error(
+    return args.Fail(
         "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy");
-    return false;
   }
   if (!xadd && trim.strategy == ss::TrimStrategy::kNone) {
-    ctx.reply.Error("ERR syntax error, XTRIM must be called with a trimming strategy");
-    return false;
+    return args.Fail("ERR syntax error, XTRIM must be called with a trimming strategy");
   }
   if (limit_given) {
     if (!trim.approx) {
-      ctx.reply.Error("ERR syntax error, LIMIT cannot be used without the special ~ option");
-      return false;
+      return args.Fail("ERR syntax error, LIMIT cannot be used without the special ~ option");
     }
   } else {
     trim.limit = trim.approx ? ss::DefaultApproxLimit(trim.nodes) : 0;
   }
-  *id_pos = i;
   return true;
 }
 
@@ -147,16 +124,15 @@ void RangeGeneric(CommandContext& ctx, bool rev) {
   if (!streams::ArgRangeStart(ctx, start_arg, &start)) return;
   if (!streams::ArgRangeEnd(ctx, end_arg, &end)) return;
   int64_t count = -1;
-  for (size_t j = 4; j < ctx.argv.size(); ++j) {
-    const size_t additional = ctx.argv.size() - j - 1;
-    if (EqualsIgnoreCase(ctx.argv[j], "COUNT") && additional >= 1) {
-      if (!ArgLongLong(ctx, ctx.argv[j + 1], &count)) return;
-      if (count < 0) count = 0;
-      j++;
+  ArgReader args(ctx, 4);
+  while (args.ok() && !args.done()) {
+    if (args.remaining() >= 2 && args.Match("COUNT")) {
+      if (args.Int64(&count) && count < 0) count = 0;
     } else {
-      return ReplySyntaxError(ctx);
+      args.SyntaxError();
     }
   }
+  if (!args.ok()) return;
   auto r = ss::Range(*ctx.txn, ctx.argv[1], start, end,
                      count == -1 ? 0 : static_cast<uint64_t>(count), rev);
   if (!r.ok()) {
@@ -183,10 +159,10 @@ void XDel(CommandContext& ctx) {
     if (exists.status().IsNotFound()) return ctx.reply.Integer(0);
     return ReplyStatusError(ctx, exists.status());
   }
-  std::vector<StreamId> ids(ctx.argv.size() - 2);
-  for (size_t j = 2; j < ctx.argv.size(); ++j) {
-    if (!ArgId(ctx, ctx.argv[j], 0, /*strict=*/true, &ids[j - 2])) return;
-  }
+  std::vector<StreamId> ids;
+  ArgReader args(ctx, 2);
+  while (args.ok() && !args.done()) streams::NextId(args, 0, /*strict=*/true, &ids.emplace_back());
+  if (!args.ok()) return;
   auto r = ss::Delete(*ctx.txn, ctx.argv[1], ids);
   if (!r.ok()) return ReplyStatusError(ctx, r.status());
   ctx.reply.Integer(*r);
@@ -203,30 +179,30 @@ void XTrim(CommandContext& ctx) {
 
 // XSETID key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]
 void XSetId(CommandContext& ctx) {
+  ArgReader args(ctx, 2);
   StreamId id;
-  if (!ArgId(ctx, ctx.argv[2], 0, /*strict=*/true, &id)) return;
+  if (!streams::NextId(args, 0, /*strict=*/true, &id)) return;
   std::optional<int64_t> entries_added;
   std::optional<StreamId> max_deleted;
-  for (size_t i = 3; i < ctx.argv.size(); i += 2) {
-    const size_t moreargs = ctx.argv.size() - 1 - i;
-    const std::string& opt = ctx.argv[i];
-    if (EqualsIgnoreCase(opt, "ENTRIESADDED") && moreargs) {
+  while (args.ok() && !args.done()) {
+    if (args.remaining() >= 2 && args.Match("ENTRIESADDED")) {
       int64_t v = 0;
-      if (!ArgLongLong(ctx, ctx.argv[i + 1], &v)) return;
+      if (!args.Int64(&v)) break;
       if (v < 0) return ctx.reply.Error("ERR entries_added must be positive");
       entries_added = v;
-    } else if (EqualsIgnoreCase(opt, "MAXDELETEDID") && moreargs) {
+    } else if (args.remaining() >= 2 && args.Match("MAXDELETEDID")) {
       StreamId v;
-      if (!ArgId(ctx, ctx.argv[i + 1], 0, /*strict=*/true, &v)) return;
+      if (!streams::NextId(args, 0, /*strict=*/true, &v)) break;
       if (id < v) {
         return ctx.reply.Error(
             "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id");
       }
       max_deleted = v;
     } else {
-      return ReplySyntaxError(ctx);
+      args.SyntaxError();
     }
   }
+  if (!args.ok()) return;
   store::Status s = ss::SetId(*ctx.txn, ctx.argv[1], id, entries_added, max_deleted);
   if (!s.ok()) return ReplyStatusError(ctx, s);
   ctx.reply.Simple("OK");
@@ -248,14 +224,13 @@ void XInfoStream(CommandContext& ctx, const ss::StreamInfo& info) {
   bool full = optc > 0;
   int64_t count = 10;
   if (full) {
-    if ((optc != 1 && optc != 3) || !EqualsIgnoreCase(argv[3], "full") ||
-        (optc == 3 && !EqualsIgnoreCase(argv[4], "count"))) {
+    // [FULL [COUNT count]] and nothing else.
+    ArgReader args(ctx, 3);
+    if ((optc != 1 && optc != 3) || !args.Match("FULL") || (optc == 3 && !args.Match("COUNT"))) {
       return streams::ReplySubcommandSyntaxError(ctx);
     }
-    if (optc == 3) {
-      if (!ArgLongLong(ctx, argv[5], &count)) return;
-      if (count < 0) count = 10;
-    }
+    if (optc == 3 && !args.Int64(&count)) return;
+    if (count < 0) count = 10;
   }
   auto nodes = ss::RadixTreeNodes(*ctx.txn, argv[2]);
   if (!nodes.ok()) return ReplyStatusError(ctx, nodes.status());

@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "base/numbers.h"
 #include "edge/resp/args.h"
 #include "edge/resp/command.h"
 #include "edge/resp/stream_util.h"
@@ -17,15 +16,10 @@ namespace {
 
 namespace ss = store::streams;
 using ss::StreamId;
-using streams::ArgId;
 
-// getLongLongFromObjectOrReply: `message` (without "ERR ") replaces the default text.
-bool ArgLongLong(CommandContext& ctx, std::string_view arg, int64_t* out,
-                 const char* message = nullptr) {
-  if (base::ParseInt64(arg, out)) return true;
-  ctx.reply.Error(message ? std::string("ERR ") + message
-                          : std::string("ERR value is not an integer or out of range"));
-  return false;
+// getLongLongFromObjectOrReply with Redis's message for the argument.
+bool NextInt(ArgReader& args, const char* message, int64_t* out) {
+  return args.Int64InRange(INT64_MIN, INT64_MAX, message, out);
 }
 
 void ReplyResult(CommandContext& ctx, const store::Result<int64_t>& r) {
@@ -59,21 +53,20 @@ void XGroup(CommandContext& ctx) {
   const auto& argv = ctx.argv;
   bool mkstream = false;
   int64_t entries_read = -1;
-  for (size_t i = 5; i < argv.size();) {
-    if (sub == "create" && EqualsIgnoreCase(argv[i], "MKSTREAM")) {
+  ArgReader args(ctx, 5);
+  while (args.ok() && !args.done()) {
+    if (sub == "create" && args.Match("MKSTREAM")) {
       mkstream = true;
-      i++;
-    } else if ((sub == "create" || sub == "setid") && EqualsIgnoreCase(argv[i], "ENTRIESREAD") &&
-               i + 1 < argv.size()) {
-      if (!ArgLongLong(ctx, argv[i + 1], &entries_read)) return;
-      if (entries_read < 0 && entries_read != -1) {
-        return ctx.reply.Error("ERR value for ENTRIESREAD must be positive or -1");
+    } else if ((sub == "create" || sub == "setid") && args.remaining() >= 2 &&
+               args.Match("ENTRIESREAD")) {
+      if (args.Int64(&entries_read) && entries_read < 0 && entries_read != -1) {
+        args.Fail("ERR value for ENTRIESREAD must be positive or -1");
       }
-      i += 2;
     } else {
-      return streams::ReplySubcommandSyntaxError(ctx);
+      args.Fail(streams::SubcommandSyntaxError(ctx));
     }
   }
+  if (!args.ok()) return;
   const std::string& key = argv[2];
   const std::string& group = argv[3];
   if ((sub == "create" && argv.size() > 8) ||
@@ -115,10 +108,10 @@ void XAck(CommandContext& ctx) {
   auto exists = ss::GroupExists(*ctx.txn, ctx.argv[1], ctx.argv[2]);
   if (!exists.ok()) return ReplyStatusError(ctx, exists.status());
   if (!*exists) return ctx.reply.Integer(0);
-  std::vector<StreamId> ids(ctx.argv.size() - 3);
-  for (size_t j = 3; j < ctx.argv.size(); ++j) {
-    if (!ArgId(ctx, ctx.argv[j], 0, /*strict=*/true, &ids[j - 3])) return;
-  }
+  std::vector<StreamId> ids;
+  ArgReader args(ctx, 3);
+  while (args.ok() && !args.done()) streams::NextId(args, 0, /*strict=*/true, &ids.emplace_back());
+  if (!args.ok()) return;
   ReplyResult(ctx, ss::Ack(*ctx.txn, ctx.argv[1], ctx.argv[2], ids));
 }
 
@@ -131,16 +124,19 @@ void XPending(CommandContext& ctx) {
   StreamId start, end;
   std::optional<std::string> consumer;
   if (argc >= 6) {
-    size_t startidx = 3;
-    if (EqualsIgnoreCase(argv[3], "IDLE")) {
-      if (!ArgLongLong(ctx, argv[4], &min_idle)) return;
+    ArgReader args(ctx, 3);
+    if (args.Match("IDLE")) {
+      if (!args.Int64(&min_idle)) return;
       if (argc < 8) return ReplySyntaxError(ctx);
-      startidx += 2;
     }
-    if (!ArgLongLong(ctx, argv[startidx + 2], &count)) return;
+    // Redis reads the count before the range: its error comes first.
+    const size_t startidx = args.position();
+    ArgReader count_arg(ctx, startidx + 2);
+    if (!count_arg.Int64(&count)) return;
     if (count < 0) count = 0;
     if (!streams::ArgRangeStart(ctx, argv[startidx], &start)) return;
     if (!streams::ArgRangeEnd(ctx, argv[startidx + 1], &end)) return;
+    // Arguments after the consumer are ignored, as by Redis.
     if (startidx + 3 < argc) consumer = argv[startidx + 3];
   }
   if (argc == 3) {
@@ -195,47 +191,38 @@ void XClaim(CommandContext& ctx) {
   store::Status s = ss::CheckGroup(*ctx.txn, argv[1], argv[2]);
   if (!s.ok()) return ReplyStatusError(ctx, s);
   ss::ClaimOptions o;
-  if (!ArgLongLong(ctx, argv[4], &o.min_idle, "Invalid min-idle-time argument for XCLAIM")) {
-    return;
-  }
+  ArgReader args(ctx, 4);
+  if (!NextInt(args, "Invalid min-idle-time argument for XCLAIM", &o.min_idle)) return;
   if (o.min_idle < 0) o.min_idle = 0;
   // Ids until the first argument that is not one; the rest are options.
-  size_t j = 5;
-  for (; j < argv.size(); ++j) {
-    auto id = ss::ParseId(argv[j], 0, /*strict=*/true);
+  while (!args.done()) {
+    auto id = ss::ParseId(args.Peek(), 0, /*strict=*/true);
     if (!id) break;
     o.ids.push_back(*id);
+    std::string_view consumed;
+    args.Next(&consumed);
   }
-  for (; j < argv.size(); ++j) {
-    const size_t moreargs = argv.size() - 1 - j;
-    const std::string& opt = argv[j];
-    if (EqualsIgnoreCase(opt, "FORCE")) {
+  while (args.ok() && !args.done()) {
+    const bool has_value = args.remaining() >= 2;
+    if (args.Match("FORCE")) {
       o.force = true;
-    } else if (EqualsIgnoreCase(opt, "JUSTID")) {
+    } else if (args.Match("JUSTID")) {
       o.justid = true;
-    } else if (EqualsIgnoreCase(opt, "IDLE") && moreargs) {
-      if (!ArgLongLong(ctx, argv[++j], &o.delivery_value,
-                       "Invalid IDLE option argument for XCLAIM")) {
-        return;
-      }
+    } else if (has_value && args.Match("IDLE")) {
+      NextInt(args, "Invalid IDLE option argument for XCLAIM", &o.delivery_value);
       o.delivery = ss::ClaimOptions::Delivery::kIdle;
-    } else if (EqualsIgnoreCase(opt, "TIME") && moreargs) {
-      if (!ArgLongLong(ctx, argv[++j], &o.delivery_value,
-                       "Invalid TIME option argument for XCLAIM")) {
-        return;
-      }
+    } else if (has_value && args.Match("TIME")) {
+      NextInt(args, "Invalid TIME option argument for XCLAIM", &o.delivery_value);
       o.delivery = ss::ClaimOptions::Delivery::kTime;
-    } else if (EqualsIgnoreCase(opt, "RETRYCOUNT") && moreargs) {
-      if (!ArgLongLong(ctx, argv[++j], &o.retry_count,
-                       "Invalid RETRYCOUNT option argument for XCLAIM")) {
-        return;
-      }
-    } else if (EqualsIgnoreCase(opt, "LASTID") && moreargs) {
-      if (!ArgId(ctx, argv[++j], 0, /*strict=*/true, &o.last_id)) return;
+    } else if (has_value && args.Match("RETRYCOUNT")) {
+      NextInt(args, "Invalid RETRYCOUNT option argument for XCLAIM", &o.retry_count);
+    } else if (has_value && args.Match("LASTID")) {
+      streams::NextId(args, 0, /*strict=*/true, &o.last_id);
     } else {
-      return ctx.reply.Error("ERR Unrecognized XCLAIM option '" + opt + "'");
+      args.Fail("ERR Unrecognized XCLAIM option '" + std::string(args.Peek()) + "'");
     }
   }
+  if (!args.ok()) return;
   auto r = ss::Claim(*ctx.txn, argv[1], argv[2], argv[3], o);
   if (!r.ok()) return ReplyStatusError(ctx, r.status());
   WriteClaimed(ctx.reply, *r, o.justid);
@@ -245,9 +232,8 @@ void XClaim(CommandContext& ctx) {
 void XAutoClaim(CommandContext& ctx) {
   const auto& argv = ctx.argv;
   int64_t min_idle = 0;
-  if (!ArgLongLong(ctx, argv[4], &min_idle, "Invalid min-idle-time argument for XAUTOCLAIM")) {
-    return;
-  }
+  ArgReader idle_arg(ctx, 4);
+  if (!NextInt(idle_arg, "Invalid min-idle-time argument for XAUTOCLAIM", &min_idle)) return;
   if (min_idle < 0) min_idle = 0;
   StreamId start;
   if (!streams::ArgRangeStart(ctx, argv[5], &start)) return;

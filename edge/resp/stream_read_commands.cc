@@ -23,7 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "base/numbers.h"
+#include "edge/resp/args.h"
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
 #include "edge/resp/server.h"
@@ -52,77 +52,56 @@ struct ReadArgs {
 
 // The option loop of xreadCommand.
 bool ParseRead(CommandContext& ctx, bool xreadgroup, ReadArgs* a) {
-  const auto& argv = ctx.argv;
   a->group_mode = xreadgroup;
-  size_t streams_arg = 0;
-  bool has_group = false;
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const size_t moreargs = argv.size() - i - 1;
-    const std::string& o = argv[i];
-    if (EqualsIgnoreCase(o, "BLOCK") && moreargs) {
-      i++;
+  bool has_streams = false, has_group = false;
+  ArgReader args(ctx, 1);
+  while (args.ok() && !args.done()) {
+    const bool has_value = args.remaining() >= 2;
+    if (has_value && args.Match("BLOCK")) {
       int64_t t = 0;
-      if (!base::ParseInt64(argv[i], &t)) {
-        ctx.reply.Error("ERR timeout is not an integer or out of range");
-        return false;
+      if (!args.Int64InRange(INT64_MIN, INT64_MAX, "timeout is not an integer or out of range",
+                             &t)) {
+        break;
       }
-      if (t < 0) {
-        ctx.reply.Error("ERR timeout is negative");
-        return false;
-      }
+      if (t < 0) return args.Fail("ERR timeout is negative");
       // Redis blocks until now + t; beyond a few decades that is forever (and would
       // overflow the loop's timer arithmetic).
       a->timeout_ms = t > kForeverMs ? 0 : t;
-    } else if (EqualsIgnoreCase(o, "COUNT") && moreargs) {
-      i++;
-      if (!base::ParseInt64(argv[i], &a->count)) {
-        ctx.reply.Error("ERR value is not an integer or out of range");
-        return false;
-      }
-      if (a->count < 0) a->count = 0;
-    } else if (EqualsIgnoreCase(o, "STREAMS") && moreargs) {
-      streams_arg = i + 1;
-      size_t n = argv.size() - streams_arg;
+    } else if (has_value && args.Match("COUNT")) {
+      if (args.Int64(&a->count) && a->count < 0) a->count = 0;
+    } else if (has_value && args.Match("STREAMS")) {
+      const size_t n = args.remaining();
       if (n % 2 != 0) {
-        ctx.reply.Error(
+        return args.Fail(
             "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be "
             "specified.");
-        return false;
       }
-      a->keys.assign(argv.begin() + static_cast<ptrdiff_t>(streams_arg),
-                     argv.begin() + static_cast<ptrdiff_t>(streams_arg + n / 2));
-      a->ids.assign(argv.begin() + static_cast<ptrdiff_t>(streams_arg + n / 2), argv.end());
+      const auto first = ctx.argv.begin() + static_cast<ptrdiff_t>(args.position());
+      a->keys.assign(first, first + static_cast<ptrdiff_t>(n / 2));
+      a->ids.assign(first + static_cast<ptrdiff_t>(n / 2), ctx.argv.end());
+      has_streams = true;
       break;
-    } else if (EqualsIgnoreCase(o, "GROUP") && moreargs >= 2) {
+    } else if (args.remaining() >= 3 && args.Match("GROUP")) {
       if (!xreadgroup) {
-        ctx.reply.Error(
+        return args.Fail(
             "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.");
-        return false;
       }
-      a->group = argv[i + 1];
-      a->consumer = argv[i + 2];
+      args.Next(&a->group);
+      args.Next(&a->consumer);
       has_group = true;
-      i += 2;
-    } else if (EqualsIgnoreCase(o, "NOACK")) {
+    } else if (args.Match("NOACK")) {
       if (!xreadgroup) {
-        ctx.reply.Error(
+        return args.Fail(
             "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.");
-        return false;
       }
       a->noack = true;
     } else {
-      ReplySyntaxError(ctx);
-      return false;
+      args.SyntaxError();
     }
   }
-  if (streams_arg == 0) {
-    ReplySyntaxError(ctx);
-    return false;
-  }
-  if (xreadgroup && !has_group) {
-    ctx.reply.Error("ERR Missing GROUP option for XREADGROUP");
-    return false;
-  }
+  if (!args.ok()) return false;
+  if (!has_streams) return args.SyntaxError();
+  if (xreadgroup && !has_group) return args.Fail("ERR Missing GROUP option for XREADGROUP");
   return true;
 }
 

@@ -30,6 +30,15 @@ bool ArgId(CommandContext& ctx, std::string_view arg, uint64_t missing_seq, bool
   return true;
 }
 
+bool NextId(ArgReader& args, uint64_t missing_seq, bool strict, StreamId* out) {
+  std::string_view arg;
+  if (!args.Next(&arg)) return false;
+  auto id = store::streams::ParseId(arg, missing_seq, strict);
+  if (!id) return args.Fail(store::streams::InvalidIdError().message());
+  *out = *id;
+  return true;
+}
+
 namespace {
 
 bool ArgInterval(CommandContext& ctx, std::string_view arg, uint64_t missing_seq, StreamId* out,
@@ -134,9 +143,13 @@ void WriteHelp(ReplyWriter& w, std::string_view command, const std::vector<std::
   w.Simple("    Prints this help.");
 }
 
+std::string SubcommandSyntaxError(const CommandContext& ctx) {
+  return "ERR unknown subcommand or wrong number of arguments for '" + ctx.argv[1].substr(0, 128) +
+         "'. Try " + Upper(ctx.argv[0]) + " HELP.";
+}
+
 void ReplySubcommandSyntaxError(CommandContext& ctx) {
-  ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
-                  ctx.argv[1].substr(0, 128) + "'. Try " + Upper(ctx.argv[0]) + " HELP.");
+  ctx.reply.Error(SubcommandSyntaxError(ctx));
 }
 
 std::string CheckSubcommand(CommandContext& ctx, const std::vector<Subcommand>& table) {

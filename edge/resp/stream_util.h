@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "edge/resp/args.h"
 #include "edge/resp/command.h"
 #include "edge/resp/protocol.h"
 #include "store/streams.h"
@@ -24,6 +25,9 @@ using store::streams::StreamId;
 // writes "ERR Invalid stream ID specified as stream command argument".
 bool ArgId(CommandContext& ctx, std::string_view arg, uint64_t missing_seq, bool strict,
            StreamId* out);
+// The same for the next argument of `args` (see ArgReader: on failure it has written
+// the error and every later call fails).
+bool NextId(ArgReader& args, uint64_t missing_seq, bool strict, StreamId* out);
 // A range bound (streamParseIntervalIDOrReply): "(" makes it exclusive, which moves it by
 // one id ("ERR invalid start ID for the interval" / "... end ID ..." when it cannot).
 bool ArgRangeStart(CommandContext& ctx, std::string_view arg, StreamId* out);
@@ -46,6 +50,7 @@ std::string SetNodeMaxBytes(std::string_view value);
 // lines, then HELP's own two lines, as status replies.
 void WriteHelp(ReplyWriter& w, std::string_view command, const std::vector<std::string>& lines);
 // "ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP."
+std::string SubcommandSyntaxError(const CommandContext& ctx);
 void ReplySubcommandSyntaxError(CommandContext& ctx);
 // A container command's subcommand table check (Redis's processCommand): unknown
 // subcommand or wrong arity get Redis's errors; returns the lower-case subcommand or ""

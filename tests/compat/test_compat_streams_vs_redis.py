@@ -215,6 +215,26 @@ LAG = [
     "XINFO GROUPS e", "XGROUP SETID lag g1 3 ENTRIESREAD 2", "XINFO GROUPS lag",
 ]
 
+# Argument parsing: which error comes first when several arguments are wrong.
+ARGUMENTS = [
+    "XADD s MAXLEN ~", "XADD s MAXLEN ~ 5", "XADD s MAXLEN = x * a b", "XADD s MINID ~ x * a b",
+    "XADD s MINID", "XADD s LIMIT", "XADD s LIMIT x * a b", "XADD s NOMKSTREAM",
+    "XADD s nomkstream * a b", "XTRIM s MAXLEN ~", "XTRIM s MAXLEN", "XTRIM s NOMKSTREAM",
+    "XTRIM s MINID ~ 5 LIMIT 5 x", "XSETID s 1 ENTRIESADDED", "XSETID s 1 ENTRIESADDED x",
+    "XSETID s 1 MAXDELETEDID x", "XSETID s x", "XADD s 1 a b", "XDEL s 1 x 2",
+    "XRANGE s - + COUNT 1 COUNT x", "XGROUP CREATE s g $ ENTRIESREAD",
+    "XGROUP CREATE s g $ ENTRIESREAD x MKSTREAM", "XGROUP SETID s g $ ENTRIESREAD -1 ENTRIESREAD 2",
+    "XGROUP CREATE s g 0", "XACK s g 1 x", "XPENDING s g IDLE x - + 1", "XPENDING s g IDLE 5 x + y",
+    "XPENDING s g x y z", "XPENDING s g - + 5 c x y", "XCLAIM s g c x", "XCLAIM s g c 1 1 2 IDLE",
+    "XCLAIM s g c 1 1 IDLE x", "XCLAIM s g c 1 1 FORCE JUSTID LASTID", "XCLAIM s g c 1 1 LASTID",
+    "XCLAIM s g c 1 x FORCE", "XAUTOCLAIM s g c x y", "XAUTOCLAIM s g c 1 y",
+    "XAUTOCLAIM s g c 1 0 COUNT", "XAUTOCLAIM s g c 1 0 JUSTID COUNT 5 JUSTID", "XREAD BLOCK",
+    "XREAD BLOCK 1", "XREAD COUNT x STREAMS s 0", "XREAD GROUP a STREAMS s 0",
+    "XREADGROUP GROUP a STREAMS s 0", "XREADGROUP GROUP g c NOACK NOACK COUNT 2 BLOCK 1 STREAMS s 0",
+    "XREADGROUP NOACK GROUP g c STREAMS s s 0", "XREAD STREAMS s s",
+    "XINFO STREAM s FULL COUNT 2 x", "XINFO STREAM s full", "XINFO STREAM s FULL count 1",
+]
+
 
 def trimming_script():
     rnd = random.Random(7)
@@ -255,7 +275,8 @@ def trimming_script():
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-@pytest.mark.parametrize("name,script", [("entries", ENTRIES), ("groups", GROUPS), ("lag", LAG)])
+@pytest.mark.parametrize("name,script", [("entries", ENTRIES), ("groups", GROUPS), ("lag", LAG),
+                                         ("arguments", ARGUMENTS)])
 def test_same_replies_as_redis(redis_socket, redge, name, script, protocol):
     compare(redis_socket, redge, script, protocol)
 
