@@ -27,10 +27,11 @@
 
 #include "edge/auth_guard.h"
 #include "edge/net/event_loop.h"
-#include "edge/resp/config_table.h"
 #include "edge/net/output_budget.h"
+#include "edge/resp/config_table.h"
 #include "edge/resp/output_limits.h"
 #include "edge/resp/protocol.h"
+#include "edge/resp/slowlog.h"
 #include "store/status.h"
 #include "store/store.h"
 
@@ -124,6 +125,7 @@ class RespServer {
 
   // CONFIG GET/SET (every Redis 7.0 parameter; hooks make redge's own take effect).
   ConfigTable& config() { return config_; }
+  SlowLog& slowlog() { return slowlog_; }
 
   // CONFIG SET-able settings.
   OutputLimits output_limits() const;
@@ -169,6 +171,7 @@ class RespServer {
   mutable std::mutex config_mu_;
   std::string requirepass_;
   ConfigTable config_;
+  SlowLog slowlog_;
   OutputLimits output_limits_;
   AuthThrottle auth_throttle_{"resp"};
 };
