@@ -271,6 +271,8 @@ Result<bool> Move(Txn& txn, std::string_view key, int dst_db) {
 Status SwapDb(Txn& txn, int a, int b) {
   if (a == b) return Status::OK();
   const int saved = txn.db();
+  // The keys keep their access times (Redis swaps the databases, objects untouched).
+  Txn::NoTouch no_touch(txn);
   struct Entry {
     std::string key;
     Meta meta;
@@ -304,6 +306,7 @@ Status SwapDb(Txn& txn, int a, int b) {
   txn.SwitchDb(a);
   for (auto& e : from_b) txn.PutMeta(e.key, e.meta);
   txn.SwitchDb(saved);
+  txn.SwapAccessTimes(a, b);
   return Status::OK();
 }
 

@@ -102,6 +102,7 @@ class ForwardingLogger : public rocksdb::Logger {
 
 Status Store::OpenDb() {
   Impl& im = *impl_;
+  im.access.set_start_ms(clock_->NowMs());
   rocksdb::DBOptions db_options;
   db_options.info_log = std::make_shared<ForwardingLogger>(options_.log);
   // Informational lines (flushes, compactions) are many and only useful when debugging.
@@ -608,7 +609,7 @@ Status Store::FlushAll() {
 
 Result<int64_t> Store::ExpireDueKeys() {
   int64_t total = 0;
-  while (true) {
+  while (!impl_->expiry_paused) {
     int visited = 0;
     int64_t deleted_here = 0;
     Status s = Exec(0, [&](Txn& txn) {
@@ -658,6 +659,10 @@ void Store::RunExpirer() {
       }
     }
     int64_t now = clock_->NowMs();
+    if (im.expiry_paused) {
+      im.expirer_cv.wait(lock);  // SetExpiryPaused(false) wakes it
+      continue;
+    }
     if (next == 0 || next >= now) {
       im.expirer_wait_deadline = next;
       if (next == 0) {
@@ -696,6 +701,25 @@ int64_t Store::CountElementRecordsForTest(int db, std::string_view key) {
   }
   return n;
 }
+
+object::EncodingLimits& Store::encoding_limits() { return impl_->encoding_limits; }
+
+void Store::SetLfuParams(bool enabled, int64_t log_factor, int64_t decay_minutes) {
+  // Atomics, not the store lock: CONFIG SET hooks call this under the config lock, and
+  // commands read the config under the store lock.
+  impl_->lfu_enabled = enabled;
+  impl_->lfu_log_factor = log_factor;
+  impl_->lfu_decay_minutes = decay_minutes;
+}
+
+void Store::SetExpiryPaused(bool paused) {
+  Impl& im = *impl_;
+  std::lock_guard lock(im.mu);
+  im.expiry_paused = paused;
+  if (!paused) im.expirer_cv.notify_all();  // deadlines passed during the pause are due now
+}
+
+bool Store::expiry_paused() const { return impl_->expiry_paused.load(); }
 
 StoreStats Store::GetStats() const {
   const Impl& im = *impl_;

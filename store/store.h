@@ -49,6 +49,10 @@ class Cache;
 
 namespace redge::store {
 
+namespace object {
+struct EncodingLimits;
+}
+
 enum class Fsync { kAlways, kEverySec, kNo };
 // Parses "always" / "everysec" / "no".
 std::optional<Fsync> ParseFsync(std::string_view s);
@@ -276,6 +280,21 @@ class Store {
   int64_t CountElementRecordsForTest(int db, std::string_view key);
 
   StoreStats GetStats() const;
+
+  // --- Object introspection (OBJECT ENCODING / IDLETIME / FREQ) ------------------------
+  // Redis's compact-encoding limits the type modules apply at each write (CONFIG SET
+  // hash-max-listpack-entries and friends store into these atomics).
+  object::EncodingLimits& encoding_limits();
+  // The LFU counter of OBJECT FREQ changes only while `enabled` (an LFU maxmemory-policy),
+  // with Redis's lfu-log-factor and lfu-decay-time (minutes).
+  void SetLfuParams(bool enabled, int64_t log_factor, int64_t decay_minutes);
+
+  // --- CLIENT PAUSE -------------------------------------------------------------------
+  // While paused (Redis: expiry is suspended during a client pause), a key whose deadline
+  // passed reads as absent but is neither deleted nor counted as expired, and the active
+  // expirer waits; on resume both go on as before.
+  void SetExpiryPaused(bool paused);
+  bool expiry_paused() const;
   const Options& options() const { return options_; }
   int64_t NowMs() const { return clock_->NowMs(); }
 

@@ -18,7 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "store/access_tracker.h"
 #include "store/group_commit.h"
+#include "store/object.h"
 #include "store/store.h"
 
 namespace redge::store {
@@ -39,6 +41,9 @@ struct Store::Op {
   // [flush_first, flush_last], which cannot join a WriteBatchWithIndex.
   int flush_first = -1, flush_last = -1;
 };
+
+// Keys whose last access OBJECT IDLETIME knows exactly (store/access_tracker.h).
+inline constexpr size_t kAccessTrackerCapacity = 1u << 17;
 
 struct Store::Impl {
   rocksdb::DB* db = nullptr;
@@ -96,6 +101,19 @@ struct Store::Impl {
   uint64_t next_scan_cursor = 1;
 
   std::unique_ptr<GroupCommit> group_commit;
+
+  // OBJECT IDLETIME / FREQ (guarded by mu) and the encoding limits (atomics).
+  AccessTracker access{kAccessTrackerCapacity, 0};
+  std::atomic<bool> lfu_enabled{false};
+  std::atomic<int64_t> lfu_log_factor{10}, lfu_decay_minutes{1};
+  AccessTracker::LfuParams Lfu() const {
+    return {lfu_enabled.load(std::memory_order_relaxed),
+            lfu_log_factor.load(std::memory_order_relaxed),
+            lfu_decay_minutes.load(std::memory_order_relaxed)};
+  }
+  object::EncodingLimits encoding_limits;
+  // CLIENT PAUSE: expiry suspended.
+  std::atomic<bool> expiry_paused{false};
 
   // Active expirer.
   std::thread expirer;

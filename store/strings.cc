@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "base/numbers.h"
+#include "store/object.h"
 
 namespace redge::store::strings {
 namespace {
@@ -22,12 +23,14 @@ Result<Meta> GetString(Txn& txn, std::string_view key) {
   return txn.GetTyped(key, KeyType::kString);
 }
 
+// `hint`: how OBJECT ENCODING sees the new value (store/object.h).
 void WriteString(Txn& txn, std::string_view key, std::string value, int64_t expire_at_ms,
-                 const char* event) {
+                 const char* event, object::StringHint hint = object::StringHint::kByContent) {
   Meta meta;
   meta.type = KeyType::kString;
   meta.expire_at_ms = expire_at_ms;
   meta.value = std::move(value);
+  object::SetStringHint(&meta, hint);
   txn.PutMeta(key, meta);
   if (txn.HasObserver(key)) {
     // Copied only for an observer: a 512 MB value is not duplicated on every SET.
@@ -188,7 +191,7 @@ Result<std::string> IncrByFloat(Txn& txn, std::string_view key, std::string_view
     return Status::InvalidArgument("increment would produce NaN or Infinity");
   }
   std::string out = base::FormatLongDouble(next);
-  WriteString(txn, key, out, deadline, "incrbyfloat");
+  WriteString(txn, key, out, deadline, "incrbyfloat", object::StringHint::kNotInt);
   return out;
 }
 
@@ -207,7 +210,9 @@ Result<int64_t> Append(Txn& txn, std::string_view key, std::string_view suffix) 
   }
   value.append(suffix);
   int64_t len = static_cast<int64_t>(value.size());
-  WriteString(txn, key, std::move(value), deadline, "append");
+  // Redis appends in place to an existing value (raw from then on); a new key is a SET.
+  WriteString(txn, key, std::move(value), deadline, "append",
+              meta.ok() ? object::StringHint::kRaw : object::StringHint::kByContent);
   return len;
 }
 
@@ -255,7 +260,7 @@ Result<int64_t> SetRange(Txn& txn, std::string_view key, int64_t offset, std::st
   if (current.size() < offset + value.size()) current.resize(offset + value.size(), '\0');
   current.replace(offset, value.size(), value);
   int64_t len = static_cast<int64_t>(current.size());
-  WriteString(txn, key, std::move(current), deadline, "setrange");
+  WriteString(txn, key, std::move(current), deadline, "setrange", object::StringHint::kRaw);
   return len;
 }
 

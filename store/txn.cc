@@ -163,13 +163,34 @@ Result<Meta> Txn::GetMeta(std::string_view key) {
   Meta& meta = **raw;
   // Redis's rule: a key is expired once now > deadline (at the deadline it still exists).
   if (meta.expire_at_ms != 0 && meta.expire_at_ms < now_ms_) {
+    if (store_->impl_->expiry_paused.load(std::memory_order_relaxed)) {
+      return Status::NotFound();  // CLIENT PAUSE: logically expired, deleted after it
+    }
     DeleteKey(key);
     expired_++;
     Notify(key, "expired");
     return Status::NotFound();
   }
+  NoteAccess(key);
   return std::move(meta);
 }
+
+void Txn::NoteAccess(std::string_view key) {
+  if (no_touch_) return;
+  auto& im = *store_->impl_;
+  im.access.Touch(db_, key, now_ms_, im.Lfu());
+}
+
+int64_t Txn::IdleMs(std::string_view key) const {
+  return store_->impl_->access.IdleMs(db_, key, now_ms_);
+}
+
+int Txn::LfuFrequency(std::string_view key) const {
+  auto& im = *store_->impl_;
+  return im.access.Frequency(db_, key, now_ms_, im.Lfu());
+}
+
+void Txn::SwapAccessTimes(int a, int b) { store_->impl_->access.SwapDbs(a, b); }
 
 Result<Meta> Txn::GetTyped(std::string_view key, KeyType type) {
   auto meta = GetMeta(key);
@@ -206,6 +227,7 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
   dirty_metas_[encoding::MetaKey(db_, key)] = meta;
   meta_cache_valid_ = false;  // reads find the new record in dirty_metas_
   Touch(key);
+  NoteAccess(key);
   // Types that blocking commands wait on: any write may give a waiter something (a push,
   // a ZADD, an XADD, a RENAME onto the key). The waiter's serve function decides.
   if (meta.type == KeyType::kList || meta.type == KeyType::kZSet || meta.type == KeyType::kStream) {

@@ -36,8 +36,14 @@ std::vector<std::string> ArgsFrom(const CommandContext& ctx, size_t first) {
 // DEL and UNLINK (deleting is O(1) per key in the store, so UNLINK needs nothing more).
 void Del(CommandContext& ctx) { ctx.reply.Integer(keys::Del(*ctx.txn, ArgsFrom(ctx, 1))); }
 
-// EXISTS and TOUCH: both count the named keys that exist, repeats included.
-void Exists(CommandContext& ctx) { ctx.reply.Integer(keys::Exists(*ctx.txn, ArgsFrom(ctx, 1))); }
+// EXISTS and TOUCH both count the named keys that exist, repeats included; only TOUCH
+// counts as an access of the keys (OBJECT IDLETIME), as in Redis.
+void Exists(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
+  ctx.reply.Integer(keys::Exists(*ctx.txn, ArgsFrom(ctx, 1)));
+}
+
+void Touch(CommandContext& ctx) { ctx.reply.Integer(keys::Exists(*ctx.txn, ArgsFrom(ctx, 1))); }
 
 // --- Expiry ------------------------------------------------------------------------------
 
@@ -64,17 +70,26 @@ void ExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 1000, true, "expireat");
 
 void PExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 1, true, "pexpireat"); }
 
-void Ttl(CommandContext& ctx) { ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1000)); }
+// TTL, PTTL, EXPIRETIME, PEXPIRETIME and TYPE do not count as accesses (LOOKUP_NOTOUCH).
+void Ttl(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
+  ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1000));
+}
 
-void PTtl(CommandContext& ctx) { ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1)); }
+void PTtl(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
+  ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1));
+}
 
 void ExpireTime(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
   int64_t ms = keys::ExpireTime(*ctx.txn, ctx.argv[1], 1);
   // Redis rounds the absolute deadline to the nearest second, as it does for TTL.
   ctx.reply.Integer(ms < 0 ? ms : (ms + 500) / 1000);
 }
 
 void PExpireTime(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
   ctx.reply.Integer(keys::ExpireTime(*ctx.txn, ctx.argv[1], 1));
 }
 
@@ -85,6 +100,7 @@ void Persist(CommandContext& ctx) {
 // --- Inspection --------------------------------------------------------------------------
 
 void Type(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
   ctx.reply.Simple(store::KeyTypeName(keys::Type(*ctx.txn, ctx.argv[1])));
 }
 
@@ -331,7 +347,7 @@ void RegisterKeyCommands() {
        "Asynchronously deletes one or more keys.", "4.0.0"},
       {"exists", -2, kR | kFast, 1, -1, 1, &Exists, "generic",
        "Determines whether one or more keys exist.", "1.0.0"},
-      {"touch", -2, kR | kFast, 1, -1, 1, &Exists, "generic",
+      {"touch", -2, kR | kFast, 1, -1, 1, &Touch, "generic",
        "Returns the number of existing keys out of those specified after updating the time "
        "they were last accessed.",
        "3.2.1"},

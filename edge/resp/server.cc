@@ -17,6 +17,7 @@
 #include "edge/net/listener.h"
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
+#include "store/object.h"
 
 namespace redge::resp {
 
@@ -57,6 +58,47 @@ void RespServer::InitConfig() {
     if (apply) store_->SetKeyspaceEvents(v);
     return std::string();
   });
+  // OBJECT ENCODING: the compact-encoding limits the type modules apply at each write.
+  auto& limits = store_->encoding_limits();
+  const std::pair<const char*, std::atomic<int64_t>*> kLimits[] = {
+      {"hash-max-listpack-entries", &limits.hash_max_listpack_entries},
+      {"hash-max-listpack-value", &limits.hash_max_listpack_value},
+      {"set-max-intset-entries", &limits.set_max_intset_entries},
+      {"zset-max-listpack-entries", &limits.zset_max_listpack_entries},
+      {"zset-max-listpack-value", &limits.zset_max_listpack_value},
+  };
+  for (const auto& [name, target] : kLimits) {
+    target->store(config_.IntValue(name));
+    config_.OnSet(name, [target = target](const std::string& v, bool apply) {
+      int64_t n = 0;
+      if (apply && ParseMemory(v, &n)) target->store(n);
+      return std::string();
+    });
+  }
+  // OBJECT FREQ: the LFU counter follows Redis's parameters. Hooks run under the config
+  // lock, so the three values live in atomics of their own.
+  struct Lfu {
+    std::atomic<bool> enabled{false};
+    std::atomic<int64_t> log_factor{10}, decay{1};
+  };
+  auto lfu = std::make_shared<Lfu>();
+  lfu->enabled = config_.Value("maxmemory-policy").find("lfu") != std::string::npos;
+  lfu->log_factor = config_.IntValue("lfu-log-factor");
+  lfu->decay = config_.IntValue("lfu-decay-time");
+  store_->SetLfuParams(lfu->enabled, lfu->log_factor, lfu->decay);
+  for (const char* name : {"maxmemory-policy", "lfu-log-factor", "lfu-decay-time"}) {
+    config_.OnSet(name, [this, lfu, name = std::string(name)](const std::string& v, bool apply) {
+      if (!apply) return std::string();
+      int64_t n = 0;
+      if (name == "maxmemory-policy") {
+        lfu->enabled = v.find("lfu") != std::string::npos;
+      } else if (ParseMemory(v, &n)) {
+        (name == "lfu-log-factor" ? lfu->log_factor : lfu->decay) = n;
+      }
+      store_->SetLfuParams(lfu->enabled, lfu->log_factor, lfu->decay);
+      return std::string();
+    });
+  }
   config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
     // The value is normalised: "normal H S T slave H S T pubsub H S T".
     if (apply) {
