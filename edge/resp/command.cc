@@ -33,6 +33,7 @@ void RegisterZSetCommands();
 void RegisterScriptingCommands();
 void RegisterStreamCommands();
 void RegisterObjectCommands();
+void RegisterSortCommands();
 
 void RegisterAllCommands() {
   static std::once_flag once;
@@ -50,6 +51,7 @@ void RegisterAllCommands() {
     RegisterScriptingCommands();
     RegisterStreamCommands();
     RegisterObjectCommands();
+    RegisterSortCommands();
   });
 }
 

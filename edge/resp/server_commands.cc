@@ -296,7 +296,12 @@ void Command(CommandContext& ctx) {
     if (!c) return ctx.reply.Error("ERR Invalid command specified");
     std::vector<std::string> keys;
     int argc = static_cast<int>(ctx.argv.size()) - 2;
-    if (c->first_key > 0) {
+    if (c->keys != nullptr) {
+      std::vector<std::string> argv(ctx.argv.begin() + 2, ctx.argv.end());
+      for (size_t i : c->keys(argv)) {
+        if (i < argv.size()) keys.push_back(argv[i]);
+      }
+    } else if (c->first_key > 0) {
       int last = c->last_key < 0 ? argc + c->last_key : c->last_key;
       for (int i = c->first_key; i <= last && i < argc; i += std::max(1, c->step)) {
         keys.push_back(ctx.argv[i + 2]);
