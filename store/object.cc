@@ -95,6 +95,45 @@ void SetNewSetEncoding(Txn& txn, Meta* meta, uint64_t count, bool all_integers) 
   }
 }
 
+Result<int64_t> EstimateUsage(Txn& txn, std::string_view key, const Meta& meta, uint64_t samples) {
+  // Sizes as Redis's objectComputeSize counts them on 64-bit Linux: sds header + bytes +
+  // NUL, a 16-byte robj, a 24-byte dict entry.
+  constexpr int64_t kRobj = 16, kDictEntry = 24, kSdsHeader = 3;
+  int64_t usage = kSdsHeader + static_cast<int64_t>(key.size()) + 1 + kDictEntry + kRobj;
+  if (meta.type == KeyType::kString) {
+    int64_t v;
+    if (IsIntEncodedString(meta, &v)) return usage;
+    return usage + kSdsHeader + static_cast<int64_t>(meta.value.size()) + 1;
+  }
+  if (!IsCollection(meta.type) || meta.type == KeyType::kStream) {
+    return usage + static_cast<int64_t>(meta.value.size());
+  }
+  const bool compact = meta.type != KeyType::kList && !IsConverted(meta);
+  // Per element: listpack entries carry ~2 bytes of header each; hashtable/skiplist
+  // elements are sds strings behind dict entries (and skiplist nodes).
+  const int64_t per_element = compact ? 2 : (meta.type == KeyType::kZSet ? 80 : 40);
+  if (samples == 0) samples = UINT64_MAX;
+  uint64_t seen = 0;
+  int64_t bytes = 0;
+  Status s =
+      txn.ScanElements(key, meta.version, "", [&](std::string_view sub, std::string_view value) {
+        if (meta.type == KeyType::kZSet && (sub.empty() || sub[0] != 'm')) return false;
+        if (meta.type == KeyType::kList) {
+          bytes += static_cast<int64_t>(value.size());
+        } else if (meta.type == KeyType::kZSet) {
+          bytes += static_cast<int64_t>(sub.size() - 1) + 8;  // member + score
+        } else {
+          bytes += static_cast<int64_t>(sub.size() + value.size());
+        }
+        bytes += per_element;
+        return ++seen < samples;
+      });
+  if (!s.ok()) return s;
+  if (seen == 0) return usage;
+  const long double average = static_cast<long double>(bytes) / static_cast<long double>(seen);
+  return usage + static_cast<int64_t>(average * static_cast<long double>(meta.size()));
+}
+
 bool IsIntEncodedString(const Meta& meta, int64_t* value) {
   return meta.type == KeyType::kString && GetStringHint(meta) == StringHint::kByContent &&
          meta.value.size() <= 20 && base::ParseInt64(meta.value, value);

@@ -75,6 +75,13 @@ void SetNewZSetEncoding(Txn& txn, Meta* meta, uint64_t count, size_t max_member_
 // integer and the count fits. `all_integers` is the caller's scan of the members.
 void SetNewSetEncoding(Txn& txn, Meta* meta, uint64_t count, bool all_integers);
 
+// MEMORY USAGE: an estimate of what the key and its value would take in Redis 7.0's
+// memory (redge keeps them on disk): the key, a dict entry and an object header, plus the
+// value: a string's bytes; for collections, the average size of up to `samples` elements
+// (0 = all) read from the start, times the count, with Redis's per-element overheads of
+// the encoding OBJECT ENCODING reports.
+Result<int64_t> EstimateUsage(Txn& txn, std::string_view key, const Meta& meta, uint64_t samples);
+
 // OBJECT ENCODING's answer for a live key.
 std::string EncodingName(const Meta& meta);
 // Whether a string value would be int-encoded in Redis (also what REFCOUNT's shared

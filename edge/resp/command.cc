@@ -139,3 +139,36 @@ void ReplyArityError(CommandContext& ctx) {
 }
 
 }  // namespace redge::resp
+
+namespace redge::resp {
+
+std::string CheckSubcommand(CommandContext& ctx, std::initializer_list<Subcommand> subs) {
+  const std::string container = ToLower(ctx.argv[0]);
+  std::string upper = ctx.argv[0];
+  for (auto& c : upper) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  const std::string sub = ToLower(ctx.argv[1]);
+  const int argc = static_cast<int>(ctx.argv.size());
+  for (const auto& s : subs) {
+    if (sub != s.name) continue;
+    if ((s.arity > 0 && argc != s.arity) || (s.arity < 0 && argc < -s.arity)) {
+      ctx.reply.Error("ERR wrong number of arguments for '" + container + "|" + sub + "' command");
+      return "";
+    }
+    return sub;
+  }
+  ctx.reply.Error("ERR unknown subcommand '" + ctx.argv[1].substr(0, 128) + "'. Try " + upper +
+                  " HELP.");
+  return "";
+}
+
+void ReplyHelp(CommandContext& ctx, std::initializer_list<const char*> lines) {
+  std::string upper = ctx.argv[0];
+  for (auto& c : upper) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  ctx.reply.ArrayHeader(static_cast<int64_t>(lines.size()) + 3);
+  ctx.reply.Simple(upper + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  for (const char* line : lines) ctx.reply.Simple(line);
+  ctx.reply.Simple("HELP");
+  ctx.reply.Simple("    Prints this help.");
+}
+
+}  // namespace redge::resp

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,5 +89,19 @@ void ReplyBulkOrNull(CommandContext& ctx, const store::Result<std::string>& r);
 void ReplySyntaxError(CommandContext& ctx);
 // "ERR wrong number of arguments for '<name>' command".
 void ReplyArityError(CommandContext& ctx);
+
+// Container commands (OBJECT, MEMORY, ...): argv[1] checked against the subcommands as
+// Redis's command table checks them: "ERR unknown subcommand '<x>'. Try <CMD> HELP." or
+// "ERR wrong number of arguments for '<cmd>|<sub>' command" (arity as in CommandSpec,
+// counting the container's name). Returns the lower-case subcommand, or "" after writing
+// the error.
+struct Subcommand {
+  const char* name;
+  int arity;
+};
+std::string CheckSubcommand(CommandContext& ctx, std::initializer_list<Subcommand> subs);
+// addReplyHelp: "<CMD> <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", the
+// lines, then HELP's own two lines, as status replies.
+void ReplyHelp(CommandContext& ctx, std::initializer_list<const char*> lines);
 
 }  // namespace redge::resp

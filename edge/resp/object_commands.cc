@@ -1,4 +1,4 @@
-// OBJECT ENCODING / FREQ / IDLETIME / REFCOUNT / HELP.
+// OBJECT ENCODING / FREQ / IDLETIME / REFCOUNT / HELP, and MEMORY.
 //
 // What the answers mean in redge (values are RocksDB records, not Redis objects):
 //  - ENCODING: the encoding Redis 7.0 would use for the value after the same writes
@@ -13,6 +13,7 @@
 // The lookups do not count as accesses (Redis's LOOKUP_NOTOUCH).
 #include <string>
 
+#include "edge/resp/args.h"
 #include "edge/resp/command.h"
 #include "edge/resp/server.h"
 #include "store/object.h"
@@ -35,41 +36,23 @@ bool SharedIntegersAllowed(CommandContext& ctx) {
   return policy.find("lru") == std::string::npos && policy.find("lfu") == std::string::npos;
 }
 
-void ObjectHelp(CommandContext& ctx) {
-  static const char* kLines[] = {
-      "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-      "ENCODING <key>",
-      "    Return the kind of internal representation used in order to store the value",
-      "    associated with a <key>.",
-      "FREQ <key>",
-      "    Return the access frequency index of the <key>. The returned integer is",
-      "    proportional to the logarithm of the recent access frequency of the key.",
-      "IDLETIME <key>",
-      "    Return the idle time of the <key>, that is the approximated number of",
-      "    seconds elapsed since the last access to the key.",
-      "REFCOUNT <key>",
-      "    Return the number of references of the value associated with the specified",
-      "    <key>.",
-      "HELP",
-      "    Prints this help.",
-  };
-  ctx.reply.ArrayHeader(static_cast<int64_t>(std::size(kLines)));
-  for (const char* line : kLines) ctx.reply.Simple(line);
-}
-
 void Object(CommandContext& ctx) {
-  const std::string sub = ToLower(ctx.argv[1]);
-  const size_t argc = ctx.argv.size();
-  const bool known =
-      sub == "encoding" || sub == "freq" || sub == "idletime" || sub == "refcount" || sub == "help";
-  if (!known) {
-    return ctx.reply.Error("ERR unknown subcommand '" + ctx.argv[1].substr(0, 128) +
-                           "'. Try OBJECT HELP.");
+  const std::string sub = CheckSubcommand(
+      ctx, {{"encoding", 3}, {"freq", 3}, {"idletime", 3}, {"refcount", 3}, {"help", 2}});
+  if (sub.empty()) return;
+  if (sub == "help") {
+    return ReplyHelp(
+        ctx, {"ENCODING <key>",
+              "    Return the kind of internal representation used in order to store the value",
+              "    associated with a <key>.", "FREQ <key>",
+              "    Return the access frequency index of the <key>. The returned integer is",
+              "    proportional to the logarithm of the recent access frequency of the key.",
+              "IDLETIME <key>",
+              "    Return the idle time of the <key>, that is the approximated number of",
+              "    seconds elapsed since the last access to the key.", "REFCOUNT <key>",
+              "    Return the number of references of the value associated with the specified",
+              "    <key>."});
   }
-  if (argc != (sub == "help" ? 2u : 3u)) {
-    return ctx.reply.Error("ERR wrong number of arguments for 'object|" + sub + "' command");
-  }
-  if (sub == "help") return ObjectHelp(ctx);
 
   store::Txn::NoTouch no_touch(*ctx.txn);
   auto meta = ctx.txn->GetMeta(ctx.argv[2]);
@@ -103,12 +86,66 @@ void Object(CommandContext& ctx) {
   }
 }
 
+// MEMORY USAGE (an estimate: store/object.h EstimateUsage), DOCTOR, MALLOC-STATS, PURGE,
+// HELP. MEMORY STATS is not implemented (redge's memory is RocksDB's caches, not objects).
+void Memory(CommandContext& ctx) {
+  const std::string sub = CheckSubcommand(
+      ctx, {{"usage", -3}, {"doctor", 2}, {"malloc-stats", 2}, {"purge", 2}, {"help", 2}});
+  if (sub.empty()) return;
+  if (sub == "help") {
+    return ReplyHelp(ctx,
+                     {"DOCTOR", "    Return memory problems reports.", "MALLOC-STATS",
+                      "    Return internal statistics report from the memory allocator.", "PURGE",
+                      "    Attempt to purge dirty pages for reclamation by the allocator.",
+                      "USAGE <key> [SAMPLES <count>]",
+                      "    Return memory in bytes used by <key> and its value. Nested values are",
+                      "    sampled up to <count> times (default: 5, 0 means sample all)."});
+  }
+  if (sub == "doctor") {
+    return ctx.reply.Verbatim(
+        "txt",
+        "Hi Sam, I can't find any memory issue in your instance. I can only account for "
+        "what occurs on this base.");
+  }
+  if (sub == "malloc-stats") {
+    return ctx.reply.Verbatim("txt", "Stats not supported for the current allocator");
+  }
+  if (sub == "purge") return ctx.reply.Simple("OK");
+  int64_t samples = 5;
+  ArgReader args(ctx, 3);
+  while (args.ok() && !args.done()) {
+    if (args.remaining() >= 2 && args.Match("SAMPLES")) {
+      if (args.Int64(&samples) && samples < 0) args.SyntaxError();
+    } else {
+      args.SyntaxError();
+    }
+  }
+  if (!args.ok()) return;
+  store::Txn::NoTouch no_touch(*ctx.txn);
+  auto meta = ctx.txn->GetMeta(ctx.argv[2]);
+  if (!meta.ok()) {
+    if (meta.status().IsNotFound()) return ctx.reply.Null();
+    return ReplyStatusError(ctx, meta.status());
+  }
+  auto usage =
+      store::object::EstimateUsage(*ctx.txn, ctx.argv[2], *meta, static_cast<uint64_t>(samples));
+  if (!usage.ok()) return ReplyStatusError(ctx, usage.status());
+  ctx.reply.Integer(*usage);
+}
+
+std::vector<size_t> MemoryKeys(const std::vector<std::string>& argv) {
+  if (argv.size() >= 3 && EqualsIgnoreCase(argv[1], "usage")) return {2};
+  return {};
+}
+
 }  // namespace
 
 void RegisterObjectCommands() {
   RegisterCommands({
       {"object", -2, kReadOnly | kTxn, 2, 2, 1, &Object, "generic",
        "A container for object introspection commands.", "2.2.3"},
+      {"memory", -2, kReadOnly | kTxn | kMovable, 0, 0, 0, &Memory, "server",
+       "A container for memory diagnostics commands.", "4.0.0", &MemoryKeys},
   });
 }
 

@@ -130,3 +130,31 @@ def test_freq_counts_accesses_under_an_lfu_policy(r):
     assert 6 < freq < 255  # logarithmic: far fewer than 200 increments
     with pytest.raises(Exception, match="An LFU maxmemory policy is selected"):
         r.object("idletime", "k")
+
+
+def test_memory_usage_and_errors_match_redis(differ):
+    differ.same_all([
+        ("MEMORY", "USAGE", "missing"),
+        ("MEMORY", "USAGE", "missing", "SAMPLES", "-1"),
+        ("MEMORY", "USAGE", "missing", "SAMPLES", "x"),
+        ("MEMORY", "USAGE", "missing", "SAMPLES"),
+        ("MEMORY", "USAGE", "missing", "FOO"),
+        ("MEMORY", "USAGE"),
+        ("MEMORY", "NOPE"),
+        ("MEMORY", "PURGE"),
+        ("MEMORY", "PURGE", "x"),
+        ("COMMAND", "GETKEYS", "MEMORY", "USAGE", "key"),
+    ])
+
+
+def test_memory_usage_grows_with_the_value(r):
+    r.set("s", "x")
+    r.set("big", "x" * 10000)
+    assert 0 < r.memory_usage("s") < r.memory_usage("big")
+    r.hset("h", mapping={f"f{i}": "v" * 100 for i in range(100)})
+    small = r.memory_usage("h", samples=5)
+    assert small > 100 * 100
+    assert r.memory_usage("h", samples=0) > 100 * 100
+    r.rpush("l", *["e" * 50 for _ in range(20)])
+    assert r.memory_usage("l") > 20 * 50
+    assert r.memory_usage("missing") is None
