@@ -34,6 +34,7 @@ void RegisterScriptingCommands();
 void RegisterStreamCommands();
 void RegisterObjectCommands();
 void RegisterSortCommands();
+void RegisterBitCommands();
 
 void RegisterAllCommands() {
   static std::once_flag once;
@@ -52,6 +53,7 @@ void RegisterAllCommands() {
     RegisterStreamCommands();
     RegisterObjectCommands();
     RegisterSortCommands();
+    RegisterBitCommands();
   });
 }
 
