@@ -660,7 +660,7 @@ void Store::RunExpirer() {
     }
     int64_t now = clock_->NowMs();
     if (im.expiry_paused) {
-      im.expirer_cv.wait(lock);  // SetExpiryPaused(false) wakes it
+      im.expirer_cv.wait_for(lock, std::chrono::milliseconds(100));  // or a notify on resume
       continue;
     }
     if (next == 0 || next >= now) {
@@ -713,8 +713,10 @@ void Store::SetLfuParams(bool enabled, int64_t log_factor, int64_t decay_minutes
 }
 
 void Store::SetExpiryPaused(bool paused) {
+  // No store lock: CLIENT PAUSE may run inside a transaction (MULTI/EXEC) that holds it.
+  // The expirer re-checks the flag at least every 100 ms while paused, so a wake-up lost
+  // between its check and its wait only delays it that much.
   Impl& im = *impl_;
-  std::lock_guard lock(im.mu);
   im.expiry_paused = paused;
   if (!paused) im.expirer_cv.notify_all();  // deadlines passed during the pause are due now
 }

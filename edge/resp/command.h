@@ -37,6 +37,9 @@ enum CommandFlag : uint32_t {
   kNoScript = 1u << 12,  // "noscript" (informational)
   kDenyOom = 1u << 13,   // "denyoom" (informational: redge has no maxmemory)
   kMovable = 1u << 14,   // "movablekeys": keys found by parsing (numkeys), not positions
+  // "may_replicate": not a write, yet held by CLIENT PAUSE WRITE like one (PUBLISH,
+  // PFCOUNT, EVAL, EVALSHA, FCALL: Redis 7.0's CMD_MAY_REPLICATE).
+  kMayReplicate = 1u << 15,
 };
 
 struct CommandContext {

@@ -174,7 +174,7 @@ bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSp
 
 void Connection::ProcessInput() {
   std::vector<std::string> argv;
-  while (!closed_ && !waiting_ && !blocked() && !close_after_reply_) {
+  while (!closed_ && !waiting_ && !blocked() && !close_after_reply_ && !paused_) {
     argv.clear();
     if (stashed_) {
       argv = std::move(*stashed_);
@@ -195,6 +195,14 @@ void Connection::ProcessInput() {
         CloseAfterReply();
         break;
       }
+    }
+    if (server_->pause_mode() != RespServer::PauseMode::kOff && HeldByPause(argv)) {
+      // CLIENT PAUSE: what came before goes on; this command waits in the stash.
+      FlushBatch();
+      stashed_ = std::move(argv);
+      paused_ = true;
+      server_->HoldForPause(shared_from_this());
+      break;
     }
     const CommandSpec* spec = nullptr;
     if (Batchable(argv, &spec)) {
@@ -748,6 +756,7 @@ void Connection::Close() {
   closed_ = true;
   if (blocked_id_ != 0) server_->store().CancelBlockedPop(blocked_id_);
   FinishBlock();
+  if (paused_.exchange(false)) server_->stats().blocked_clients--;
   loop_->Unwatch(fd_);
   ::close(fd_);
   fd_ = -1;
@@ -779,7 +788,7 @@ int64_t Connection::idle_seconds() const {
 std::string Connection::ClientInfoLine() const {
   std::string flags;
   if (in_multi_) flags += 'x';
-  if (blocked_id_ != 0) flags += 'b';
+  if (blocked_id_ != 0 || paused_) flags += 'b';
   std::shared_ptr<store::Subscriber> sub;
   {
     std::lock_guard lock(info_mu_);  // subscriber_ is replaced under info_mu_

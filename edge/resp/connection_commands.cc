@@ -1,5 +1,7 @@
 // Connection commands: PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT.
 #include <algorithm>
+#include <chrono>
+#include <climits>
 
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
@@ -312,6 +314,39 @@ void Client(CommandContext& ctx) {
     } else {
       ReplySyntaxError(ctx);
     }
+  } else if (sub == "pause") {
+    // CLIENT PAUSE timeout [WRITE|ALL]: the mode is checked before the timeout (Redis).
+    if (!arity(argc >= 3)) return;
+    if (argc > 4) {
+      return ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
+                             ctx.argv[1].substr(0, 128) + "'. Try CLIENT HELP.");
+    }
+    auto mode = RespServer::PauseMode::kAll;
+    if (argc == 4) {
+      if (EqualsIgnoreCase(ctx.argv[3], "write")) {
+        mode = RespServer::PauseMode::kWrite;
+      } else if (!EqualsIgnoreCase(ctx.argv[3], "all")) {
+        return ctx.reply.Error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+      }
+    }
+    int64_t timeout;
+    if (!store::strings::ParseInt64(ctx.argv[2], &timeout)) {
+      return ctx.reply.Error("ERR timeout is not an integer or out of range");
+    }
+    if (timeout < 0) return ctx.reply.Error("ERR timeout is negative");
+    int64_t end = 0;
+    if (timeout > 0) {
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      end = timeout > INT64_MAX - now ? INT64_MAX : now + timeout;
+    }
+    ctx.server.Pause(mode, end);
+    ctx.reply.Simple("OK");
+  } else if (sub == "unpause") {
+    if (!arity(argc == 2)) return;
+    ctx.server.Unpause();
+    ctx.reply.Simple("OK");
   } else if (sub == "help") {
     ctx.reply.BulkArray(
         {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GETNAME", "ID", "INFO",

@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -111,6 +112,22 @@ class RespServer {
   void Watch(Connection* c, const std::string& meta_key);
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
 
+  // CLIENT PAUSE / UNPAUSE (Redis 7.0, edge/resp/client_pause.cc). While a pause is on,
+  // commands of every client that may write (kWrite, kMayReplicate, an EXEC of such
+  // commands; kWrite mode) or all commands (kAll mode) are held: the connection stops
+  // reading, its loop goes on, and it counts as blocked. A held command was checked first
+  // (unknown command, arity, NOAUTH, subscribed context: those errors are answered at
+  // once). When the pause ends (UNPAUSE, or its end time) held clients resume in the order
+  // they were held. Expiry is suspended meanwhile (Store::SetExpiryPaused). A pause
+  // extends an earlier one: the stricter mode and the later end win.
+  enum class PauseMode { kOff = 0, kWrite = 1, kAll = 2 };
+  void Pause(PauseMode mode, int64_t end_ms);
+  void Unpause();
+  // The pause in force now (ends it when its time has passed). Any thread.
+  PauseMode pause_mode();
+  // Holds `c` until the pause ends (on c's loop; c already stashed its command).
+  void HoldForPause(const std::shared_ptr<Connection>& c);
+
   // CONFIG GET/SET (every Redis 7.0 parameter; hooks make redge's own take effect).
   ConfigTable& config() { return config_; }
 
@@ -150,6 +167,13 @@ class RespServer {
 
   std::mutex watch_mu_;
   std::unordered_map<std::string, std::set<Connection*>> watchers_;
+
+  // CLIENT PAUSE state (pause_mu_ guards the rest; the atomics are for the fast path).
+  void ReleaseHeld(std::shared_ptr<std::deque<std::weak_ptr<Connection>>> batch);
+  std::atomic<int> pause_mode_{0};
+  std::atomic<int64_t> pause_end_ms_{0};
+  std::mutex pause_mu_;
+  std::deque<std::weak_ptr<Connection>> held_;
 
   mutable std::mutex config_mu_;
   std::string requirepass_;
