@@ -785,7 +785,17 @@ int64_t Connection::idle_seconds() const {
       .count();
 }
 
-std::string Connection::ClientInfoLine() const {
+std::string Connection::ClientInfoLine(const std::vector<std::string>* current) const {
+  int64_t qbuf = qbuf_, argv_mem = 0;
+  if (current != nullptr) {
+    // Redis still holds the running command in its query buffer (as a multibulk request).
+    qbuf += 1 + static_cast<int64_t>(std::to_string(current->size()).size()) + 2;
+    for (const auto& a : *current) {
+      qbuf += 1 + static_cast<int64_t>(std::to_string(a.size()).size()) + 2 +
+              static_cast<int64_t>(a.size()) + 2;
+      argv_mem += static_cast<int64_t>(a.size());
+    }
+  }
   std::string flags;
   if (in_multi_) flags += 'x';
   if (blocked_id_ != 0 || paused_) flags += 'b';
@@ -806,9 +816,8 @@ std::string Connection::ClientInfoLine() const {
          " idle=" + std::to_string(idle_seconds()) + " flags=" + flags +
          " db=" + std::to_string(db_) + " sub=" + std::to_string(nsub) +
          " psub=" + std::to_string(npsub) + " ssub=0 multi=" + (in_multi_ ? "0" : "-1") +
-         " qbuf=" + std::to_string(qbuf_) +
-         " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" +
-         std::to_string(omem_) +
+         " qbuf=" + std::to_string(qbuf) + " qbuf-free=0 argv-mem=" + std::to_string(argv_mem) +
+         " multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" + std::to_string(omem_) +
          " tot-mem=0 events=r cmd=" + (last_command_.empty() ? "NULL" : last_command_) +
          " user=default redir=-1 resp=" + std::to_string(protocol_) + " lib-name=" + lib_name_ +
          " lib-ver=" + lib_ver_;

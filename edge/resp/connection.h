@@ -124,7 +124,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void KillFromAnyThread();
 
   // Diagnostics for CLIENT LIST / INFO.
-  std::string ClientInfoLine() const;
+  // `current`: the command being run by this very client (CLIENT LIST/INFO about itself),
+  // counted in qbuf and argv-mem as Redis counts it.
+  std::string ClientInfoLine(const std::vector<std::string>* current = nullptr) const;
   int64_t age_seconds() const;
   int64_t idle_seconds() const;
   void set_last_command(std::string name);

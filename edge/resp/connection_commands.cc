@@ -157,7 +157,7 @@ void ClientList(CommandContext& ctx, bool only_self) {
     }
   }
   if (only_self) {
-    out = ctx.conn.ClientInfoLine() + "\n";
+    out = ctx.conn.ClientInfoLine(&ctx.argv) + "\n";
   } else {
     for (auto& c : ctx.server.Clients()) {
       if (!ids.empty() && std::find(ids.begin(), ids.end(), c->id()) == ids.end()) continue;
@@ -165,7 +165,7 @@ void ClientList(CommandContext& ctx, bool only_self) {
       if (type == "normal" && pubsub) continue;
       if (type == "pubsub" && !pubsub) continue;
       if (type == "master" || type == "replica" || type == "slave") continue;
-      out += c->ClientInfoLine() + "\n";
+      out += c->ClientInfoLine(c.get() == &ctx.conn ? &ctx.argv : nullptr) + "\n";
     }
   }
   ctx.reply.Verbatim("txt", out);
@@ -188,13 +188,14 @@ void ClientKill(CommandContext& ctx) {
     }
     return ctx.reply.Error("ERR No such client");
   }
-  // New form: filters, reply = number killed.
+  // New form: filters, reply = number killed (Redis 7.0's clientKillCommand).
   uint64_t id = 0;
-  std::string addr, laddr, user;
+  std::string addr, laddr, user, type;
   bool skipme = true;
   for (size_t i = 2; i < ctx.argv.size(); i += 2) {
-    if (i + 1 >= ctx.argv.size()) return ReplySyntaxError(ctx);
     const std::string& opt = ctx.argv[i];
+    const bool more = i + 1 < ctx.argv.size();
+    if (!more) return ReplySyntaxError(ctx);
     const std::string& val = ctx.argv[i + 1];
     if (EqualsIgnoreCase(opt, "ID")) {
       int64_t v;
@@ -202,11 +203,18 @@ void ClientKill(CommandContext& ctx) {
         return ctx.reply.Error("ERR client-id should be greater than 0");
       }
       id = static_cast<uint64_t>(v);
+    } else if (EqualsIgnoreCase(opt, "TYPE")) {
+      type = ToLower(val);
+      if (type == "replica") type = "slave";
+      if (type != "normal" && type != "slave" && type != "pubsub" && type != "master") {
+        return ctx.reply.Error("ERR Unknown client type '" + val + "'");
+      }
     } else if (EqualsIgnoreCase(opt, "ADDR")) {
       addr = val;
     } else if (EqualsIgnoreCase(opt, "LADDR")) {
       laddr = val;
     } else if (EqualsIgnoreCase(opt, "USER")) {
+      if (val != "default") return ctx.reply.Error("ERR No such user '" + val + "'");
       user = val;
     } else if (EqualsIgnoreCase(opt, "SKIPME")) {
       if (EqualsIgnoreCase(val, "yes")) {
@@ -216,8 +224,6 @@ void ClientKill(CommandContext& ctx) {
       } else {
         return ReplySyntaxError(ctx);
       }
-    } else if (EqualsIgnoreCase(opt, "TYPE") || EqualsIgnoreCase(opt, "MAXAGE")) {
-      continue;  // accepted; redge has no replicas and no max-age policy to match
     } else {
       return ReplySyntaxError(ctx);
     }
@@ -227,7 +233,11 @@ void ClientKill(CommandContext& ctx) {
     if (id != 0 && c->id() != id) continue;
     if (!addr.empty() && c->peer() != addr) continue;
     if (!laddr.empty() && c->local_addr() != laddr) continue;
-    if (!user.empty() && user != "default") continue;
+    if (!type.empty()) {
+      // redge has no replicas or masters; pubsub = subscribed clients, normal = the rest.
+      const bool pubsub = c->subscription_count() > 0;
+      if (type == "slave" || type == "master" || (type == "pubsub") != pubsub) continue;
+    }
     if (c.get() == &ctx.conn) {
       if (skipme) continue;
       ctx.conn.CloseAfterReply();
