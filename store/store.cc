@@ -385,6 +385,7 @@ void Store::Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<v
         im.expires_counts[i] += txn.expires_count_delta_[i];
       }
       im.keys_expired += txn.expired_;
+      im.changes += txn.changes_;
       if (txn.min_new_deadline_ > 0 &&
           (im.expirer_wait_deadline == 0 || txn.min_new_deadline_ < im.expirer_wait_deadline)) {
         im.expirer_cv.notify_one();
@@ -730,6 +731,7 @@ StoreStats Store::GetStats() const {
   s.write_failures = im.write_failures.load();
   s.fsyncs = im.group_commit ? im.group_commit->syncs() : 0;
   s.keys_expired = im.keys_expired.load();
+  s.changes = im.changes.load();
   s.write_latency_us_total = im.write_latency_us_total.load();
   for (size_t i = 0; i < s.write_latency_buckets.size(); ++i) {
     s.write_latency_buckets[i] = im.write_latency_buckets[i].load();

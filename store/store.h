@@ -148,10 +148,13 @@ inline constexpr std::array<int64_t, 19> kWriteLatencyBoundsUs = {
     25'000, 50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
 
 struct StoreStats {
-  int64_t writes = 0;           // committed batches
-  int64_t write_failures = 0;   // batches RocksDB refused
-  int64_t fsyncs = 0;           // WAL syncs done
-  int64_t keys_expired = 0;     // deleted by lazy or active expiry
+  int64_t writes = 0;          // committed batches
+  int64_t write_failures = 0;  // batches RocksDB refused
+  int64_t fsyncs = 0;          // WAL syncs done
+  int64_t keys_expired = 0;    // deleted by lazy or active expiry
+  // Key-space changes committed (one per keyspace event, expiry excepted): what INFO calls
+  // rdb_changes_since_last_save (Redis counts some multi-element writes once per element).
+  int64_t changes = 0;
   int64_t blocked_clients = 0;  // waiting pops
   // Time spent in RocksDB's Write of each Exec batch, committed or refused (WAL append +
   // memtable; the fsync is separate, see `fsyncs`).

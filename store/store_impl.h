@@ -129,6 +129,7 @@ struct Store::Impl {
   std::atomic<bool> last_write_failed{false};
   std::atomic<int64_t> last_probe_ms{0};
   std::atomic<int64_t> keys_expired{0};
+  std::atomic<int64_t> changes{0};
   std::atomic<int64_t> write_latency_us_total{0};
   std::array<std::atomic<int64_t>, kWriteLatencyBoundsUs.size() + 1> write_latency_buckets{};
 };

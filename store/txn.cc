@@ -415,6 +415,7 @@ void Txn::SetSavePoint() {
   sp.ready_lists = ready_lists_.size();
   sp.after_commit = after_commit_.size();
   sp.expired = expired_;
+  sp.changes = changes_;
   sp.min_new_deadline = min_new_deadline_;
   savepoints_.push_back(std::move(sp));
   batch_->SetSavePoint();
@@ -433,6 +434,7 @@ void Txn::RollbackToSavePoint() {
   ready_lists_.resize(std::min(ready_lists_.size(), sp.ready_lists));
   after_commit_.resize(sp.after_commit);
   expired_ = sp.expired;
+  changes_ = sp.changes;
   min_new_deadline_ = sp.min_new_deadline;
   meta_cache_valid_ = false;
   savepoints_.pop_back();
@@ -487,6 +489,7 @@ void Txn::Notify(std::string_view key, std::string_view event,
                  const std::vector<std::string>* values) {
   auto& im = *store_->impl_;
   Touch(key);
+  if (event != "expired" && event != "evicted") changes_++;  // INFO's changes since save
   if (uint32_t flags = im.keyspace_events.load(std::memory_order_relaxed);
       flags != 0 && (flags & EventClass(event))) {
     PublishKeyspaceEvent(flags, key, event);

@@ -227,6 +227,7 @@ class Txn {
   std::vector<std::function<void()>> after_commit_;
   std::string client_;
   int64_t expired_ = 0;
+  int64_t changes_ = 0;           // keyspace events raised (StoreStats::changes)
   int64_t min_new_deadline_ = 0;  // earliest TTL set here (wakes the expirer)
 
   struct SavePoint {
@@ -234,7 +235,7 @@ class Txn {
     int64_t key_count_delta[16];
     int64_t expires_count_delta[16];
     size_t touched, ready_lists, after_commit;
-    int64_t expired, min_new_deadline;
+    int64_t expired, changes, min_new_deadline;
   };
   std::vector<SavePoint> savepoints_;
 };

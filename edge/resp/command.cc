@@ -35,6 +35,7 @@ void RegisterStreamCommands();
 void RegisterObjectCommands();
 void RegisterSortCommands();
 void RegisterBitCommands();
+void RegisterInfoCommand();
 
 void RegisterAllCommands() {
   static std::once_flag once;
@@ -54,6 +55,7 @@ void RegisterAllCommands() {
     RegisterObjectCommands();
     RegisterSortCommands();
     RegisterBitCommands();
+    RegisterInfoCommand();
   });
 }
 
@@ -73,6 +75,16 @@ std::vector<const CommandSpec*> AllCommands() {
   std::vector<const CommandSpec*> out;
   for (auto& [name, spec] : Table()) out.push_back(&spec);
   return out;
+}
+
+bool IsContainerCommand(std::string_view name) {
+  static constexpr std::string_view kContainers[] = {
+      "client", "command",  "config", "pubsub", "object",  "memory",  "acl",
+      "script", "function", "xinfo",  "xgroup", "latency", "slowlog", "module"};
+  for (auto c : kContainers) {
+    if (c == name) return true;
+  }
+  return false;
 }
 
 std::string ToLower(std::string_view s) {

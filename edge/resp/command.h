@@ -77,6 +77,10 @@ std::vector<const CommandSpec*> AllCommands();
 // Registers every group of edge/resp/*_commands.cc (idempotent).
 void RegisterAllCommands();
 
+// Commands whose first argument names a subcommand ("client list"): CLIENT LIST and INFO
+// commandstats report them as "client|list".
+bool IsContainerCommand(std::string_view name);
+
 // Helpers shared by the groups.
 std::string ToLower(std::string_view s);
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -10,6 +10,7 @@
 
 #include "edge/log.h"
 #include "edge/net/socket_io.h"
+#include "edge/resp/command_stats.h"
 #include "edge/resp/server.h"
 #include "store/encoding.h"
 
@@ -124,21 +125,6 @@ void Connection::set_last_command(std::string name) {
   std::lock_guard lock(info_mu_);
   last_command_ = std::move(name);
 }
-
-namespace {
-
-// CLIENT LIST reports container commands with their subcommand ("client|list"), as Redis 7
-// does.
-bool IsContainerCommand(std::string_view name) {
-  static constexpr std::string_view kContainers[] = {"client", "command", "config", "pubsub",
-                                                     "object", "memory",  "acl"};
-  for (auto c : kContainers) {
-    if (c == name) return true;
-  }
-  return false;
-}
-
-}  // namespace
 
 void Connection::Reset() {
   if (in_multi_) DiscardMulti();
@@ -270,7 +256,7 @@ void Connection::CommitGroup(RespServer* server, net::EventLoop* loop,
           ReplyWriter w(&p.reply, p.protocol);
           for (auto& cmd : p.commands) {
             CommandContext ctx{*p.conn, *server, cmd.argv, w, &txn};
-            cmd.spec->handler(ctx);
+            InvokeCommand(*cmd.spec, ctx);
           }
         }
       },
@@ -305,7 +291,7 @@ void Connection::FlushBatch() {
         ReplyWriter w(reply.get(), self->protocol_);
         for (auto& c : *commands) {
           CommandContext ctx{*self, *self->server_, c.argv, w, &txn};
-          c.spec->handler(ctx);
+          InvokeCommand(*c.spec, ctx);
         }
       },
       reply, commands->size());
@@ -340,15 +326,18 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
   int argc = static_cast<int>(argv.size());
   if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
     writer_.Error(std::string("ERR wrong number of arguments for '") + spec->name + "' command");
+    server_->command_stats().RecordRejected(spec->name);
     if (in_multi_) multi_dirty_ = true;
     return spec;
   }
   if (!authenticated_ && !(spec->flags & kNoAuth)) {
     writer_.Error("NOAUTH Authentication required.");
+    server_->command_stats().RecordRejected(StatsName(*spec, argv));
     if (in_multi_) multi_dirty_ = true;
     return spec;
   }
   if (protocol_ == 2 && has_subscriptions() && !(spec->flags & kPubSubCtx)) {
+    server_->command_stats().RecordRejected(StatsName(*spec, argv));
     writer_.Error(std::string("ERR Can't execute '") + spec->name +
                   "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
                   "in this context");
@@ -374,7 +363,7 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
   }
   if (!(spec.flags & kTxn)) {
     CommandContext ctx{*this, *server_, argv, writer_};
-    spec.handler(ctx);
+    InvokeCommand(spec, ctx);
     return;
   }
   // A store command: the reply is held until the batch is durable (fsync=always may
@@ -385,7 +374,7 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
       [spec = &spec, argv = std::move(argv), reply, self = shared_from_this()](store::Txn& txn) {
         ReplyWriter w(reply.get(), self->protocol_);
         CommandContext ctx{*self, *self->server_, argv, w, &txn};
-        spec->handler(ctx);
+        InvokeCommand(*spec, ctx);
       },
       reply);
 }
@@ -493,7 +482,7 @@ void Connection::ExecMulti() {
         for (auto& argv : *queued) {
           const CommandSpec* spec = FindCommand(argv[0]);
           CommandContext ctx{*c, *c->server_, argv, w, &txn, /*in_exec=*/true};
-          spec->handler(ctx);
+          InvokeCommand(*spec, ctx);
           w.set_protocol(c->protocol_);  // HELLO inside MULTI changes it for later replies
         }
       },
@@ -757,6 +746,8 @@ void Connection::Close() {
   if (blocked_id_ != 0) server_->store().CancelBlockedPop(blocked_id_);
   FinishBlock();
   if (paused_.exchange(false)) server_->stats().blocked_clients--;
+  // Out of CLIENT LIST/KILL before the peer can see the close (and ask again).
+  server_->Unregister(id_);
   loop_->Unwatch(fd_);
   ::close(fd_);
   fd_ = -1;
@@ -765,7 +756,6 @@ void Connection::Close() {
     subscriber_->Close();
     server_->stats().pubsub_clients--;
   }
-  server_->Unregister(id_);
   Log(spdlog::level::debug, "resp client disconnected",
       {{"peer", peer_}, {"id", std::to_string(id_)}});
   // Keep this object alive until the loop finishes the current batch of events, which

@@ -28,6 +28,11 @@ RespServer::RespServer(store::Store* store, RespOptions options)
       requirepass_(options_.requirepass) {
   RegisterAllCommands();
   InitConfig();
+  ReplyWriter::SetErrorObserver(
+      [](void* stats, std::string_view line) {
+        static_cast<CommandStats*>(stats)->RecordError(line);
+      },
+      &command_stats_);
 }
 
 void RespServer::InitConfig() {
@@ -111,7 +116,10 @@ void RespServer::InitConfig() {
   });
 }
 
-RespServer::~RespServer() { Stop(); }
+RespServer::~RespServer() {
+  Stop();
+  ReplyWriter::SetErrorObserver(nullptr, nullptr);
+}
 
 void RespServer::ExportMetrics(MetricsRegistry& registry) {
   registry.AddCollector([this](MetricWriter& w) {
@@ -152,6 +160,7 @@ store::Status RespServer::Start() {
     deferred_[loops_.back().get()];
   }
   for (int i = 0; i < n; ++i) threads_.emplace_back([loop = loops_[i].get()] { loop->Run(); });
+  loops_.front()->Post([this] { SampleRates(); });
   acceptor_ = std::thread([this] { AcceptLoop(); });
   return store::Status::OK();
 }

@@ -15,6 +15,7 @@
 // are safe from any loop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "edge/net/event_loop.h"
+#include "edge/resp/command_stats.h"
 #include "edge/resp/config_table.h"
 #include "edge/resp/protocol.h"
 #include "store/status.h"
@@ -68,6 +70,8 @@ struct RespStats {
   std::atomic<int64_t> net_output_bytes{0};
   std::atomic<int64_t> keyspace_hits{0};
   std::atomic<int64_t> keyspace_misses{0};
+  // CONFIG RESETSTAT: the store's expired-key count at the reset (INFO reports the rest).
+  std::atomic<int64_t> expired_keys_base{0};
 };
 
 class RespServer {
@@ -84,6 +88,8 @@ class RespServer {
   store::Store& store() { return *store_; }
   const RespOptions& options() const { return options_; }
   RespStats& stats() { return stats_; }
+  // INFO commandstats / errorstats (every error reply written is counted here).
+  CommandStats& command_stats() { return command_stats_; }
   // Adds a collector of the client gauges to `registry` for GET /metrics. This server
   // must outlive every later registry.Render() (stop the HTTP server first).
   void ExportMetrics(MetricsRegistry& registry);
@@ -111,6 +117,15 @@ class RespServer {
   // so no write can slip between reading a key and watching it.
   void Watch(Connection* c, const std::string& meta_key);
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
+
+  // CONFIG RESETSTAT: zeroes the counters INFO reports (stats, commandstats, errorstats).
+  void ResetStats();
+  // INFO's instantaneous_ops_per_sec / input / output kbps: averages of samples taken
+  // every 100 ms on the first loop (edge/resp/info_command.cc).
+  struct Rates {
+    double ops_per_sec = 0, input_kbps = 0, output_kbps = 0;
+  };
+  Rates rates();
 
   // CLIENT PAUSE / UNPAUSE (Redis 7.0, edge/resp/client_pause.cc). While a pause is on,
   // commands of every client that may write (kWrite, kMayReplicate, an EXEC of such
@@ -144,6 +159,7 @@ class RespServer {
   store::Store* store_;
   RespOptions options_;
   RespStats stats_;
+  CommandStats command_stats_;
   int listen_fd_ = -1;
   int port_ = 0;
   int64_t start_time_ms_ = 0;
@@ -167,6 +183,14 @@ class RespServer {
 
   std::mutex watch_mu_;
   std::unordered_map<std::string, std::set<Connection*>> watchers_;
+
+  // Rate samples (guarded by rates_mu_); SampleRates runs on the first loop.
+  void SampleRates();
+  static constexpr size_t kRateSamples = 16;
+  std::mutex rates_mu_;
+  std::array<double, kRateSamples> ops_samples_{}, in_samples_{}, out_samples_{};
+  size_t rate_index_ = 0;
+  int64_t rate_last_ms_ = 0, rate_last_ops_ = 0, rate_last_in_ = 0, rate_last_out_ = 0;
 
   // CLIENT PAUSE state (pause_mu_ guards the rest; the atomics are for the fast path).
   void ReleaseHeld(std::shared_ptr<std::deque<std::weak_ptr<Connection>>> batch);

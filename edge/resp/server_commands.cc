@@ -1,4 +1,4 @@
-// Server commands: INFO DBSIZE FLUSHDB FLUSHALL TIME COMMAND CONFIG.
+// Server commands: DBSIZE FLUSHDB FLUSHALL TIME COMMAND CONFIG (INFO: info_command.cc).
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -14,131 +14,6 @@
 
 namespace redge::resp {
 namespace {
-
-int64_t RssBytes() {
-  std::ifstream f("/proc/self/statm");
-  int64_t pages = 0, rss = 0;
-  f >> pages >> rss;
-  return rss * sysconf(_SC_PAGESIZE);
-}
-
-std::string Human(int64_t bytes) {
-  char buf[32];
-  double v = static_cast<double>(bytes);
-  if (v < 1024) {
-    snprintf(buf, sizeof(buf), "%lldB", static_cast<long long>(bytes));
-  } else if (v < 1024.0 * 1024) {
-    snprintf(buf, sizeof(buf), "%.2fK", v / 1024);
-  } else if (v < 1024.0 * 1024 * 1024) {
-    snprintf(buf, sizeof(buf), "%.2fM", v / 1024 / 1024);
-  } else {
-    snprintf(buf, sizeof(buf), "%.2fG", v / 1024 / 1024 / 1024);
-  }
-  return buf;
-}
-
-std::string InfoSection(CommandContext& ctx, const std::string& name) {
-  auto& st = ctx.server.stats();
-  auto store_stats = ctx.server.store().GetStats();
-  auto ps = ctx.server.store().pubsub().GetStats();
-  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  int64_t uptime = (now_ms - ctx.server.start_time_ms()) / 1000;
-  std::string s;
-  auto line = [&](const std::string& k, const std::string& v) { s += k + ":" + v + "\r\n"; };
-  auto num = [&](const std::string& k, int64_t v) { line(k, std::to_string(v)); };
-  if (name == "server") {
-    s = "# Server\r\n";
-    utsname u{};
-    uname(&u);
-    line("redis_version", ctx.server.options().version);
-    line("redge_version", REDGE_VERSION);
-    line("redis_mode", "standalone");
-    line("os", std::string(u.sysname) + " " + u.release + " " + u.machine);
-    num("arch_bits", sizeof(void*) * 8);
-    num("process_id", getpid());
-    num("tcp_port", ctx.server.port());
-    num("server_time_usec", now_ms * 1000);
-    num("uptime_in_seconds", uptime);
-    num("uptime_in_days", uptime / 86400);
-  } else if (name == "clients") {
-    s = "# Clients\r\n";
-    num("connected_clients", st.connected_clients);
-    num("blocked_clients", st.blocked_clients);
-    num("pubsub_clients", st.pubsub_clients);
-    num("maxclients", ctx.server.options().max_clients);
-  } else if (name == "memory") {
-    s = "# Memory\r\n";
-    int64_t rss = RssBytes();
-    num("used_memory", rss);
-    line("used_memory_human", Human(rss));
-    num("used_memory_rss", rss);
-    line("used_memory_rss_human", Human(rss));
-    num("maxmemory", 0);
-    line("maxmemory_policy", "noeviction");
-    line("mem_allocator", "libc");
-  } else if (name == "persistence") {
-    s = "# Persistence\r\n";
-    num("loading", 0);
-    num("aof_enabled", 0);
-    line("redge_engine", "rocksdb");
-    line("redge_fsync", ctx.server.options().fsync);
-    num("redge_fsyncs", store_stats.fsyncs);
-    num("redge_write_batches", store_stats.writes);
-    num("redge_write_failures", store_stats.write_failures);
-    num("redge_disk_bytes", static_cast<int64_t>(store_stats.disk_bytes));
-  } else if (name == "stats") {
-    s = "# Stats\r\n";
-    num("total_connections_received", st.connections_received);
-    num("total_commands_processed", st.commands_processed);
-    num("total_net_input_bytes", st.net_input_bytes);
-    num("total_net_output_bytes", st.net_output_bytes);
-    num("rejected_connections", st.rejected_connections);
-    num("expired_keys", store_stats.keys_expired);
-    num("evicted_keys", 0);
-    num("keyspace_hits", st.keyspace_hits);
-    num("keyspace_misses", st.keyspace_misses);
-    num("pubsub_channels", ps.channels);
-    num("pubsub_patterns", ps.patterns);
-    num("client_output_buffer_limit_disconnections", st.output_limit_disconnections);
-    num("total_error_replies", st.protocol_errors);
-  } else if (name == "keyspace") {
-    s = "# Keyspace\r\n";
-    const store::Store& store = ctx.server.store();
-    for (int db = 0; db < store::Store::kNumDbs; ++db) {
-      int64_t n = store.DbSize(db);
-      if (n > 0) {
-        line("db" + std::to_string(db), "keys=" + std::to_string(n) + ",expires=" +
-                                            std::to_string(store.DbExpires(db)) + ",avg_ttl=0");
-      }
-    }
-  }
-  return s;
-}
-
-void Info(CommandContext& ctx) {
-  static const char* kDefault[] = {"server",      "clients", "memory",
-                                   "persistence", "stats",   "keyspace"};
-  std::vector<std::string> want;
-  for (size_t i = 1; i < ctx.argv.size(); ++i) {
-    std::string a = ToLower(ctx.argv[i]);
-    if (a == "all" || a == "default" || a == "everything") {
-      want.assign(std::begin(kDefault), std::end(kDefault));
-      break;
-    }
-    want.push_back(a);
-  }
-  if (want.empty()) want.assign(std::begin(kDefault), std::end(kDefault));
-  std::string out;
-  for (const auto& w : want) {
-    std::string sec = InfoSection(ctx, w);
-    if (sec.empty()) continue;
-    if (!out.empty()) out += "\r\n";
-    out += sec;
-  }
-  ctx.reply.Verbatim("txt", out);
-}
 
 void DbSize(CommandContext& ctx) { ctx.reply.Integer(ctx.server.store().DbSize(ctx.conn.db())); }
 
@@ -343,6 +218,7 @@ void Config(CommandContext& ctx) {
     if (!err.empty()) return ctx.reply.Error(err);
     ctx.reply.Simple("OK");
   } else if (sub == "resetstat") {
+    ctx.server.ResetStats();
     ctx.reply.Simple("OK");
   } else if (sub == "rewrite") {
     ctx.reply.Error("ERR The server is running without a config file");
@@ -358,8 +234,6 @@ void Config(CommandContext& ctx) {
 
 void RegisterServerCommands() {
   RegisterCommands({
-      {"info", -1, kLoading | kStale, 0, 0, 0, &Info, "server",
-       "Returns information and statistics about the server.", "1.0.0"},
       {"dbsize", 1, kReadOnly | kFast, 0, 0, 0, &DbSize, "server",
        "Returns the number of keys in the database.", "1.0.0"},
       {"flushdb", -1, kWrite, 0, 0, 0, &FlushDb, "server",
