@@ -61,6 +61,17 @@ void AccessTracker::Touch(int db, std::string_view key, int64_t now_ms, const Lf
   index_.emplace(order_.front().id, order_.begin());
 }
 
+void AccessTracker::Set(int db, std::string_view key, int64_t last_ms, int counter,
+                        int64_t now_ms) {
+  Touch(db, key, now_ms, LfuParams{});
+  auto& e = *index_.find(Id(db, key))->second;
+  e.last_ms = last_ms;
+  if (counter >= 0) {
+    e.counter = static_cast<uint8_t>(counter);
+    e.decrement_min = MinutesClock(now_ms);
+  }
+}
+
 void AccessTracker::Evict(std::list<Entry>::iterator it) {
   evicted_watermark_ms_ = std::max(evicted_watermark_ms_, it->last_ms);
   index_.erase(it->id);

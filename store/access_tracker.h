@@ -39,6 +39,9 @@ class AccessTracker {
 
   // Records an access of `key` in `db` at `now_ms`.
   void Touch(int db, std::string_view key, int64_t now_ms, const LfuParams& lfu);
+  // RESTORE ... IDLETIME / FREQ: sets the last access to `last_ms` and, when `counter` >= 0,
+  // the LFU counter.
+  void Set(int db, std::string_view key, int64_t last_ms, int counter, int64_t now_ms);
   // SWAPDB: the keys of `a` and `b` trade places.
   void SwapDbs(int a, int b);
 

@@ -190,6 +190,10 @@ int Txn::LfuFrequency(std::string_view key) const {
   return im.access.Frequency(db_, key, now_ms_, im.Lfu());
 }
 
+void Txn::SetAccess(std::string_view key, int64_t idle_ms, int freq) {
+  store_->impl_->access.Set(db_, key, idle_ms >= 0 ? now_ms_ - idle_ms : now_ms_, freq, now_ms_);
+}
+
 void Txn::SwapAccessTimes(int a, int b) { store_->impl_->access.SwapDbs(a, b); }
 
 Result<Meta> Txn::GetTyped(std::string_view key, KeyType type) {

@@ -105,6 +105,9 @@ class Txn {
   // store/access_tracker.h for keys it does not track). OBJECT FREQ: its LFU counter.
   int64_t IdleMs(std::string_view key) const;
   int LfuFrequency(std::string_view key) const;
+  // RESTORE ... IDLETIME / FREQ: `idle_ms` >= 0 sets the last access that long ago,
+  // `freq` >= 0 sets the LFU counter.
+  void SetAccess(std::string_view key, int64_t idle_ms, int freq);
   // SWAPDB: the access times of databases a and b trade places.
   void SwapAccessTimes(int a, int b);
   // Deletes `key` (its elements become garbage for the compaction filter). No event.

@@ -495,7 +495,7 @@ void Connection::Watch(store::Txn& txn, const std::string& key) {
   if (watched_.count(meta_key)) return;
   auto meta = txn.GetMeta(key);
   watched_[meta_key] = meta.ok() ? meta->expire_at_ms : 0;
-  server_->Watch(this, meta_key);
+  server_->Watch(this, meta_key, meta.ok());
 }
 
 void Connection::UnwatchAll() {

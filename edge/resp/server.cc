@@ -362,9 +362,9 @@ void RespServer::FeedMonitors(int db, const std::string& addr,
   for (auto& c : targets) c->FeedMonitorLine(line);
 }
 
-void RespServer::Watch(Connection* c, const std::string& meta_key) {
+void RespServer::Watch(Connection* c, const std::string& meta_key, bool existed) {
   std::lock_guard lock(watch_mu_);
-  watchers_[meta_key].insert(c);
+  watchers_[meta_key].emplace(c, existed);
 }
 
 void RespServer::UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys) {
@@ -381,9 +381,13 @@ void RespServer::OnCommit(const std::vector<std::string>& touched, int flushed_d
   std::lock_guard lock(watch_mu_);
   if (watchers_.empty()) return;
   if (flushed_db >= 0) {
+    // A watched key that existed when it was watched is gone now; one that did not exist
+    // then and was created since already made its watchers dirty when it was written.
     for (auto& [key, conns] : watchers_) {
       if (!key.empty() && static_cast<uint8_t>(key[0]) == flushed_db) {
-        for (auto* c : conns) c->MarkWatchDirty();
+        for (auto& [c, existed] : conns) {
+          if (existed) c->MarkWatchDirty();
+        }
       }
     }
     return;
@@ -391,7 +395,7 @@ void RespServer::OnCommit(const std::vector<std::string>& touched, int flushed_d
   for (const auto& k : touched) {
     auto it = watchers_.find(k);
     if (it == watchers_.end()) continue;
-    for (auto* c : it->second) c->MarkWatchDirty();
+    for (auto& [c, existed] : it->second) c->MarkWatchDirty();
   }
 }
 

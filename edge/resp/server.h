@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -115,7 +116,7 @@ class RespServer {
 
   // WATCH registry. Watch() must be called inside a store transaction (store lock held)
   // so no write can slip between reading a key and watching it.
-  void Watch(Connection* c, const std::string& meta_key);
+  void Watch(Connection* c, const std::string& meta_key, bool existed);
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
 
   // CONFIG RESETSTAT: zeroes the counters INFO reports (stats, commandstats, errorstats).
@@ -182,7 +183,9 @@ class RespServer {
   std::atomic<bool> has_monitors_{false};
 
   std::mutex watch_mu_;
-  std::unordered_map<std::string, std::set<Connection*>> watchers_;
+  // Per watched key: the watchers, and whether the key existed when each one watched it
+  // (a FLUSHDB/FLUSHALL touches a watched key only if it existed, as in Redis).
+  std::unordered_map<std::string, std::map<Connection*, bool>> watchers_;
 
   // Rate samples (guarded by rates_mu_); SampleRates runs on the first loop.
   void SampleRates();
