@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "edge/resp/command.h"
+#include "edge/resp/command_meta.h"
 #include "edge/resp/connection.h"
 #include "edge/resp/server.h"
 
@@ -100,13 +101,16 @@ bool Connection::HeldByPause(const std::vector<std::string>& argv) {
   if (!authenticated_ && !(spec->flags & kNoAuth)) return false;
   if (protocol_ == 2 && has_subscriptions() && !(spec->flags & kPubSubCtx)) return false;
   if (mode == RespServer::PauseMode::kAll) return true;
-  constexpr uint32_t kMayWrite = kWrite | kMayReplicate;
-  if (spec->flags & kMayWrite) return true;
+  // Writes and Redis's may_replicate commands (PUBLISH, PFCOUNT, EVAL, EVALSHA, FCALL).
+  auto may_write = [](const CommandSpec& c, const std::vector<std::string>& args) {
+    return (c.flags & (kWrite | kMayReplicate)) || MetaHasFlag(c, args, "may_replicate");
+  };
+  if (may_write(*spec, argv)) return true;
   // EXEC of a transaction that may write (Redis sums the flags of the queued commands).
   if (std::string_view(spec->name) == "exec" && in_multi_) {
     for (const auto& queued : queued_) {
       const CommandSpec* q = FindCommand(queued[0]);
-      if (q && (q->flags & kMayWrite)) return true;
+      if (q && may_write(*q, queued)) return true;
     }
   }
   return false;

@@ -52,9 +52,6 @@ struct CommandContext {
 };
 
 using CommandHandler = void (*)(CommandContext& ctx);
-// For commands whose keys are not at fixed positions (kMovable): the indexes in `argv`
-// (the command name at 0) of the keys, as COMMAND GETKEYS reports them.
-using KeysFunction = std::vector<size_t> (*)(const std::vector<std::string>& argv);
 
 struct CommandSpec {
   const char* name;  // lower case
@@ -62,10 +59,9 @@ struct CommandSpec {
   uint32_t flags;
   int first_key, last_key, step;  // Redis key spec for COMMAND INFO / GETKEYS
   CommandHandler handler;
-  const char* group;            // "string", "list", "generic", "pubsub", "transactions", ...
-  const char* summary;          // for COMMAND DOCS
-  const char* since;            // Redis version that introduced it
-  KeysFunction keys = nullptr;  // movable keys (else first_key/last_key/step)
+  const char* group;    // "string", "list", "generic", "pubsub", "transactions", ...
+  const char* summary;  // for COMMAND DOCS
+  const char* since;    // Redis version that introduced it
 };
 
 // Registers `specs` (called once per command group at startup).

@@ -133,19 +133,14 @@ void Memory(CommandContext& ctx) {
   ctx.reply.Integer(*usage);
 }
 
-std::vector<size_t> MemoryKeys(const std::vector<std::string>& argv) {
-  if (argv.size() >= 3 && EqualsIgnoreCase(argv[1], "usage")) return {2};
-  return {};
-}
-
 }  // namespace
 
 void RegisterObjectCommands() {
   RegisterCommands({
       {"object", -2, kReadOnly | kTxn, 2, 2, 1, &Object, "generic",
        "A container for object introspection commands.", "2.2.3"},
-      {"memory", -2, kReadOnly | kTxn | kMovable, 0, 0, 0, &Memory, "server",
-       "A container for memory diagnostics commands.", "4.0.0", &MemoryKeys},
+      {"memory", -2, kReadOnly | kTxn, 0, 0, 0, &Memory, "server",
+       "A container for memory diagnostics commands.", "4.0.0"},
   });
 }
 

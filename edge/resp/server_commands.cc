@@ -2,12 +2,14 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 
 #include "edge/resp/command.h"
 #include "edge/resp/command_docs.h"
+#include "edge/resp/command_meta.h"
 #include "edge/resp/connection.h"
 #include "edge/resp/server.h"
 #include "store/glob.h"
@@ -80,40 +82,6 @@ void Time(CommandContext& ctx) {
   ctx.reply.Bulk(std::to_string(us % 1000000));
 }
 
-void CommandFlags(CommandContext& ctx, const CommandSpec& c) {
-  std::vector<std::string> f;
-  if (c.flags & kWrite) f.push_back("write");
-  if (c.flags & kReadOnly) f.push_back("readonly");
-  if (c.flags & kDenyOom) f.push_back("denyoom");
-  if (c.flags & kAdmin) f.push_back("admin");
-  if (c.flags & kPubSub) f.push_back("pubsub");
-  if (c.flags & kNoScript) f.push_back("noscript");
-  if (c.flags & kBlocking) f.push_back("blocking");
-  if (c.flags & kLoading) f.push_back("loading");
-  if (c.flags & kStale) f.push_back("stale");
-  if (c.flags & kNoAuth) f.push_back("no_auth");
-  if (c.flags & kFast) f.push_back("fast");
-  if (c.flags & kMovable) f.push_back("movablekeys");
-  ctx.reply.SetHeader(static_cast<int64_t>(f.size()));
-  for (auto& x : f) ctx.reply.Simple(x);
-}
-
-void CommandInfoEntry(CommandContext& ctx, const CommandSpec* c) {
-  if (c == nullptr) return ctx.reply.NullArray();
-  ctx.reply.ArrayHeader(10);
-  ctx.reply.Bulk(c->name);
-  ctx.reply.Integer(c->arity);
-  CommandFlags(ctx, *c);
-  ctx.reply.Integer(c->first_key);
-  ctx.reply.Integer(c->last_key);
-  ctx.reply.Integer(c->step);
-  ctx.reply.SetHeader(1);
-  ctx.reply.Simple(std::string("@") + c->group);
-  ctx.reply.SetHeader(0);    // tips
-  ctx.reply.ArrayHeader(0);  // key specs
-  ctx.reply.ArrayHeader(0);  // subcommands
-}
-
 void CommandDocsEntry(CommandContext& ctx, const CommandSpec* c) {
   ctx.reply.Bulk(c->name);
   const bool has_args = HasArgumentDocs(c->name);
@@ -130,24 +98,84 @@ void CommandDocsEntry(CommandContext& ctx, const CommandSpec* c) {
   }
 }
 
+// COMMAND [subcommand]: INFO, LIST and GETKEYS answer from Redis 7.0's metadata for the
+// commands redge implements (edge/resp/command_meta.h).
+void WriteAllInfo(CommandContext& ctx, const std::vector<const CommandSpec*>& all) {
+  ctx.reply.ArrayHeader(static_cast<int64_t>(all.size()));
+  for (auto* c : all) WriteCommandInfo(ctx.reply, c->name);
+}
+
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: commands and the
+// subcommands redge implements ("client|list").
+void CommandList(CommandContext& ctx, const std::vector<const CommandSpec*>& all) {
+  const size_t argc = ctx.argv.size();
+  std::string by, value;
+  if (argc == 5 && EqualsIgnoreCase(ctx.argv[2], "FILTERBY")) {
+    by = ToLower(ctx.argv[3]);
+    value = ctx.argv[4];
+    if (by != "module" && by != "aclcat" && by != "pattern") return ReplySyntaxError(ctx);
+  } else if (argc != 2) {
+    return ReplySyntaxError(ctx);
+  }
+  std::vector<std::string> names;
+  auto consider = [&](const std::string& name) {
+    if (by == "module") return;  // no modules here
+    if (by == "pattern" && !store::GlobMatch(ToLower(value), name)) return;
+    if (by == "aclcat") {
+      const CommandMeta* m = FindCommandMeta(name);
+      if (m == nullptr) return;
+      const std::string cat = "@" + ToLower(value);
+      if (std::none_of(m->acl_categories.begin(), m->acl_categories.end(),
+                       [&](const char* c) { return cat == c; })) {
+        return;
+      }
+    }
+    names.push_back(name);
+  };
+  for (auto* c : all) {
+    consider(c->name);
+    for (const auto& sub : ImplementedSubcommands(*c)) consider(sub);
+  }
+  ctx.reply.BulkArray(names);
+}
+
+void CommandGetKeys(CommandContext& ctx, bool with_flags) {
+  std::vector<std::string> args(ctx.argv.begin() + 2, ctx.argv.end());
+  std::vector<KeyRef> keys;
+  std::string err = GetKeys(args, &keys);
+  if (!err.empty()) return ctx.reply.Error(err);
+  ctx.reply.ArrayHeader(static_cast<int64_t>(keys.size()));
+  for (const auto& k : keys) {
+    if (!with_flags) {
+      ctx.reply.Bulk(args[k.pos]);
+      continue;
+    }
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(args[k.pos]);
+    ctx.reply.SetHeader(static_cast<int64_t>(k.flags.size()));
+    for (const char* f : k.flags) ctx.reply.Simple(f);
+  }
+}
+
 void Command(CommandContext& ctx) {
   auto all = AllCommands();
-  if (ctx.argv.size() == 1) {
-    ctx.reply.ArrayHeader(static_cast<int64_t>(all.size()));
-    for (auto* c : all) CommandInfoEntry(ctx, c);
-    return;
-  }
-  std::string sub = ToLower(ctx.argv[1]);
+  if (ctx.argv.size() == 1) return WriteAllInfo(ctx, all);
+  const std::string sub = CheckSubcommand(ctx, {{"count", 2},
+                                                {"docs", -2},
+                                                {"getkeys", -4},
+                                                {"getkeysandflags", -4},
+                                                {"help", 2},
+                                                {"info", -2},
+                                                {"list", -2}});
+  if (sub.empty()) return;
   if (sub == "count") {
     ctx.reply.Integer(static_cast<int64_t>(all.size()));
   } else if (sub == "info") {
-    if (ctx.argv.size() == 2) {
-      ctx.reply.ArrayHeader(static_cast<int64_t>(all.size()));
-      for (auto* c : all) CommandInfoEntry(ctx, c);
-      return;
-    }
+    if (ctx.argv.size() == 2) return WriteAllInfo(ctx, all);
     ctx.reply.ArrayHeader(static_cast<int64_t>(ctx.argv.size() - 2));
-    for (size_t i = 2; i < ctx.argv.size(); ++i) CommandInfoEntry(ctx, FindCommand(ctx.argv[i]));
+    for (size_t i = 2; i < ctx.argv.size(); ++i) {
+      if (!WriteCommandInfo(ctx.reply, ctx.argv[i])) ctx.reply.Null();
+    }
   } else if (sub == "docs") {
     std::vector<const CommandSpec*> picked;
     if (ctx.argv.size() == 2) {
@@ -160,36 +188,22 @@ void Command(CommandContext& ctx) {
     ctx.reply.MapHeader(static_cast<int64_t>(picked.size()));
     for (auto* c : picked) CommandDocsEntry(ctx, c);
   } else if (sub == "list") {
-    std::vector<std::string> names;
-    for (auto* c : all) names.push_back(c->name);
-    ctx.reply.BulkArray(names);
-  } else if (sub == "getkeys") {
-    if (ctx.argv.size() < 3) {
-      return ctx.reply.Error("ERR wrong number of arguments for 'command|getkeys' command");
-    }
-    const CommandSpec* c = FindCommand(ctx.argv[2]);
-    if (!c) return ctx.reply.Error("ERR Invalid command specified");
-    std::vector<std::string> keys;
-    int argc = static_cast<int>(ctx.argv.size()) - 2;
-    if (c->keys != nullptr) {
-      std::vector<std::string> argv(ctx.argv.begin() + 2, ctx.argv.end());
-      for (size_t i : c->keys(argv)) {
-        if (i < argv.size()) keys.push_back(argv[i]);
-      }
-    } else if (c->first_key > 0) {
-      int last = c->last_key < 0 ? argc + c->last_key : c->last_key;
-      for (int i = c->first_key; i <= last && i < argc; i += std::max(1, c->step)) {
-        keys.push_back(ctx.argv[i + 2]);
-      }
-    }
-    if (keys.empty()) return ctx.reply.Error("ERR The command has no key arguments");
-    ctx.reply.BulkArray(keys);
-  } else if (sub == "help") {
-    ctx.reply.BulkArray({"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                         "(no subcommand)", "COUNT", "DOCS [<command-name> ...]",
-                         "GETKEYS <full-command>", "INFO [<command-name> ...]", "LIST", "HELP"});
-  } else {
-    ctx.reply.Error("ERR unknown subcommand '" + ctx.argv[1] + "'. Try COMMAND HELP.");
+    CommandList(ctx, all);
+  } else if (sub == "getkeys" || sub == "getkeysandflags") {
+    CommandGetKeys(ctx, sub == "getkeysandflags");
+  } else {  // help
+    ReplyHelp(ctx,
+              {"(no subcommand)", "    Return details about all Redis commands.", "COUNT",
+               "    Return the total number of commands in this Redis server.", "LIST",
+               "    Return a list of all commands in this Redis server.",
+               "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+               "    If no command names are given, documentation details for all",
+               "    commands are returned.", "DOCS [<command-name> ...]",
+               "    Return documentation details about multiple Redis commands.",
+               "    If no command names are given, documentation details for all",
+               "    commands are returned.", "GETKEYS <full-command>",
+               "    Return the keys from a full Redis command.", "GETKEYSANDFLAGS <full-command>",
+               "    Return the keys and the access flags from a full Redis command."});
   }
 }
 

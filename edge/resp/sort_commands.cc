@@ -54,35 +54,15 @@ void SortGeneric(CommandContext& ctx, bool readonly) {
 void Sort(CommandContext& ctx) { SortGeneric(ctx, false); }
 void SortRo(CommandContext& ctx) { SortGeneric(ctx, true); }
 
-// Redis's sortGetKeys: the sorted key, and the last STORE's destination (options with
-// arguments are skipped: LIMIT 2, GET 1, BY 1).
-std::vector<size_t> SortKeys(const std::vector<std::string>& argv) {
-  std::vector<size_t> keys{1};
-  std::optional<size_t> store;
-  for (size_t i = 2; i < argv.size(); ++i) {
-    if (EqualsIgnoreCase(argv[i], "limit")) {
-      i += 2;
-    } else if (EqualsIgnoreCase(argv[i], "get") || EqualsIgnoreCase(argv[i], "by")) {
-      i += 1;
-    } else if (EqualsIgnoreCase(argv[i], "store") && i + 1 < argv.size()) {
-      store = i + 1;
-    }
-  }
-  if (store) keys.push_back(*store);
-  return keys;
-}
-
-std::vector<size_t> SortRoKeys(const std::vector<std::string>&) { return {1}; }
-
 }  // namespace
 
 void RegisterSortCommands() {
   RegisterCommands({
       {"sort", -2, kWrite | kTxn | kDenyOom | kMovable, 1, 1, 1, &Sort, "generic",
        "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.",
-       "1.0.0", &SortKeys},
+       "1.0.0"},
       {"sort_ro", -2, kReadOnly | kTxn | kMovable, 1, 1, 1, &SortRo, "generic",
-       "Returns the sorted elements of a list, a set, or a sorted set.", "7.0.0", &SortRoKeys},
+       "Returns the sorted elements of a list, a set, or a sorted set.", "7.0.0"},
   });
 }
 
