@@ -60,6 +60,7 @@ Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::st
 
 Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
+  server_->ForgetWatcher(this);  // an EXEC that never ran may have left watches behind
 }
 
 void Connection::Start() {
@@ -460,7 +461,8 @@ void Connection::ExecMulti() {
     return;
   }
   auto queued = std::make_shared<std::vector<std::vector<std::string>>>(std::move(queued_));
-  auto watched = watched_;
+  auto watched = std::make_shared<std::unordered_map<std::string, int64_t>>(std::move(watched_));
+  watched_.clear();
   in_multi_ = false;
   queued_.clear();
   auto reply = std::make_shared<std::string>();
@@ -471,9 +473,18 @@ void Connection::ExecMulti() {
         // Checked under the store lock: no commit can slip between this test and the
         // commands below.
         bool aborted = c->watch_dirty_.load();
-        for (const auto& [key, deadline] : watched) {
+        for (const auto& [key, deadline] : *watched) {
           if (deadline != 0 && deadline < txn.now_ms()) aborted = true;  // expired since
         }
+        // The watches end here, under the same lock (not when EXEC was read: a commit
+        // between the two must still abort this transaction).
+        if (!watched->empty()) {
+          std::vector<std::string> keys;
+          keys.reserve(watched->size());
+          for (const auto& [key, deadline] : *watched) keys.push_back(key);
+          c->server_->UnwatchAll(c, keys);
+        }
+        c->watch_dirty_ = false;
         if (aborted) {
           w.NullArray();
           return;
@@ -487,7 +498,6 @@ void Connection::ExecMulti() {
         }
       },
       reply);
-  UnwatchAll();
 }
 
 void Connection::Watch(store::Txn& txn, const std::string& key) {

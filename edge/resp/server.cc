@@ -377,6 +377,14 @@ void RespServer::UnwatchAll(Connection* c, const std::vector<std::string>& meta_
   }
 }
 
+void RespServer::ForgetWatcher(Connection* c) {
+  std::lock_guard lock(watch_mu_);
+  for (auto it = watchers_.begin(); it != watchers_.end();) {
+    it->second.erase(c);
+    it = it->second.empty() ? watchers_.erase(it) : std::next(it);
+  }
+}
+
 void RespServer::OnCommit(const std::vector<std::string>& touched, int flushed_db) {
   std::lock_guard lock(watch_mu_);
   if (watchers_.empty()) return;

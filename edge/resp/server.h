@@ -118,6 +118,8 @@ class RespServer {
   // so no write can slip between reading a key and watching it.
   void Watch(Connection* c, const std::string& meta_key, bool existed);
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
+  // Drops every watch of `c` (its destruction).
+  void ForgetWatcher(Connection* c);
 
   // CONFIG RESETSTAT: zeroes the counters INFO reports (stats, commandstats, errorstats).
   void ResetStats();
