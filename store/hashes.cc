@@ -6,6 +6,7 @@
 
 #include "base/numbers.h"
 #include "store/glob.h"
+#include "store/object.h"
 #include "store/sampling.h"
 
 namespace redge::store::hashes {
@@ -36,6 +37,10 @@ Result<bool> PutField(Txn& txn, std::string_view key, Meta* meta, std::string_vi
   }
   txn.PutElement(key, meta->version, field, value);
   if (is_new) meta->count++;
+  // Redis converts a listpack hash before storing a field or value that is too long, and
+  // after an insertion that takes it past the entry limit.
+  object::NoteHashField(txn, meta, field, value);
+  object::NoteHashCount(txn, meta);
   return is_new;
 }
 
@@ -77,11 +82,19 @@ Result<bool> SetNX(Txn& txn, std::string_view key, std::string_view field, std::
   if (!meta.ok()) return meta.status();
   if (meta->count > 0) {
     auto old = txn.GetElement(key, meta->version, field);
-    if (old.ok()) return false;
-    if (!old.status().IsNotFound()) return old.status();
+    if (!old.ok() && !old.status().IsNotFound()) return old.status();
+    if (old.ok()) {
+      // Redis checks the arguments' lengths (and converts) before it looks the field up.
+      const bool was = object::IsConverted(*meta);
+      object::NoteHashField(txn, &*meta, field, value);
+      if (!was && object::IsConverted(*meta)) txn.PutMeta(key, *meta);
+      return false;
+    }
   }
   txn.PutElement(key, meta->version, field, value);
   meta->count++;
+  object::NoteHashField(txn, &*meta, field, value);
+  object::NoteHashCount(txn, &*meta);
   txn.PutMeta(key, *meta);
   txn.Notify(key, "hset");
   return true;

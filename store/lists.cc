@@ -58,6 +58,12 @@ void Rewrite(Txn& txn, std::string_view key, Meta meta, const std::vector<std::s
 
 }  // namespace
 
+void Replace(Txn& txn, std::string_view key, const std::vector<std::string>& values) {
+  Meta meta;
+  meta.type = KeyType::kList;
+  Rewrite(txn, key, meta, values);  // a new version; PutMeta replaces any old record
+}
+
 bool NormalizeRange(int64_t size, int64_t* start, int64_t* stop) {
   if (*start < 0) *start += size;
   if (*stop < 0) *stop += size;

@@ -56,6 +56,10 @@ struct MPopResult {
 };
 Result<MPopResult> MPop(Txn& txn, const std::vector<std::string>& keys, ListEnd end, size_t count);
 
+// Replaces whatever `key` holds (any type; its TTL goes too) with a new list of `values`
+// (not empty), as Redis's setKey does for SORT ... STORE. Raises no event: the caller does.
+void Replace(Txn& txn, std::string_view key, const std::vector<std::string>& values);
+
 // Redis's index normalisation: negative indexes count from the end.
 // Exposed for the RESP layer's LRANGE-like replies and for tests.
 bool NormalizeRange(int64_t size, int64_t* start, int64_t* stop);

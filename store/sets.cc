@@ -7,6 +7,7 @@
 
 #include "base/numbers.h"
 #include "store/glob.h"
+#include "store/object.h"
 #include "store/sampling.h"
 
 namespace redge::store::sets {
@@ -202,6 +203,7 @@ Result<int64_t> Add(Txn& txn, std::string_view key, const std::vector<std::strin
     }
     txn.PutElement(key, meta->version, m, "");
     meta->count++;
+    object::NoteSetAdd(txn, &*meta, m);
     added++;
   }
   if (added == 0) return added;
@@ -312,11 +314,16 @@ Result<std::vector<std::string>> PopCount(Txn& txn, std::string_view key, uint64
     std::unordered_set<std::string_view> popped(out.begin(), out.end());
     meta->version = txn.NewVersion();
     meta->count = 0;
+    bool all_integers = true;
     for (const auto& m : *all) {
       if (popped.count(m)) continue;
       txn.PutElement(key, meta->version, m, "");
       meta->count++;
+      int64_t v;
+      all_integers = all_integers && base::ParseInt64(m, &v);
     }
+    // Redis builds a new set of the remaining members here (its encoding starts afresh).
+    object::SetNewSetEncoding(txn, &*meta, meta->count, all_integers);
   } else {
     for (const auto& m : out) txn.DeleteElement(key, meta->version, m);
     meta->count = remaining;
@@ -394,6 +401,7 @@ Result<bool> Move(Txn& txn, std::string_view source, std::string_view destinatio
   }
   txn.PutElement(destination, dmeta.version, member, "");
   dmeta.count++;
+  object::NoteSetAdd(txn, &dmeta, member);
   txn.PutMeta(destination, dmeta);
   txn.Notify(destination, "sadd");
   return true;
@@ -455,8 +463,14 @@ Result<int64_t> CombineStore(Txn& txn, SetOp op, std::string_view destination,
   Meta meta;
   meta.type = KeyType::kSet;
   meta.version = txn.NewVersion();
-  for (const auto& m : *result) txn.PutElement(destination, meta.version, m, "");
+  bool all_integers = true;
+  for (const auto& m : *result) {
+    txn.PutElement(destination, meta.version, m, "");
+    int64_t v;
+    all_integers = all_integers && base::ParseInt64(m, &v);
+  }
   meta.count = result->size();
+  object::SetNewSetEncoding(txn, &meta, meta.count, all_integers);
   txn.PutMeta(destination, meta);
   const char* event =
       op == SetOp::kInter ? "sinterstore" : (op == SetOp::kUnion ? "sunionstore" : "sdiffstore");

@@ -103,6 +103,7 @@ class ForwardingLogger : public rocksdb::Logger {
 
 Status Store::OpenDb() {
   Impl& im = *impl_;
+  im.access.set_start_ms(clock_->NowMs());
   rocksdb::DBOptions db_options;
   db_options.info_log = std::make_shared<ForwardingLogger>(options_.log);
   // Informational lines (flushes, compactions) are many and only useful when debugging.
@@ -435,6 +436,7 @@ void Store::Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<v
         im.expires_counts[i] += txn.expires_count_delta_[i];
       }
       im.keys_expired += txn.expired_;
+      im.changes += txn.changes_;
       if (txn.min_new_deadline_ > 0 &&
           (im.expirer_wait_deadline == 0 || txn.min_new_deadline_ < im.expirer_wait_deadline)) {
         im.expirer_cv.notify_one();
@@ -679,7 +681,7 @@ Status Store::FlushAll() {
 
 Result<int64_t> Store::ExpireDueKeys() {
   int64_t total = 0;
-  while (true) {
+  while (!impl_->expiry_paused) {
     int visited = 0;
     int64_t deleted_here = 0;
     Status s = Exec(0, [&](Txn& txn) {
@@ -729,6 +731,10 @@ void Store::RunExpirer() {
       }
     }
     int64_t now = clock_->NowMs();
+    if (im.expiry_paused) {
+      im.expirer_cv.wait_for(lock, std::chrono::milliseconds(100));  // or a notify on resume
+      continue;
+    }
     if (next == 0 || next >= now) {
       im.expirer_wait_deadline = next;
       if (next == 0) {
@@ -768,6 +774,27 @@ int64_t Store::CountElementRecordsForTest(int db, std::string_view key) {
   return n;
 }
 
+object::EncodingLimits& Store::encoding_limits() { return impl_->encoding_limits; }
+
+void Store::SetLfuParams(bool enabled, int64_t log_factor, int64_t decay_minutes) {
+  // Atomics, not the store lock: CONFIG SET hooks call this under the config lock, and
+  // commands read the config under the store lock.
+  impl_->lfu_enabled = enabled;
+  impl_->lfu_log_factor = log_factor;
+  impl_->lfu_decay_minutes = decay_minutes;
+}
+
+void Store::SetExpiryPaused(bool paused) {
+  // No store lock: CLIENT PAUSE may run inside a transaction (MULTI/EXEC) that holds it.
+  // The expirer re-checks the flag at least every 100 ms while paused, so a wake-up lost
+  // between its check and its wait only delays it that much.
+  Impl& im = *impl_;
+  im.expiry_paused = paused;
+  if (!paused) im.expirer_cv.notify_all();  // deadlines passed during the pause are due now
+}
+
+bool Store::expiry_paused() const { return impl_->expiry_paused.load(); }
+
 StoreStats Store::GetStats() const {
   const Impl& im = *impl_;
   StoreStats s;
@@ -775,6 +802,7 @@ StoreStats Store::GetStats() const {
   s.write_failures = im.write_failures.load();
   s.fsyncs = im.group_commit ? im.group_commit->syncs() : 0;
   s.keys_expired = im.keys_expired.load();
+  s.changes = im.changes.load();
   s.write_latency_us_total = im.write_latency_us_total.load();
   for (size_t i = 0; i < s.write_latency_buckets.size(); ++i) {
     s.write_latency_buckets[i] = im.write_latency_buckets[i].load();

@@ -51,6 +51,10 @@ class Cache;
 
 namespace redge::store {
 
+namespace object {
+struct EncodingLimits;
+}
+
 enum class Fsync { kAlways, kEverySec, kNo };
 // Parses "always" / "everysec" / "no".
 std::optional<Fsync> ParseFsync(std::string_view s);
@@ -149,10 +153,13 @@ inline constexpr std::array<int64_t, 19> kWriteLatencyBoundsUs = {
     25'000, 50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
 
 struct StoreStats {
-  int64_t writes = 0;           // committed batches
-  int64_t write_failures = 0;   // batches RocksDB refused
-  int64_t fsyncs = 0;           // WAL syncs done
-  int64_t keys_expired = 0;     // deleted by lazy or active expiry
+  int64_t writes = 0;          // committed batches
+  int64_t write_failures = 0;  // batches RocksDB refused
+  int64_t fsyncs = 0;          // WAL syncs done
+  int64_t keys_expired = 0;    // deleted by lazy or active expiry
+  // Key-space changes committed (one per keyspace event, expiry excepted): what INFO calls
+  // rdb_changes_since_last_save (Redis counts some multi-element writes once per element).
+  int64_t changes = 0;
   int64_t blocked_clients = 0;  // waiting pops
   // Time spent in RocksDB's Write of each Exec batch, committed or refused (WAL append +
   // memtable; the fsync is separate, see `fsyncs`).
@@ -291,6 +298,21 @@ class Store {
   int64_t CountElementRecordsForTest(int db, std::string_view key);
 
   StoreStats GetStats() const;
+
+  // --- Object introspection (OBJECT ENCODING / IDLETIME / FREQ) ------------------------
+  // Redis's compact-encoding limits the type modules apply at each write (CONFIG SET
+  // hash-max-listpack-entries and friends store into these atomics).
+  object::EncodingLimits& encoding_limits();
+  // The LFU counter of OBJECT FREQ changes only while `enabled` (an LFU maxmemory-policy),
+  // with Redis's lfu-log-factor and lfu-decay-time (minutes).
+  void SetLfuParams(bool enabled, int64_t log_factor, int64_t decay_minutes);
+
+  // --- CLIENT PAUSE -------------------------------------------------------------------
+  // While paused (Redis: expiry is suspended during a client pause), a key whose deadline
+  // passed reads as absent but is neither deleted nor counted as expired, and the active
+  // expirer waits; on resume both go on as before.
+  void SetExpiryPaused(bool paused);
+  bool expiry_paused() const;
   const Options& options() const { return options_; }
   int64_t NowMs() const { return clock_->NowMs(); }
 

@@ -18,7 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "store/access_tracker.h"
 #include "store/group_commit.h"
+#include "store/object.h"
 #include "store/store.h"
 
 namespace redge::store {
@@ -41,6 +43,9 @@ struct Store::Op {
   // Set instead of `fn` for SAVE: memtables flushed to table files and the WAL synced.
   bool save = false;
 };
+
+// Keys whose last access OBJECT IDLETIME knows exactly (store/access_tracker.h).
+inline constexpr size_t kAccessTrackerCapacity = 1u << 17;
 
 struct Store::Impl {
   // RocksDB's Env over RetryableFileSystem (retryable_fs.h); outlives `db`.
@@ -102,6 +107,19 @@ struct Store::Impl {
 
   std::unique_ptr<GroupCommit> group_commit;
 
+  // OBJECT IDLETIME / FREQ (guarded by mu) and the encoding limits (atomics).
+  AccessTracker access{kAccessTrackerCapacity, 0};
+  std::atomic<bool> lfu_enabled{false};
+  std::atomic<int64_t> lfu_log_factor{10}, lfu_decay_minutes{1};
+  AccessTracker::LfuParams Lfu() const {
+    return {lfu_enabled.load(std::memory_order_relaxed),
+            lfu_log_factor.load(std::memory_order_relaxed),
+            lfu_decay_minutes.load(std::memory_order_relaxed)};
+  }
+  object::EncodingLimits encoding_limits;
+  // CLIENT PAUSE: expiry suspended.
+  std::atomic<bool> expiry_paused{false};
+
   // Active expirer.
   std::thread expirer;
   std::condition_variable expirer_cv;
@@ -117,6 +135,7 @@ struct Store::Impl {
   std::atomic<bool> last_write_failed{false};
   std::atomic<int64_t> last_probe_ms{0};
   std::atomic<int64_t> keys_expired{0};
+  std::atomic<int64_t> changes{0};
   std::atomic<int64_t> write_latency_us_total{0};
   std::array<std::atomic<int64_t>, kWriteLatencyBoundsUs.size() + 1> write_latency_buckets{};
 };

@@ -1,12 +1,15 @@
 #include "store/strings.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 #include "base/numbers.h"
+#include "store/object.h"
 
 namespace redge::store::strings {
 namespace {
@@ -22,12 +25,14 @@ Result<Meta> GetString(Txn& txn, std::string_view key) {
   return txn.GetTyped(key, KeyType::kString);
 }
 
+// `hint`: how OBJECT ENCODING sees the new value (store/object.h).
 void WriteString(Txn& txn, std::string_view key, std::string value, int64_t expire_at_ms,
-                 const char* event) {
+                 const char* event, object::StringHint hint = object::StringHint::kByContent) {
   Meta meta;
   meta.type = KeyType::kString;
   meta.expire_at_ms = expire_at_ms;
   meta.value = std::move(value);
+  object::SetStringHint(&meta, hint);
   txn.PutMeta(key, meta);
   if (txn.HasObserver(key)) {
     // Copied only for an observer: a 512 MB value is not duplicated on every SET.
@@ -188,7 +193,7 @@ Result<std::string> IncrByFloat(Txn& txn, std::string_view key, std::string_view
     return Status::InvalidArgument("increment would produce NaN or Infinity");
   }
   std::string out = base::FormatLongDouble(next);
-  WriteString(txn, key, out, deadline, "incrbyfloat");
+  WriteString(txn, key, out, deadline, "incrbyfloat", object::StringHint::kNotInt);
   return out;
 }
 
@@ -207,7 +212,9 @@ Result<int64_t> Append(Txn& txn, std::string_view key, std::string_view suffix) 
   }
   value.append(suffix);
   int64_t len = static_cast<int64_t>(value.size());
-  WriteString(txn, key, std::move(value), deadline, "append");
+  // Redis appends in place to an existing value (raw from then on); a new key is a SET.
+  WriteString(txn, key, std::move(value), deadline, "append",
+              meta.ok() ? object::StringHint::kRaw : object::StringHint::kByContent);
   return len;
 }
 
@@ -255,8 +262,88 @@ Result<int64_t> SetRange(Txn& txn, std::string_view key, int64_t offset, std::st
   if (current.size() < offset + value.size()) current.resize(offset + value.size(), '\0');
   current.replace(offset, value.size(), value);
   int64_t len = static_cast<int64_t>(current.size());
-  WriteString(txn, key, std::move(current), deadline, "setrange");
+  WriteString(txn, key, std::move(current), deadline, "setrange", object::StringHint::kRaw);
   return len;
+}
+
+Result<std::pair<std::string, std::string>> LcsInputs(Txn& txn, std::string_view key1,
+                                                      std::string_view key2) {
+  std::pair<std::string, std::string> out;
+  auto a = txn.GetMeta(key1);
+  auto b = txn.GetMeta(key2);
+  if (!a.ok() && !a.status().IsNotFound()) return a.status();
+  if (!b.ok() && !b.status().IsNotFound()) return b.status();
+  if ((a.ok() && a->type != KeyType::kString) || (b.ok() && b->type != KeyType::kString)) {
+    return Status::InvalidArgument("The specified keys must contain string values");
+  }
+  if (a.ok()) out.first = std::move(a->value);
+  if (b.ok()) out.second = std::move(b->value);
+  return out;
+}
+
+Result<LcsResult> Lcs(std::string_view a, std::string_view b, bool want_string, bool want_matches,
+                      int64_t min_match_len, uint64_t max_table_bytes) {
+  if (a.size() >= UINT32_MAX - 1 || b.size() >= UINT32_MAX - 1) {
+    return Status::InvalidArgument("String too long for LCS");
+  }
+  const auto alen = static_cast<uint32_t>(a.size());
+  const auto blen = static_cast<uint32_t>(b.size());
+  const uint64_t cells = (uint64_t{alen} + 1) * (uint64_t{blen} + 1);
+  if (cells * sizeof(uint32_t) > max_table_bytes) {
+    return Status::InvalidArgument(
+        "Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len");
+  }
+  // table[i][j]: the LCS length of a[0..i) and b[0..j).
+  std::vector<uint32_t> table(cells, 0);
+  auto at = [&](uint32_t i, uint32_t j) -> uint32_t& {
+    return table[j + uint64_t{i} * (uint64_t{blen} + 1)];
+  };
+  for (uint32_t i = 1; i <= alen; ++i) {
+    for (uint32_t j = 1; j <= blen; ++j) {
+      at(i, j) = a[i - 1] == b[j - 1] ? at(i - 1, j - 1) + 1 : std::max(at(i - 1, j), at(i, j - 1));
+    }
+  }
+  LcsResult out;
+  out.length = at(alen, blen);
+  if (!want_string && !want_matches) return out;
+  // Walk back from the end, collecting the string and the contiguous ranges as Redis does.
+  std::string lcs(out.length, '\0');
+  uint32_t idx = out.length;
+  uint32_t a_start = alen, a_end = 0, b_start = 0, b_end = 0;  // a_start == alen: no range
+  uint32_t i = alen, j = blen;
+  while (i > 0 && j > 0) {
+    bool emit = false;
+    if (a[i - 1] == b[j - 1]) {
+      lcs[idx - 1] = a[i - 1];
+      if (a_start == alen) {
+        a_start = a_end = i - 1;
+        b_start = b_end = j - 1;
+      } else if (a_start == i && b_start == j) {
+        a_start--;
+        b_start--;
+      } else {
+        emit = true;
+      }
+      if (a_start == 0 || b_start == 0) emit = true;
+      idx--, i--, j--;
+    } else {
+      if (at(i - 1, j) > at(i, j - 1)) {
+        i--;
+      } else {
+        j--;
+      }
+      if (a_start != alen) emit = true;
+    }
+    if (emit) {
+      const uint32_t len = a_end - a_start + 1;
+      if (want_matches && (min_match_len <= 0 || len >= min_match_len)) {
+        out.matches.push_back(LcsMatch{a_start, a_end, b_start, b_end, len});
+      }
+      a_start = alen;
+    }
+  }
+  if (want_string) out.lcs = std::move(lcs);
+  return out;
 }
 
 }  // namespace redge::store::strings

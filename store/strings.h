@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/status.h"
@@ -69,5 +70,25 @@ Result<int64_t> StrLen(Txn& txn, std::string_view key);
 // GETRANGE / SETRANGE.
 Result<std::string> GetRange(Txn& txn, std::string_view key, int64_t start, int64_t end);
 Result<int64_t> SetRange(Txn& txn, std::string_view key, int64_t offset, std::string_view value);
+
+// LCS key1 key2: the two strings (a missing key is ""), or "ERR The specified keys must
+// contain string values".
+Result<std::pair<std::string, std::string>> LcsInputs(Txn& txn, std::string_view key1,
+                                                      std::string_view key2);
+// The longest common subsequence of `a` and `b` by Redis's dynamic programme, with the
+// matched ranges (IDX) in Redis's order: from the end of the strings backwards, ranges
+// shorter than `min_match_len` left out. The table takes 4 * (|a|+1) * (|b|+1) bytes:
+// above `max_table_bytes` (proto-max-bulk-len) the answer is Redis's "ERR Insufficient
+// memory, transient memory for LCS exceeds proto-max-bulk-len".
+struct LcsMatch {
+  uint32_t a_start, a_end, b_start, b_end, len;
+};
+struct LcsResult {
+  std::string lcs;  // when `want_string`
+  uint32_t length = 0;
+  std::vector<LcsMatch> matches;  // when `want_matches`
+};
+Result<LcsResult> Lcs(std::string_view a, std::string_view b, bool want_string, bool want_matches,
+                      int64_t min_match_len, uint64_t max_table_bytes);
 
 }  // namespace redge::store::strings

@@ -163,13 +163,38 @@ Result<Meta> Txn::GetMeta(std::string_view key) {
   Meta& meta = **raw;
   // Redis's rule: a key is expired once now > deadline (at the deadline it still exists).
   if (meta.expire_at_ms != 0 && meta.expire_at_ms < now_ms_) {
+    if (store_->impl_->expiry_paused.load(std::memory_order_relaxed)) {
+      return Status::NotFound();  // CLIENT PAUSE: logically expired, deleted after it
+    }
     DeleteKey(key);
     expired_++;
     Notify(key, "expired");
     return Status::NotFound();
   }
+  NoteAccess(key);
   return std::move(meta);
 }
+
+void Txn::NoteAccess(std::string_view key) {
+  if (no_touch_) return;
+  auto& im = *store_->impl_;
+  im.access.Touch(db_, key, now_ms_, im.Lfu());
+}
+
+int64_t Txn::IdleMs(std::string_view key) const {
+  return store_->impl_->access.IdleMs(db_, key, now_ms_);
+}
+
+int Txn::LfuFrequency(std::string_view key) const {
+  auto& im = *store_->impl_;
+  return im.access.Frequency(db_, key, now_ms_, im.Lfu());
+}
+
+void Txn::SetAccess(std::string_view key, int64_t idle_ms, int freq) {
+  store_->impl_->access.Set(db_, key, idle_ms >= 0 ? now_ms_ - idle_ms : now_ms_, freq, now_ms_);
+}
+
+void Txn::SwapAccessTimes(int a, int b) { store_->impl_->access.SwapDbs(a, b); }
 
 Result<Meta> Txn::GetTyped(std::string_view key, KeyType type) {
   auto meta = GetMeta(key);
@@ -208,6 +233,7 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
   dirty_metas_[encoding::MetaKey(db_, key)] = meta;
   meta_cache_valid_ = false;  // reads find the new record in dirty_metas_
   Touch(key);
+  NoteAccess(key);
   // Types that blocking commands wait on: any write may give a waiter something (a push,
   // a ZADD, an XADD, a RENAME onto the key). The waiter's serve function decides.
   // A stream replaced by another type wakes its XREADGROUP readers (Redis's
@@ -401,6 +427,7 @@ void Txn::SetSavePoint() {
   sp.ready_lists = ready_lists_.size();
   sp.after_commit = after_commit_.size();
   sp.expired = expired_;
+  sp.changes = changes_;
   sp.min_new_deadline = min_new_deadline_;
   savepoints_.push_back(std::move(sp));
   batch_->SetSavePoint();
@@ -419,6 +446,7 @@ void Txn::RollbackToSavePoint() {
   ready_lists_.resize(std::min(ready_lists_.size(), sp.ready_lists));
   after_commit_.resize(sp.after_commit);
   expired_ = sp.expired;
+  changes_ = sp.changes;
   min_new_deadline_ = sp.min_new_deadline;
   meta_cache_valid_ = false;
   savepoints_.pop_back();
@@ -473,6 +501,7 @@ void Txn::Notify(std::string_view key, std::string_view event,
                  const std::vector<std::string>* values) {
   auto& im = *store_->impl_;
   Touch(key);
+  if (event != "expired" && event != "evicted") changes_++;  // INFO's changes since save
   if (uint32_t flags = im.keyspace_events.load(std::memory_order_relaxed);
       flags != 0 && (flags & EventClass(event))) {
     PublishKeyspaceEvent(flags, key, event);

@@ -52,10 +52,12 @@ inline bool IsCollection(KeyType t) { return t >= KeyType::kList && t <= KeyType
 struct Meta {
   KeyType type = KeyType::kNone;
   int64_t expire_at_ms = 0;  // 0 = no TTL
+  // Collections: the version their elements live under. kString (no elements): how OBJECT
+  // ENCODING sees the value (store/object.h StringHint; 0 for a plain SET).
   uint64_t version = 0;
   // kString: the value. kStream: the stream's own metadata (store/streams.cc encodes
-  // it). kHash, kSet, kZSet: extras the type module may keep (empty by default). kList:
-  // unused.
+  // it). kHash, kSet, kZSet: tagged extras (store/meta_extras.h: sorted-set seek hints, the
+  // sticky encoding marker; empty by default). kList: unused.
   std::string value;
   // kList: elements live at indexes [head, tail).
   uint64_t head = 0;
@@ -75,13 +77,39 @@ class Txn {
   int64_t now_ms() const { return now_ms_; }
   Store& store() { return *store_; }
 
-  // The live metadata of `key`: NotFound if absent or expired (then lazily deleted).
+  // The live metadata of `key`: NotFound if absent or expired (then lazily deleted, unless
+  // expiry is paused by CLIENT PAUSE: then it only reads as absent). Counts as an access
+  // of the key for OBJECT IDLETIME/FREQ unless a NoTouch scope is active.
   Result<Meta> GetMeta(std::string_view key);
   // The live metadata if `key` exists with `type`; NotFound if absent; WrongType if it
   // holds another type.
   Result<Meta> GetTyped(std::string_view key, KeyType type);
   // Writes `meta` for `key` (creating or replacing it) and keeps the expiry index in step.
+  // Counts as an access (OBJECT IDLETIME) unless a NoTouch scope is active.
   void PutMeta(std::string_view key, const Meta& meta);
+
+  // While alive, reads and writes through this Txn are not accesses for OBJECT IDLETIME/
+  // FREQ (Redis's LOOKUP_NOTOUCH: TYPE, TTL, EXISTS, OBJECT itself, SWAPDB's moves).
+  class NoTouch {
+   public:
+    explicit NoTouch(Txn& txn) : txn_(txn), saved_(txn.no_touch_) { txn.no_touch_ = true; }
+    ~NoTouch() { txn_.no_touch_ = saved_; }
+    NoTouch(const NoTouch&) = delete;
+    NoTouch& operator=(const NoTouch&) = delete;
+
+   private:
+    Txn& txn_;
+    bool saved_;
+  };
+  // OBJECT IDLETIME: milliseconds since `key` was last read or written (see
+  // store/access_tracker.h for keys it does not track). OBJECT FREQ: its LFU counter.
+  int64_t IdleMs(std::string_view key) const;
+  int LfuFrequency(std::string_view key) const;
+  // RESTORE ... IDLETIME / FREQ: `idle_ms` >= 0 sets the last access that long ago,
+  // `freq` >= 0 sets the LFU counter.
+  void SetAccess(std::string_view key, int64_t idle_ms, int freq);
+  // SWAPDB: the access times of databases a and b trade places.
+  void SwapAccessTimes(int a, int b);
   // Deletes `key` (its elements become garbage for the compaction filter). No event.
   void DeleteKey(std::string_view key);
   // A fresh, never-used version for a new collection.
@@ -174,6 +202,8 @@ class Txn {
   // Remembers the metadata this Txn last read or wrote, so the read-modify-write of one
   // command (GetMeta, then PutMeta) costs one lookup instead of two.
   void CacheMeta(std::string_view key, const std::optional<Meta>& meta);
+  // Records an access of `key` (OBJECT IDLETIME/FREQ).
+  void NoteAccess(std::string_view key);
   // Writes the metadata records changed by this Txn into the batch (at commit, and before
   // anything iterates the batch).
   void FlushMetas();
@@ -186,6 +216,7 @@ class Txn {
   int64_t now_ms_;
   rocksdb::WriteBatchWithIndex* batch_;
   int observer_depth_ = 0;
+  bool no_touch_ = false;
   // Per-database change in key count (DBSIZE counters are updated after commit).
   std::unordered_map<std::string, std::optional<Meta>> dirty_metas_;  // by encoded meta key
   bool meta_cache_valid_ = false;
@@ -199,6 +230,7 @@ class Txn {
   std::vector<std::function<void()>> after_commit_;
   std::string client_;
   int64_t expired_ = 0;
+  int64_t changes_ = 0;           // keyspace events raised (StoreStats::changes)
   int64_t min_new_deadline_ = 0;  // earliest TTL set here (wakes the expirer)
 
   struct SavePoint {
@@ -206,7 +238,7 @@ class Txn {
     int64_t key_count_delta[16];
     int64_t expires_count_delta[16];
     size_t touched, ready_lists, after_commit;
-    int64_t expired, min_new_deadline;
+    int64_t expired, changes, min_new_deadline;
   };
   std::vector<SavePoint> savepoints_;
 };

@@ -12,6 +12,8 @@
 #include <unordered_set>
 
 #include "store/encoding.h"
+#include "store/meta_extras.h"
+#include "store/object.h"
 #include "store/zset_internal.h"
 
 namespace redge::store::zsets {
@@ -47,38 +49,40 @@ bool ParseIndexSub(std::string_view sub, std::string_view* member, double* score
 
 // Hints longer than this are cut (a prefix of a lower bound is still one) or dropped.
 constexpr size_t kMaxHint = 256;
-constexpr char kHintsTag = 'h';
 
 }  // namespace
 
+// The hints are one record of the metadata's extras (store/meta_extras.h), payload
+// [low length:4 LE][low][high].
 Hints ReadHints(const Meta& meta) {
   Hints h;
-  const std::string& v = meta.value;
-  if (v.size() < 5 || v[0] != kHintsTag) return h;
+  auto v = extras::Get(meta.value, extras::kZSetHints);
+  if (!v || v->size() < 4) return h;
   uint32_t low_len = 0;
-  memcpy(&low_len, v.data() + 1, sizeof(low_len));
-  if (5 + static_cast<size_t>(low_len) > v.size()) return h;
-  h.low.assign(v, 5, low_len);
-  h.high.assign(v, 5 + low_len);
+  memcpy(&low_len, v->data(), sizeof(low_len));
+  if (4 + static_cast<size_t>(low_len) > v->size()) return h;
+  h.low.assign(v->substr(4, low_len));
+  h.high.assign(v->substr(4 + low_len));
   return h;
 }
 
 void WriteHints(Meta* meta, const Hints& hints) {
   if (hints.low.empty() && hints.high.empty()) {
-    meta->value.clear();
+    extras::Erase(&meta->value, extras::kZSetHints);
     return;
   }
-  std::string v(1, kHintsTag);
+  std::string v;
   const auto low_len = static_cast<uint32_t>(hints.low.size());
   v.append(reinterpret_cast<const char*>(&low_len), sizeof(low_len));
   v.append(hints.low);
   v.append(hints.high);
-  meta->value = std::move(v);
+  extras::Put(&meta->value, extras::kZSetHints, v);
 }
 
 void NoteInsert(Meta* meta, std::string_view sub) {
   if (meta->value.empty()) return;
   Hints h = ReadHints(*meta);
+  if (h.low.empty() && h.high.empty()) return;
   bool changed = false;
   if (!h.low.empty() && sub < h.low) {
     h.low.assign(sub.substr(0, kMaxHint));
@@ -324,6 +328,7 @@ Result<AddResult> Add(Txn& txn, std::string_view key, const AddFlags& flags,
       PutEntry(txn, key, meta.version, member, input);
       NoteInsert(&meta, IndexSub(input, member));
       meta.count++;
+      object::NoteZSetInsert(txn, &meta, member);
       res.added++;
       res.processed = true;
       res.score = input;
@@ -607,7 +612,13 @@ Result<int64_t> StoreEntries(Txn& txn, std::string_view dst, const std::vector<E
   meta.type = KeyType::kZSet;
   meta.version = txn.NewVersion();
   meta.count = entries.size();
-  for (const auto& e : entries) PutEntry(txn, dst, meta.version, e.member, e.score);
+  size_t longest = 0;
+  for (const auto& e : entries) {
+    PutEntry(txn, dst, meta.version, e.member, e.score);
+    longest = std::max(longest, e.member.size());
+  }
+  // A new object, as Redis builds one for ZUNIONSTORE/ZRANGESTORE/...: compact iff it fits.
+  object::SetNewZSetEncoding(txn, &meta, meta.count, longest);
   txn.PutMeta(dst, meta);  // replaces any old value and its TTL; old elements are garbage
   txn.Notify(dst, event);
   return static_cast<int64_t>(entries.size());

@@ -1,5 +1,5 @@
 // Server administration commands: SHUTDOWN, SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, WAIT,
-// ROLE, READONLY, READWRITE, SLOWLOG, MEMORY, LATENCY, LOLWUT.
+// ROLE, READONLY, READWRITE, SLOWLOG, LATENCY, LOLWUT (MEMORY: object_commands.cc).
 //
 // What they mean in redge, which has no RDB/AOF files and no replicas:
 //  - Every acknowledged write is already in the store's WAL (per --fsync). SAVE syncs
@@ -10,8 +10,7 @@
 //    is ever unsaved. A script running past busy-reply-threshold is stopped by it.
 //  - WAIT answers 0 (no replicas); ROLE says master without replicas; READONLY and
 //    READWRITE answer as a Redis without cluster support.
-//  - MEMORY USAGE estimates the key's records (store/keys.h); LATENCY monitoring is off,
-//    as in a Redis with latency-monitor-threshold 0.
+//  - LATENCY monitoring is off, as in a Redis with latency-monitor-threshold 0.
 #include <signal.h>
 #include <unistd.h>
 
@@ -21,7 +20,6 @@
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
 #include "edge/resp/server.h"
-#include "store/keys.h"
 
 namespace redge::resp {
 namespace {
@@ -150,83 +148,6 @@ void SlowLogCmd(CommandContext& ctx) {
   }
 }
 
-// MEMORY USAGE key [SAMPLES n] | STATS | DOCTOR | PURGE | MALLOC-STATS | HELP
-void Memory(CommandContext& ctx) {
-  std::string sub = CheckSubcommand(
-      ctx,
-      {{"usage", -3}, {"stats", 2}, {"doctor", 2}, {"purge", 2}, {"malloc-stats", 2}, {"help", 2}});
-  if (sub.empty()) return;
-  if (sub == "help") {
-    return WriteHelp(ctx.reply, "memory",
-                     {"DOCTOR", "    Return memory problems reports.", "MALLOC-STATS",
-                      "    Return internal statistics report from the memory allocator.", "PURGE",
-                      "    Attempt to purge dirty pages for reclamation by the allocator.", "STATS",
-                      "    Return information about the memory usage of the server.",
-                      "USAGE <key> [SAMPLES <count>]",
-                      "    Return memory in bytes used by <key> and its value. Nested values are",
-                      "    sampled up to <count> times (default: 5, 0 means sample all)."});
-  }
-  if (sub == "usage") {
-    int64_t samples = 5;
-    ArgReader args(ctx, 3);
-    while (args.ok() && !args.done()) {
-      if (args.remaining() >= 2 && args.Match("samples")) {
-        args.Int64(&samples);
-        if (args.ok() && samples < 0) return ctx.reply.Error("ERR syntax error");
-      } else {
-        args.SyntaxError();
-      }
-    }
-    if (!args.ok()) return;
-    auto complete = ctx.conn.Suspend();
-    const int proto = ctx.reply.protocol();
-    auto out = std::make_shared<std::string>();
-    ctx.server.store().ExecAsync(
-        ctx.conn.db(),
-        [out, proto, key = ctx.argv[2], samples](store::Txn& txn) {
-          ReplyWriter w(out.get(), proto);
-          auto r = store::keys::MemoryUsage(txn, key, samples);
-          if (r.ok()) {
-            w.Integer(*r);
-          } else if (r.status().IsNotFound()) {
-            w.Null();
-          } else {
-            w.Error(r.status().message());
-          }
-        },
-        [out, proto, complete](store::Status s) {
-          if (!s.ok()) {
-            out->clear();
-            ReplyWriter(out.get(), proto).Error(s.message());
-          }
-          complete(std::move(*out));
-        });
-    return;
-  }
-  if (sub == "stats") {
-    auto st = ctx.server.store().GetStats();
-    ctx.reply.MapHeader(3);
-    ctx.reply.Bulk("keys.count");
-    int64_t keys = 0;
-    for (int db = 0; db < store::Store::kNumDbs; ++db) keys += ctx.server.store().DbSize(db);
-    ctx.reply.Integer(keys);
-    ctx.reply.Bulk("dataset.bytes");
-    ctx.reply.Integer(static_cast<int64_t>(st.disk_bytes));
-    ctx.reply.Bulk("clients.normal");
-    ctx.reply.Integer(ctx.server.stats().connected_clients.load());
-    return;
-  }
-  if (sub == "doctor") {
-    return ctx.reply.Verbatim(
-        "txt",
-        "redge keeps its data set in RocksDB on disk, not in memory: there is no memory "
-        "fragmentation report to give. See INFO memory and /metrics for the process's "
-        "resident size.");
-  }
-  if (sub == "purge") return ctx.reply.Simple("OK");
-  ctx.reply.Verbatim("txt", "Stats not supported for the current allocator");
-}
-
 // LATENCY: monitoring is off (as with latency-monitor-threshold 0 in Redis).
 void Latency(CommandContext& ctx) {
   std::string sub = CheckSubcommand(ctx, {{"latest", 2},
@@ -290,8 +211,6 @@ void RegisterAdminCommands() {
        "Enables read-write queries for a connection to a Reids Cluster replica node.", "3.0.0"},
       {"slowlog", -2, kAdmin | kLoading | kStale, 0, 0, 0, &SlowLogCmd, "server",
        "A container for slow log commands.", "2.2.12"},
-      {"memory", -2, kReadOnly, 0, 0, 0, &Memory, "server", "A container for memory commands.",
-       "4.0.0"},
       {"latency", -2, kAdmin | kNoScript | kLoading | kStale, 0, 0, 0, &Latency, "server",
        "A container for latency diagnostics commands.", "2.8.13"},
       {"lolwut", -1, kReadOnly | kFast, 0, 0, 0, &Lolwut, "server",

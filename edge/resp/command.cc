@@ -36,6 +36,10 @@ void RegisterZSetCommands();
 void RegisterScriptingCommands();
 void RegisterStreamCommands();
 void RegisterAdminCommands();
+void RegisterObjectCommands();
+void RegisterSortCommands();
+void RegisterBitCommands();
+void RegisterInfoCommand();
 
 void RegisterAllCommands() {
   static std::once_flag once;
@@ -53,6 +57,10 @@ void RegisterAllCommands() {
     RegisterScriptingCommands();
     RegisterStreamCommands();
     RegisterAdminCommands();
+    RegisterObjectCommands();
+    RegisterSortCommands();
+    RegisterBitCommands();
+    RegisterInfoCommand();
   });
 }
 
@@ -112,16 +120,14 @@ std::vector<std::string> RedactedArgv(const std::vector<std::string>& argv) {
   return out;
 }
 
-void RunHandler(const CommandSpec& spec, CommandContext& ctx) {
-  const auto t0 = std::chrono::steady_clock::now();
-  spec.handler(ctx);
-  const int64_t us =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
-          .count();
-  // EXEC is not logged, the commands it ran are (Redis's skip_slowlog flag).
-  if (std::string_view(spec.name) == "exec") return;
-  SlowLog& log = ctx.server.slowlog();
-  if (log.Slow(us)) log.Record(RedactedArgv(ctx.argv), us, ctx.conn.peer(), ctx.conn.name());
+bool IsContainerCommand(std::string_view name) {
+  static constexpr std::string_view kContainers[] = {
+      "client", "command",  "config", "pubsub", "object",  "memory",  "acl",
+      "script", "function", "xinfo",  "xgroup", "latency", "slowlog", "module"};
+  for (auto c : kContainers) {
+    if (c == name) return true;
+  }
+  return false;
 }
 
 std::string ToLower(std::string_view s) {
@@ -227,6 +233,14 @@ std::string CheckSubcommand(CommandContext& ctx, const std::vector<Subcommand>& 
   ctx.reply.Error("ERR unknown subcommand '" + ctx.argv[1].substr(0, 128) + "'. Try " +
                   UpperCase(ctx.argv[0]) + " HELP.");
   return "";
+}
+
+}  // namespace redge::resp
+
+namespace redge::resp {
+
+void ReplyHelp(CommandContext& ctx, std::initializer_list<const char*> lines) {
+  WriteHelp(ctx.reply, ctx.argv[0], std::vector<std::string>(lines.begin(), lines.end()));
 }
 
 }  // namespace redge::resp

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,9 @@ enum CommandFlag : uint32_t {
   kNoScript = 1u << 12,  // "noscript" (informational)
   kDenyOom = 1u << 13,   // "denyoom" (informational: redge has no maxmemory)
   kMovable = 1u << 14,   // "movablekeys": keys found by parsing (numkeys), not positions
+  // "may_replicate": not a write, yet held by CLIENT PAUSE WRITE like one (PUBLISH,
+  // PFCOUNT, EVAL, EVALSHA, FCALL: Redis 7.0's CMD_MAY_REPLICATE).
+  kMayReplicate = 1u << 15,
 };
 
 struct CommandContext {
@@ -74,11 +78,12 @@ std::vector<const CommandSpec*> AllCommands();
 // (every AUTH argument, HELLO's after AUTH, ACL SETUSER's rules, CONFIG SET's
 // requirepass/masterauth values, MIGRATE's AUTH/AUTH2), as Redis 7.0 redacts them.
 std::vector<std::string> RedactedArgv(const std::vector<std::string>& argv);
-// Runs spec.handler(ctx), timing it for the slow log (SLOWLOG): the one place handlers
-// of client commands are called from.
-void RunHandler(const CommandSpec& spec, CommandContext& ctx);
 // Registers every group of edge/resp/*_commands.cc (idempotent).
 void RegisterAllCommands();
+
+// Commands whose first argument names a subcommand ("client list"): CLIENT LIST and INFO
+// commandstats report them as "client|list".
+bool IsContainerCommand(std::string_view name);
 
 // Helpers shared by the groups.
 std::string ToLower(std::string_view s);
@@ -106,10 +111,18 @@ void ReplySubcommandSyntaxError(CommandContext& ctx);
 // A container command's subcommand table check (Redis's processCommand): unknown
 // subcommand or wrong arity get Redis's errors; returns the lower-case subcommand or ""
 // after writing the error.
+// Container commands (OBJECT, MEMORY, ...): argv[1] checked against the subcommands as
+// Redis's command table checks them: "ERR unknown subcommand '<x>'. Try <CMD> HELP." or
+// "ERR wrong number of arguments for '<cmd>|<sub>' command" (arity as in CommandSpec,
+// counting the container's name). Returns the lower-case subcommand, or "" after writing
+// the error.
 struct Subcommand {
   const char* name;
   int arity;
 };
 std::string CheckSubcommand(CommandContext& ctx, const std::vector<Subcommand>& table);
+// addReplyHelp: "<CMD> <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", the
+// lines, then HELP's own two lines, as status replies.
+void ReplyHelp(CommandContext& ctx, std::initializer_list<const char*> lines);
 
 }  // namespace redge::resp

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "base/numbers.h"
 #include "store/glob.h"
@@ -113,6 +114,60 @@ bool ValidKeyspaceEvents(const std::string& v, std::string* normalised) {
   return true;
 }
 
+// Redis 7.0's hidden parameters (not listed by CONFIG GET patterns, so the generated table
+// does not have them).
+const std::vector<ConfigParam>& HiddenParams() {
+  static const std::vector<ConfigParam> params = {
+      {"use-exit-on-panic", ConfigKind::kBool, 0, 0, {}, "no", ConfigMutability::kMutable, ""},
+      {"rdb-key-save-delay",
+       ConfigKind::kInt,
+       INT32_MIN,
+       INT32_MAX,
+       {},
+       "0",
+       ConfigMutability::kMutable,
+       ""},
+      {"key-load-delay",
+       ConfigKind::kInt,
+       INT32_MIN,
+       INT32_MAX,
+       {},
+       "0",
+       ConfigMutability::kMutable,
+       ""},
+      {"watchdog-period", ConfigKind::kInt, 0, INT32_MAX, {}, "0", ConfigMutability::kMutable, ""},
+      {"loading-process-events-interval-bytes",
+       ConfigKind::kInt,
+       1024,
+       INT32_MAX,
+       {},
+       "2097152",
+       ConfigMutability::kMutable,
+       ""},
+  };
+  return params;
+}
+
+// "maxmemory-clients": a memory value or a percentage (of maxmemory) up to 100%.
+bool ValidMemoryOrPercent(const std::string& v, std::string* normalised, std::string* reason) {
+  int64_t n;
+  if (ParseMemory(v, &n) && n >= 0) {  // Redis's memtoull takes no sign
+    *normalised = std::to_string(n);
+    return true;
+  }
+  if (v.size() > 1 && v.back() == '%' && base::ParseInt64(v.substr(0, v.size() - 1), &n) &&
+      n >= 0) {
+    if (n > 100) {
+      *reason = "percentage argument must be less or equal to 100";
+      return false;
+    }
+    *normalised = std::to_string(n) + "%";
+    return true;
+  }
+  *reason = "argument must be a memory or percent value";
+  return false;
+}
+
 }  // namespace
 
 bool ParseMemory(std::string_view s, int64_t* out) {
@@ -146,6 +201,11 @@ ConfigTable::ConfigTable() {
     params_[Lower(p.name)] = &p;
     values_[Lower(p.name)] = p.default_value;
   }
+  for (const auto& p : HiddenParams()) {
+    params_[Lower(p.name)] = &p;
+    values_[Lower(p.name)] = p.default_value;
+    hidden_.insert(Lower(p.name));
+  }
 }
 
 const ConfigParam* ConfigTable::Find(std::string_view name) const {
@@ -166,8 +226,9 @@ std::vector<std::pair<std::string, std::string>> ConfigTable::Get(
   std::lock_guard lock(mu_);
   std::map<std::string, std::string> out;  // old names are listed too, as Redis 7.0 does
   auto consider = [&](const std::string& name, const std::string& value) {
+    const bool hidden = hidden_.count(name) > 0;
     for (const auto& pat : patterns) {
-      if (store::GlobMatch(Lower(pat), name)) {
+      if (hidden ? Lower(pat) == name : store::GlobMatch(Lower(pat), name)) {
         out.emplace(name, value);
         return;
       }
@@ -255,6 +316,10 @@ std::string ConfigTable::Normalise(const ConfigParam& p, const std::string& valu
         if (ValidOutputLimits(it == values_.end() ? "" : it->second, value, &out, reason)) {
           return out;
         }
+        return {};
+      }
+      if (name == "maxmemory-clients") {
+        if (ValidMemoryOrPercent(value, &out, reason)) return out;
         return {};
       }
       if (name == "notify-keyspace-events") {

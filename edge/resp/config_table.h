@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -78,6 +79,8 @@ class ConfigTable {
   std::map<std::string, std::string> aliases_;        // old name -> parameter name
   std::map<std::string, std::string> values_;         // by parameter name
   std::map<std::string, Hook> hooks_;
+  // Redis's HIDDEN_CONFIG parameters: CONFIG GET lists them only when asked by exact name.
+  std::set<std::string> hidden_;
 };
 
 // Redis's memtoull: a number with an optional unit (k, kb, m, mb, g, gb; case-insensitive).

@@ -11,6 +11,7 @@
 #include "edge/log.h"
 #include "edge/net/socket_io.h"
 #include "edge/resp/lua_engine.h"
+#include "edge/resp/command_stats.h"
 #include "edge/resp/server.h"
 #include "store/encoding.h"
 
@@ -67,6 +68,7 @@ Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::st
 
 Connection::~Connection() {
   if (fd_ >= 0) ::close(fd_);
+  server_->ForgetWatcher(this);  // an EXEC that never ran may have left watches behind
 }
 
 void Connection::Start() {
@@ -146,21 +148,6 @@ void Connection::set_last_command(std::string name) {
   last_command_ = std::move(name);
 }
 
-namespace {
-
-// CLIENT LIST reports container commands with their subcommand ("client|list"), as Redis 7
-// does.
-bool IsContainerCommand(std::string_view name) {
-  static constexpr std::string_view kContainers[] = {"client", "command", "config", "pubsub",
-                                                     "object", "memory",  "acl"};
-  for (auto c : kContainers) {
-    if (c == name) return true;
-  }
-  return false;
-}
-
-}  // namespace
-
 void Connection::Reset() {
   if (in_multi_) DiscardMulti();
   UnwatchAll();
@@ -196,7 +183,7 @@ bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSp
 
 void Connection::ProcessInput() {
   std::vector<std::string> argv;
-  while (!closed_ && !waiting_ && !blocked() && !close_after_reply_) {
+  while (!closed_ && !waiting_ && !blocked() && !close_after_reply_ && !paused_) {
     if (out_.size() - out_pos_ >= kInputPauseOutputBytes) {
       input_paused_ = true;  // FlushOutput resumes once the client has read enough
       break;
@@ -227,6 +214,14 @@ void Connection::ProcessInput() {
       LogCrossProtocolAttempt(peer_);
       Close();  // nothing of the request runs, and no reply is sent
       return;
+    }
+    if (server_->pause_mode() != RespServer::PauseMode::kOff && HeldByPause(argv)) {
+      // CLIENT PAUSE: what came before goes on; this command waits in the stash.
+      FlushBatch();
+      stashed_ = std::move(argv);
+      paused_ = true;
+      server_->HoldForPause(shared_from_this());
+      break;
     }
     const CommandSpec* spec = nullptr;
     if (Batchable(argv, &spec)) {
@@ -294,7 +289,7 @@ void Connection::CommitGroup(RespServer* server, net::EventLoop* loop,
           ReplyWriter w(&p.reply, p.protocol);
           for (auto& cmd : p.commands) {
             CommandContext ctx{*p.conn, *server, cmd.argv, w, &txn};
-            RunHandler(*cmd.spec, ctx);
+            InvokeCommand(*cmd.spec, ctx);
           }
         }
       },
@@ -329,7 +324,7 @@ void Connection::FlushBatch() {
         ReplyWriter w(reply.get(), self->protocol_);
         for (auto& c : *commands) {
           CommandContext ctx{*self, *self->server_, c.argv, w, &txn};
-          RunHandler(*c.spec, ctx);
+          InvokeCommand(*c.spec, ctx);
         }
       },
       reply, commands->size());
@@ -364,15 +359,18 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
   int argc = static_cast<int>(argv.size());
   if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
     writer_.Error(std::string("ERR wrong number of arguments for '") + spec->name + "' command");
+    server_->command_stats().RecordRejected(spec->name);
     if (in_multi_) multi_dirty_ = true;
     return spec;
   }
   if (!authenticated_ && !(spec->flags & kNoAuth)) {
     writer_.Error("NOAUTH Authentication required.");
+    server_->command_stats().RecordRejected(StatsName(*spec, argv));
     if (in_multi_) multi_dirty_ = true;
     return spec;
   }
   if (protocol_ == 2 && has_subscriptions() && !(spec->flags & kPubSubCtx)) {
+    server_->command_stats().RecordRejected(StatsName(*spec, argv));
     writer_.Error(std::string("ERR Can't execute '") + spec->name +
                   "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed "
                   "in this context");
@@ -404,7 +402,7 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
   }
   if (!(spec.flags & kTxn)) {
     CommandContext ctx{*this, *server_, argv, writer_};
-    RunHandler(spec, ctx);
+    InvokeCommand(spec, ctx);
     return;
   }
   // A store command: the reply is held until the batch is durable (fsync=always may
@@ -415,7 +413,7 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
       [spec = &spec, argv = std::move(argv), reply, self = shared_from_this()](store::Txn& txn) {
         ReplyWriter w(reply.get(), self->protocol_);
         CommandContext ctx{*self, *self->server_, argv, w, &txn};
-        RunHandler(*spec, ctx);
+        InvokeCommand(*spec, ctx);
       },
       reply);
 }
@@ -512,7 +510,8 @@ void Connection::ExecMulti() {
       mode = store::ExecMode::kExclusive;
     }
   }
-  auto watched = watched_;
+  auto watched = std::make_shared<std::unordered_map<std::string, int64_t>>(std::move(watched_));
+  watched_.clear();
   in_multi_ = false;
   queued_.clear();
   auto reply = std::make_shared<std::string>();
@@ -523,9 +522,18 @@ void Connection::ExecMulti() {
         // Checked under the store lock: no commit can slip between this test and the
         // commands below.
         bool aborted = c->watch_dirty_.load();
-        for (const auto& [key, deadline] : watched) {
+        for (const auto& [key, deadline] : *watched) {
           if (deadline != 0 && deadline < txn.now_ms()) aborted = true;  // expired since
         }
+        // The watches end here, under the same lock (not when EXEC was read: a commit
+        // between the two must still abort this transaction).
+        if (!watched->empty()) {
+          std::vector<std::string> keys;
+          keys.reserve(watched->size());
+          for (const auto& [key, deadline] : *watched) keys.push_back(key);
+          c->server_->UnwatchAll(c, keys);
+        }
+        c->watch_dirty_ = false;
         if (aborted) {
           w.NullArray();
           return;
@@ -534,12 +542,11 @@ void Connection::ExecMulti() {
         for (auto& argv : *queued) {
           const CommandSpec* spec = FindCommand(argv[0]);
           CommandContext ctx{*c, *c->server_, argv, w, &txn, /*in_exec=*/true};
-          RunHandler(*spec, ctx);
+          InvokeCommand(*spec, ctx);
           w.set_protocol(c->protocol_);  // HELLO inside MULTI changes it for later replies
         }
       },
       reply, 1, mode);
-  UnwatchAll();
 }
 
 void Connection::Watch(store::Txn& txn, const std::string& key) {
@@ -547,7 +554,7 @@ void Connection::Watch(store::Txn& txn, const std::string& key) {
   if (watched_.count(meta_key)) return;
   auto meta = txn.GetMeta(key);
   watched_[meta_key] = meta.ok() ? meta->expire_at_ms : 0;
-  server_->Watch(this, meta_key);
+  server_->Watch(this, meta_key, meta.ok());
 }
 
 void Connection::UnwatchAll() {
@@ -810,6 +817,9 @@ void Connection::Close() {
   server_->Unregister(id_);
   if (blocked_id_ != 0) server_->store().CancelBlockedPop(blocked_id_);
   FinishBlock();
+  if (paused_.exchange(false)) server_->stats().blocked_clients--;
+  // Out of CLIENT LIST/KILL before the peer can see the close (and ask again).
+  server_->Unregister(id_);
   loop_->Unwatch(fd_);
   ::close(fd_);
   fd_ = -1;
@@ -846,10 +856,20 @@ int64_t Connection::idle_seconds() const {
       .count();
 }
 
-std::string Connection::ClientInfoLine() const {
+std::string Connection::ClientInfoLine(const std::vector<std::string>* current) const {
+  int64_t qbuf = qbuf_, argv_mem = 0;
+  if (current != nullptr) {
+    // Redis still holds the running command in its query buffer (as a multibulk request).
+    qbuf += 1 + static_cast<int64_t>(std::to_string(current->size()).size()) + 2;
+    for (const auto& a : *current) {
+      qbuf += 1 + static_cast<int64_t>(std::to_string(a.size()).size()) + 2 +
+              static_cast<int64_t>(a.size()) + 2;
+      argv_mem += static_cast<int64_t>(a.size());
+    }
+  }
   std::string flags;
   if (in_multi_) flags += 'x';
-  if (blocked_id_ != 0) flags += 'b';
+  if (blocked_id_ != 0 || paused_) flags += 'b';
   std::shared_ptr<store::Subscriber> sub;
   {
     std::lock_guard lock(info_mu_);  // subscriber_ is replaced under info_mu_
@@ -867,9 +887,8 @@ std::string Connection::ClientInfoLine() const {
          " idle=" + std::to_string(idle_seconds()) + " flags=" + flags +
          " db=" + std::to_string(db_) + " sub=" + std::to_string(nsub) +
          " psub=" + std::to_string(npsub) + " ssub=0 multi=" + (in_multi_ ? "0" : "-1") +
-         " qbuf=" + std::to_string(qbuf_) +
-         " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" +
-         std::to_string(omem_) +
+         " qbuf=" + std::to_string(qbuf) + " qbuf-free=0 argv-mem=" + std::to_string(argv_mem) +
+         " multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" + std::to_string(omem_) +
          " tot-mem=0 events=r cmd=" + (last_command_.empty() ? "NULL" : last_command_) +
          " user=default redir=-1 resp=" + std::to_string(protocol_) + " lib-name=" + lib_name_ +
          " lib-ver=" + lib_ver_;

@@ -117,13 +117,20 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   // CLIENT UNBLOCK from any thread: withdraws the waiter and, if that worked, has the
   // client's loop send the timeout reply (or the UNBLOCKED error). True if unblocked.
   bool UnblockFromAnyThread(bool error);
+  // CLIENT PAUSE: whether `argv` (a complete command) is to be held by the pause in
+  // force (see RespServer::Pause), and the resumption once the pause ends (on the loop).
+  bool HeldByPause(const std::vector<std::string>& argv);
+  void ResumeFromPause();
+  bool paused() const { return paused_.load(); }
   // RESET: back to a fresh session (keeps the socket and the id).
   void Reset();
   // CLIENT KILL from any thread.
   void KillFromAnyThread();
 
   // Diagnostics for CLIENT LIST / INFO.
-  std::string ClientInfoLine() const;
+  // `current`: the command being run by this very client (CLIENT LIST/INFO about itself),
+  // counted in qbuf and argv-mem as Redis counts it.
+  std::string ClientInfoLine(const std::vector<std::string>* current = nullptr) const;
   int64_t age_seconds() const;
   int64_t idle_seconds() const;
   void set_last_command(std::string name);
@@ -237,6 +244,8 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   PopFormatter block_format_;
   bool block_null_array_ = true;
   bool block_suppress_ = false;  // CLIENT REPLY OFF/SKIP when the client blocked
+  // Held by CLIENT PAUSE: the command is in stashed_, nothing more is read meanwhile.
+  std::atomic<bool> paused_{false};
 };
 
 }  // namespace redge::resp

@@ -1,5 +1,7 @@
 // Connection commands: PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT.
 #include <algorithm>
+#include <chrono>
+#include <climits>
 
 #include "edge/auth_guard.h"
 #include "edge/resp/command.h"
@@ -166,7 +168,7 @@ void ClientList(CommandContext& ctx, bool only_self) {
     }
   }
   if (only_self) {
-    out = ctx.conn.ClientInfoLine() + "\n";
+    out = ctx.conn.ClientInfoLine(&ctx.argv) + "\n";
   } else {
     for (auto& c : ctx.server.Clients()) {
       if (!ids.empty() && std::find(ids.begin(), ids.end(), c->id()) == ids.end()) continue;
@@ -174,7 +176,7 @@ void ClientList(CommandContext& ctx, bool only_self) {
       if (type == "normal" && pubsub) continue;
       if (type == "pubsub" && !pubsub) continue;
       if (type == "master" || type == "replica" || type == "slave") continue;
-      out += c->ClientInfoLine() + "\n";
+      out += c->ClientInfoLine(c.get() == &ctx.conn ? &ctx.argv : nullptr) + "\n";
     }
   }
   ctx.reply.Verbatim("txt", out);
@@ -197,13 +199,14 @@ void ClientKill(CommandContext& ctx) {
     }
     return ctx.reply.Error("ERR No such client");
   }
-  // New form: filters, reply = number killed.
+  // New form: filters, reply = number killed (Redis 7.0's clientKillCommand).
   uint64_t id = 0;
-  std::string addr, laddr, user;
+  std::string addr, laddr, user, type;
   bool skipme = true;
   for (size_t i = 2; i < ctx.argv.size(); i += 2) {
-    if (i + 1 >= ctx.argv.size()) return ReplySyntaxError(ctx);
     const std::string& opt = ctx.argv[i];
+    const bool more = i + 1 < ctx.argv.size();
+    if (!more) return ReplySyntaxError(ctx);
     const std::string& val = ctx.argv[i + 1];
     if (EqualsIgnoreCase(opt, "ID")) {
       int64_t v;
@@ -211,11 +214,18 @@ void ClientKill(CommandContext& ctx) {
         return ctx.reply.Error("ERR client-id should be greater than 0");
       }
       id = static_cast<uint64_t>(v);
+    } else if (EqualsIgnoreCase(opt, "TYPE")) {
+      type = ToLower(val);
+      if (type == "replica") type = "slave";
+      if (type != "normal" && type != "slave" && type != "pubsub" && type != "master") {
+        return ctx.reply.Error("ERR Unknown client type '" + val + "'");
+      }
     } else if (EqualsIgnoreCase(opt, "ADDR")) {
       addr = val;
     } else if (EqualsIgnoreCase(opt, "LADDR")) {
       laddr = val;
     } else if (EqualsIgnoreCase(opt, "USER")) {
+      if (val != "default") return ctx.reply.Error("ERR No such user '" + val + "'");
       user = val;
     } else if (EqualsIgnoreCase(opt, "SKIPME")) {
       if (EqualsIgnoreCase(val, "yes")) {
@@ -225,8 +235,6 @@ void ClientKill(CommandContext& ctx) {
       } else {
         return ReplySyntaxError(ctx);
       }
-    } else if (EqualsIgnoreCase(opt, "TYPE") || EqualsIgnoreCase(opt, "MAXAGE")) {
-      continue;  // accepted; redge has no replicas and no max-age policy to match
     } else {
       return ReplySyntaxError(ctx);
     }
@@ -236,7 +244,11 @@ void ClientKill(CommandContext& ctx) {
     if (id != 0 && c->id() != id) continue;
     if (!addr.empty() && c->peer() != addr) continue;
     if (!laddr.empty() && c->local_addr() != laddr) continue;
-    if (!user.empty() && user != "default") continue;
+    if (!type.empty()) {
+      // redge has no replicas or masters; pubsub = subscribed clients, normal = the rest.
+      const bool pubsub = c->subscription_count() > 0;
+      if (type == "slave" || type == "master" || (type == "pubsub") != pubsub) continue;
+    }
     if (c.get() == &ctx.conn) {
       if (skipme) continue;
       ctx.conn.CloseAfterReply();
@@ -323,6 +335,39 @@ void Client(CommandContext& ctx) {
     } else {
       ReplySyntaxError(ctx);
     }
+  } else if (sub == "pause") {
+    // CLIENT PAUSE timeout [WRITE|ALL]: the mode is checked before the timeout (Redis).
+    if (!arity(argc >= 3)) return;
+    if (argc > 4) {
+      return ctx.reply.Error("ERR unknown subcommand or wrong number of arguments for '" +
+                             ctx.argv[1].substr(0, 128) + "'. Try CLIENT HELP.");
+    }
+    auto mode = RespServer::PauseMode::kAll;
+    if (argc == 4) {
+      if (EqualsIgnoreCase(ctx.argv[3], "write")) {
+        mode = RespServer::PauseMode::kWrite;
+      } else if (!EqualsIgnoreCase(ctx.argv[3], "all")) {
+        return ctx.reply.Error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+      }
+    }
+    int64_t timeout;
+    if (!store::strings::ParseInt64(ctx.argv[2], &timeout)) {
+      return ctx.reply.Error("ERR timeout is not an integer or out of range");
+    }
+    if (timeout < 0) return ctx.reply.Error("ERR timeout is negative");
+    int64_t end = 0;
+    if (timeout > 0) {
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      end = timeout > INT64_MAX - now ? INT64_MAX : now + timeout;
+    }
+    ctx.server.Pause(mode, end);
+    ctx.reply.Simple("OK");
+  } else if (sub == "unpause") {
+    if (!arity(argc == 2)) return;
+    ctx.server.Unpause();
+    ctx.reply.Simple("OK");
   } else if (sub == "help") {
     ctx.reply.BulkArray(
         {"CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GETNAME", "ID", "INFO",

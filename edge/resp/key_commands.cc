@@ -1,5 +1,5 @@
 // Generic key commands: DEL, UNLINK, EXISTS, TOUCH, the EXPIRE and TTL families, PERSIST,
-// TYPE, KEYS, SCAN, RENAME, RENAMENX, RANDOMKEY, COPY, MOVE, SWAPDB.
+// TYPE, KEYS, SCAN, RENAME, RENAMENX, RANDOMKEY, COPY, MOVE, SWAPDB, DUMP, RESTORE.
 //
 // The store (store/keys.h) implements the semantics; this file parses arguments the way
 // Redis 7.2 does (db.c, expire.c: same error texts and precedence) and writes the replies.
@@ -17,6 +17,8 @@
 
 #include "edge/resp/args.h"
 #include "edge/resp/command.h"
+#include "edge/resp/server.h"
+#include "store/dump.h"
 #include "store/keys.h"
 #include "store/store.h"
 
@@ -36,8 +38,14 @@ std::vector<std::string> ArgsFrom(const CommandContext& ctx, size_t first) {
 // DEL and UNLINK (deleting is O(1) per key in the store, so UNLINK needs nothing more).
 void Del(CommandContext& ctx) { ctx.reply.Integer(keys::Del(*ctx.txn, ArgsFrom(ctx, 1))); }
 
-// EXISTS and TOUCH: both count the named keys that exist, repeats included.
-void Exists(CommandContext& ctx) { ctx.reply.Integer(keys::Exists(*ctx.txn, ArgsFrom(ctx, 1))); }
+// EXISTS and TOUCH both count the named keys that exist, repeats included; only TOUCH
+// counts as an access of the keys (OBJECT IDLETIME), as in Redis.
+void Exists(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
+  ctx.reply.Integer(keys::Exists(*ctx.txn, ArgsFrom(ctx, 1)));
+}
+
+void Touch(CommandContext& ctx) { ctx.reply.Integer(keys::Exists(*ctx.txn, ArgsFrom(ctx, 1))); }
 
 // --- Expiry ------------------------------------------------------------------------------
 
@@ -64,17 +72,26 @@ void ExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 1000, true, "expireat");
 
 void PExpireAt(CommandContext& ctx) { ExpireGeneric(ctx, 1, true, "pexpireat"); }
 
-void Ttl(CommandContext& ctx) { ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1000)); }
+// TTL, PTTL, EXPIRETIME, PEXPIRETIME and TYPE do not count as accesses (LOOKUP_NOTOUCH).
+void Ttl(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
+  ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1000));
+}
 
-void PTtl(CommandContext& ctx) { ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1)); }
+void PTtl(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
+  ctx.reply.Integer(keys::Ttl(*ctx.txn, ctx.argv[1], 1));
+}
 
 void ExpireTime(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
   int64_t ms = keys::ExpireTime(*ctx.txn, ctx.argv[1], 1);
   // Redis rounds the absolute deadline to the nearest second, as it does for TTL.
   ctx.reply.Integer(ms < 0 ? ms : (ms + 500) / 1000);
 }
 
 void PExpireTime(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
   ctx.reply.Integer(keys::ExpireTime(*ctx.txn, ctx.argv[1], 1));
 }
 
@@ -85,6 +102,7 @@ void Persist(CommandContext& ctx) {
 // --- Inspection --------------------------------------------------------------------------
 
 void Type(CommandContext& ctx) {
+  store::Txn::NoTouch no_touch(*ctx.txn);
   ctx.reply.Simple(store::KeyTypeName(keys::Type(*ctx.txn, ctx.argv[1])));
 }
 
@@ -315,6 +333,67 @@ void SwapDb(CommandContext& ctx) {
   ctx.reply.Simple("OK");
 }
 
+// --- DUMP / RESTORE (redge's own payload format: store/dump.h) ----------------------------
+
+void Dump(CommandContext& ctx) {
+  auto payload = store::dump::Dump(*ctx.txn, ctx.argv[1]);
+  if (!payload.ok()) {
+    if (payload.status().IsNotFound()) return ctx.reply.Null();
+    return ReplyStatusError(ctx, payload.status());
+  }
+  ctx.reply.Bulk(*payload);
+}
+
+// RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], checks in Redis 7.0's
+// order: options, BUSYKEY, the TTL, the payload's footer, then its body.
+void Restore(CommandContext& ctx) {
+  bool replace = false, absttl = false;
+  int64_t idle = -1, freq = -1;
+  ArgReader args(ctx, 4);
+  while (args.ok() && !args.done()) {
+    const bool more = args.remaining() >= 2;
+    if (args.Match("REPLACE")) {
+      replace = true;
+    } else if (args.Match("ABSTTL")) {
+      absttl = true;
+    } else if (more && freq == -1 && args.Match("IDLETIME")) {
+      if (args.Int64(&idle) && idle < 0) args.Fail("ERR Invalid IDLETIME value, must be >= 0");
+    } else if (more && idle == -1 && args.Match("FREQ")) {
+      if (args.Int64(&freq) && (freq < 0 || freq > 255)) {
+        args.Fail("ERR Invalid FREQ value, must be >= 0 and <= 255");
+      }
+    } else {
+      args.SyntaxError();
+    }
+  }
+  if (!args.ok()) return;
+  const std::string& key = ctx.argv[1];
+  if (!replace && ctx.txn->GetMeta(key).ok()) {
+    return ctx.reply.Error("BUSYKEY Target key name already exists.");
+  }
+  int64_t ttl;
+  if (!ArgInt64(ctx, ctx.argv[2], &ttl)) return;
+  if (ttl < 0) return ctx.reply.Error("ERR Invalid TTL value, must be >= 0");
+  const std::string& payload = ctx.argv[3];
+  if (!store::dump::VerifyFooter(payload)) {
+    return ctx.reply.Error("ERR DUMP payload version or checksum are wrong");
+  }
+  int64_t deadline = 0;
+  if (ttl > 0) {
+    deadline =
+        absttl ? ttl : (ttl > INT64_MAX - ctx.txn->now_ms() ? INT64_MAX : ttl + ctx.txn->now_ms());
+  }
+  store::Status s = store::dump::Restore(*ctx.txn, key, payload, deadline);
+  if (!s.ok()) return ReplyStatusError(ctx, s);
+  // IDLETIME applies under an LRU-style policy, FREQ under an LFU one (Redis's
+  // objectSetLRUOrLFU).
+  const bool lfu = ctx.server.config().Value("maxmemory-policy").find("lfu") != std::string::npos;
+  if ((lfu && freq >= 0) || (!lfu && idle >= 0)) {
+    ctx.txn->SetAccess(key, lfu ? -1 : idle * 1000, lfu ? static_cast<int>(freq) : -1);
+  }
+  ctx.reply.Simple("OK");
+}
+
 }  // namespace
 
 void RegisterKeyCommands() {
@@ -331,7 +410,7 @@ void RegisterKeyCommands() {
        "Asynchronously deletes one or more keys.", "4.0.0"},
       {"exists", -2, kR | kFast, 1, -1, 1, &Exists, "generic",
        "Determines whether one or more keys exist.", "1.0.0"},
-      {"touch", -2, kR | kFast, 1, -1, 1, &Exists, "generic",
+      {"touch", -2, kR | kFast, 1, -1, 1, &Touch, "generic",
        "Returns the number of existing keys out of those specified after updating the time "
        "they were last accessed.",
        "3.2.1"},
@@ -361,6 +440,10 @@ void RegisterKeyCommands() {
        "2.8.0"},
       {"randomkey", 1, kR, 0, 0, 0, &RandomKey, "generic",
        "Returns a random key name from the database.", "1.0.0"},
+      {"dump", 2, kR, 1, 1, 1, &Dump, "generic",
+       "Returns a serialized representation of the value stored at a key.", "2.6.0"},
+      {"restore", -4, kW | kDenyOom, 1, 1, 1, &Restore, "generic",
+       "Creates a key from the serialized representation of a value.", "2.6.0"},
       {"rename", 3, kW, 1, 2, 1, &Rename, "generic",
        "Renames a key and overwrites the destination.", "1.0.0"},
       {"renamenx", 3, kW | kFast, 1, 2, 1, &RenameNx, "generic",

@@ -3,6 +3,7 @@
 #include "edge/resp/protocol.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -396,8 +397,29 @@ void ReplyWriter::Simple(std::string_view s) {
   out_->append("\r\n", 2);
 }
 
+namespace {
+thread_local uint64_t t_errors_written = 0;
+struct ErrorObserverSlot {
+  ReplyWriter::ErrorObserver fn;
+  void* arg;
+};
+std::atomic<const ErrorObserverSlot*> g_error_observer{nullptr};
+}  // namespace
+
+uint64_t ReplyWriter::ErrorsWrittenOnThisThread() { return t_errors_written; }
+
+void ReplyWriter::SetErrorObserver(ErrorObserver fn, void* arg) {
+  // Slots are leaked on purpose: a writer on another thread may still be reading the old
+  // one (this happens once per server start).
+  g_error_observer.store(fn ? new ErrorObserverSlot{fn, arg} : nullptr);
+}
+
 void ReplyWriter::Error(std::string_view line) {
   if (!line.empty() && line.front() == '-') line.remove_prefix(1);
+  ++t_errors_written;
+  if (const ErrorObserverSlot* o = g_error_observer.load(std::memory_order_acquire)) {
+    o->fn(o->arg, line);
+  }
   const size_t start = out_->size() + 1;
   out_->reserve(out_->size() + line.size() + 3);
   out_->push_back('-');

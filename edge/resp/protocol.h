@@ -105,6 +105,14 @@ class ReplyWriter {
 
   std::string* buffer() { return out_; }
 
+  // Error replies written by any ReplyWriter on the calling thread so far (a command whose
+  // handler wrote one "failed", for INFO commandstats).
+  static uint64_t ErrorsWrittenOnThisThread();
+  // One process-wide observer of every error line written (INFO errorstats); nullptr
+  // stops it. Set it before serving and clear it before `arg` goes away.
+  using ErrorObserver = void (*)(void* arg, std::string_view line);
+  static void SetErrorObserver(ErrorObserver fn, void* arg);
+
  private:
   std::string* out_;
   int proto_;

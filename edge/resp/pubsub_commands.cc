@@ -99,8 +99,8 @@ void RegisterPubSubCommands() {
       {"punsubscribe", -1, kSub, 0, 0, 0, &PUnsubscribe, "pubsub",
        "Stops listening to messages published to channels that match one or more patterns.",
        "2.0.0"},
-      {"publish", 3, kPubSub | kFast | kTxn | kLoading | kStale, 0, 0, 0, &Publish, "pubsub",
-       "Posts a message to a channel.", "2.0.0"},
+      {"publish", 3, kPubSub | kFast | kTxn | kLoading | kStale | kMayReplicate, 0, 0, 0, &Publish,
+       "pubsub", "Posts a message to a channel.", "2.0.0"},
       {"pubsub", -2, kPubSub | kLoading | kStale, 0, 0, 0, &PubSubCmd, "pubsub",
        "A container for Pub/Sub commands.", "2.8.0"},
   });

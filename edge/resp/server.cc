@@ -19,6 +19,7 @@
 #include "edge/resp/connection.h"
 #include "edge/resp/lua_engine.h"
 #include "edge/resp/stream_util.h"
+#include "store/object.h"
 
 namespace redge::resp {
 
@@ -30,6 +31,11 @@ RespServer::RespServer(store::Store* store, RespOptions options)
       output_limits_(options_.output_limits) {
   RegisterAllCommands();
   InitConfig();
+  ReplyWriter::SetErrorObserver(
+      [](void* stats, std::string_view line) {
+        static_cast<CommandStats*>(stats)->RecordError(line);
+      },
+      &command_stats_);
 }
 
 void RespServer::InitConfig() {
@@ -62,6 +68,47 @@ void RespServer::InitConfig() {
     if (apply) scripting_->set_busy_threshold_ms(std::stoll(v));
     return std::string();
   });
+  // OBJECT ENCODING: the compact-encoding limits the type modules apply at each write.
+  auto& limits = store_->encoding_limits();
+  const std::pair<const char*, std::atomic<int64_t>*> kLimits[] = {
+      {"hash-max-listpack-entries", &limits.hash_max_listpack_entries},
+      {"hash-max-listpack-value", &limits.hash_max_listpack_value},
+      {"set-max-intset-entries", &limits.set_max_intset_entries},
+      {"zset-max-listpack-entries", &limits.zset_max_listpack_entries},
+      {"zset-max-listpack-value", &limits.zset_max_listpack_value},
+  };
+  for (const auto& [name, target] : kLimits) {
+    target->store(config_.IntValue(name));
+    config_.OnSet(name, [target = target](const std::string& v, bool apply) {
+      int64_t n = 0;
+      if (apply && ParseMemory(v, &n)) target->store(n);
+      return std::string();
+    });
+  }
+  // OBJECT FREQ: the LFU counter follows Redis's parameters. Hooks run under the config
+  // lock, so the three values live in atomics of their own.
+  struct Lfu {
+    std::atomic<bool> enabled{false};
+    std::atomic<int64_t> log_factor{10}, decay{1};
+  };
+  auto lfu = std::make_shared<Lfu>();
+  lfu->enabled = config_.Value("maxmemory-policy").find("lfu") != std::string::npos;
+  lfu->log_factor = config_.IntValue("lfu-log-factor");
+  lfu->decay = config_.IntValue("lfu-decay-time");
+  store_->SetLfuParams(lfu->enabled, lfu->log_factor, lfu->decay);
+  for (const char* name : {"maxmemory-policy", "lfu-log-factor", "lfu-decay-time"}) {
+    config_.OnSet(name, [this, lfu, name = std::string(name)](const std::string& v, bool apply) {
+      if (!apply) return std::string();
+      int64_t n = 0;
+      if (name == "maxmemory-policy") {
+        lfu->enabled = v.find("lfu") != std::string::npos;
+      } else if (ParseMemory(v, &n)) {
+        (name == "lfu-log-factor" ? lfu->log_factor : lfu->decay) = n;
+      }
+      store_->SetLfuParams(lfu->enabled, lfu->log_factor, lfu->decay);
+      return std::string();
+    });
+  }
   // Stream node sizes: read by XADD and trimming (edge/resp/stream_util.h).
   config_.OnSet("stream-node-max-entries", [](const std::string& v, bool apply) {
     return apply ? streams::SetNodeMaxEntries(v) : std::string();
@@ -85,7 +132,10 @@ void RespServer::InitConfig() {
   });
 }
 
-RespServer::~RespServer() { Stop(); }
+RespServer::~RespServer() {
+  Stop();
+  ReplyWriter::SetErrorObserver(nullptr, nullptr);
+}
 
 void RespServer::ExportMetrics(MetricsRegistry& registry) {
   registry.AddCollector([this](MetricWriter& w) {
@@ -138,6 +188,7 @@ store::Status RespServer::Start() {
     deferred_[loops_.back().get()];
   }
   for (int i = 0; i < n; ++i) threads_.emplace_back([loop = loops_[i].get()] { loop->Run(); });
+  loops_.front()->Post([this] { SampleRates(); });
   acceptor_ = std::thread([this] { AcceptLoop(); });
   return store::Status::OK();
 }
@@ -319,9 +370,9 @@ void RespServer::FeedMonitors(int db, const std::string& addr,
   for (auto& c : targets) c->FeedMonitorLine(line);
 }
 
-void RespServer::Watch(Connection* c, const std::string& meta_key) {
+void RespServer::Watch(Connection* c, const std::string& meta_key, bool existed) {
   std::lock_guard lock(watch_mu_);
-  watchers_[meta_key].insert(c);
+  watchers_[meta_key].emplace(c, existed);
 }
 
 void RespServer::UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys) {
@@ -334,13 +385,25 @@ void RespServer::UnwatchAll(Connection* c, const std::vector<std::string>& meta_
   }
 }
 
+void RespServer::ForgetWatcher(Connection* c) {
+  std::lock_guard lock(watch_mu_);
+  for (auto it = watchers_.begin(); it != watchers_.end();) {
+    it->second.erase(c);
+    it = it->second.empty() ? watchers_.erase(it) : std::next(it);
+  }
+}
+
 void RespServer::OnCommit(const std::vector<std::string>& touched, int flushed_db) {
   std::lock_guard lock(watch_mu_);
   if (watchers_.empty()) return;
   if (flushed_db >= 0) {
+    // A watched key that existed when it was watched is gone now; one that did not exist
+    // then and was created since already made its watchers dirty when it was written.
     for (auto& [key, conns] : watchers_) {
       if (!key.empty() && static_cast<uint8_t>(key[0]) == flushed_db) {
-        for (auto* c : conns) c->MarkWatchDirty();
+        for (auto& [c, existed] : conns) {
+          if (existed) c->MarkWatchDirty();
+        }
       }
     }
     return;
@@ -348,7 +411,7 @@ void RespServer::OnCommit(const std::vector<std::string>& touched, int flushed_d
   for (const auto& k : touched) {
     auto it = watchers_.find(k);
     if (it == watchers_.end()) continue;
-    for (auto* c : it->second) c->MarkWatchDirty();
+    for (auto& [c, existed] : it->second) c->MarkWatchDirty();
   }
 }
 

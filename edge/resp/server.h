@@ -15,8 +15,11 @@
 // are safe from any loop.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -28,6 +31,7 @@
 #include "edge/auth_guard.h"
 #include "edge/net/event_loop.h"
 #include "edge/net/output_budget.h"
+#include "edge/resp/command_stats.h"
 #include "edge/resp/config_table.h"
 #include "edge/resp/output_limits.h"
 #include "edge/resp/protocol.h"
@@ -76,6 +80,8 @@ struct RespStats {
   std::atomic<int64_t> net_output_bytes{0};
   std::atomic<int64_t> keyspace_hits{0};
   std::atomic<int64_t> keyspace_misses{0};
+  // CONFIG RESETSTAT: the store's expired-key count at the reset (INFO reports the rest).
+  std::atomic<int64_t> expired_keys_base{0};
 };
 
 class RespServer {
@@ -92,6 +98,8 @@ class RespServer {
   store::Store& store() { return *store_; }
   const RespOptions& options() const { return options_; }
   RespStats& stats() { return stats_; }
+  // INFO commandstats / errorstats (every error reply written is counted here).
+  CommandStats& command_stats() { return command_stats_; }
   // Adds a collector of the client gauges to `registry` for GET /metrics. This server
   // must outlive every later registry.Render() (stop the HTTP server first).
   void ExportMetrics(MetricsRegistry& registry);
@@ -117,8 +125,35 @@ class RespServer {
 
   // WATCH registry. Watch() must be called inside a store transaction (store lock held)
   // so no write can slip between reading a key and watching it.
-  void Watch(Connection* c, const std::string& meta_key);
+  void Watch(Connection* c, const std::string& meta_key, bool existed);
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
+  // Drops every watch of `c` (its destruction).
+  void ForgetWatcher(Connection* c);
+
+  // CONFIG RESETSTAT: zeroes the counters INFO reports (stats, commandstats, errorstats).
+  void ResetStats();
+  // INFO's instantaneous_ops_per_sec / input / output kbps: averages of samples taken
+  // every 100 ms on the first loop (edge/resp/info_command.cc).
+  struct Rates {
+    double ops_per_sec = 0, input_kbps = 0, output_kbps = 0;
+  };
+  Rates rates();
+
+  // CLIENT PAUSE / UNPAUSE (Redis 7.0, edge/resp/client_pause.cc). While a pause is on,
+  // commands of every client that may write (kWrite, kMayReplicate, an EXEC of such
+  // commands; kWrite mode) or all commands (kAll mode) are held: the connection stops
+  // reading, its loop goes on, and it counts as blocked. A held command was checked first
+  // (unknown command, arity, NOAUTH, subscribed context: those errors are answered at
+  // once). When the pause ends (UNPAUSE, or its end time) held clients resume in the order
+  // they were held. Expiry is suspended meanwhile (Store::SetExpiryPaused). A pause
+  // extends an earlier one: the stricter mode and the later end win.
+  enum class PauseMode { kOff = 0, kWrite = 1, kAll = 2 };
+  void Pause(PauseMode mode, int64_t end_ms);
+  void Unpause();
+  // The pause in force now (ends it when its time has passed). Any thread.
+  PauseMode pause_mode();
+  // Holds `c` until the pause ends (on c's loop; c already stashed its command).
+  void HoldForPause(const std::shared_ptr<Connection>& c);
 
   // Lua scripting and functions (EVAL, FUNCTION, FCALL).
   ScriptEngine& scripting() { return *scripting_; }
@@ -144,6 +179,7 @@ class RespServer {
   RespOptions options_;
   std::unique_ptr<ScriptEngine> scripting_;
   RespStats stats_;
+  CommandStats command_stats_;
   int listen_fd_ = -1;
   int port_ = 0;
   int64_t start_time_ms_ = 0;
@@ -166,7 +202,24 @@ class RespServer {
   std::atomic<bool> has_monitors_{false};
 
   std::mutex watch_mu_;
-  std::unordered_map<std::string, std::set<Connection*>> watchers_;
+  // Per watched key: the watchers, and whether the key existed when each one watched it
+  // (a FLUSHDB/FLUSHALL touches a watched key only if it existed, as in Redis).
+  std::unordered_map<std::string, std::map<Connection*, bool>> watchers_;
+
+  // Rate samples (guarded by rates_mu_); SampleRates runs on the first loop.
+  void SampleRates();
+  static constexpr size_t kRateSamples = 16;
+  std::mutex rates_mu_;
+  std::array<double, kRateSamples> ops_samples_{}, in_samples_{}, out_samples_{};
+  size_t rate_index_ = 0;
+  int64_t rate_last_ms_ = 0, rate_last_ops_ = 0, rate_last_in_ = 0, rate_last_out_ = 0;
+
+  // CLIENT PAUSE state (pause_mu_ guards the rest; the atomics are for the fast path).
+  void ReleaseHeld(std::shared_ptr<std::deque<std::weak_ptr<Connection>>> batch);
+  std::atomic<int> pause_mode_{0};
+  std::atomic<int64_t> pause_end_ms_{0};
+  std::mutex pause_mu_;
+  std::deque<std::weak_ptr<Connection>> held_;
 
   mutable std::mutex config_mu_;
   std::string requirepass_;

@@ -1,13 +1,15 @@
-// Server commands: INFO DBSIZE FLUSHDB FLUSHALL TIME COMMAND CONFIG.
+// Server commands: DBSIZE FLUSHDB FLUSHALL TIME COMMAND CONFIG (INFO: info_command.cc).
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 
 #include "edge/resp/command.h"
 #include "edge/resp/command_docs.h"
+#include "edge/resp/command_meta.h"
 #include "edge/resp/connection.h"
 #include "edge/resp/lua_engine.h"
 #include "edge/resp/server.h"
@@ -17,138 +19,7 @@
 namespace redge::resp {
 namespace {
 
-int64_t RssBytes() {
-  std::ifstream f("/proc/self/statm");
-  int64_t pages = 0, rss = 0;
-  f >> pages >> rss;
-  return rss * sysconf(_SC_PAGESIZE);
-}
-
-std::string Human(int64_t bytes) {
-  char buf[32];
-  double v = static_cast<double>(bytes);
-  if (v < 1024) {
-    snprintf(buf, sizeof(buf), "%lldB", static_cast<long long>(bytes));
-  } else if (v < 1024.0 * 1024) {
-    snprintf(buf, sizeof(buf), "%.2fK", v / 1024);
-  } else if (v < 1024.0 * 1024 * 1024) {
-    snprintf(buf, sizeof(buf), "%.2fM", v / 1024 / 1024);
-  } else {
-    snprintf(buf, sizeof(buf), "%.2fG", v / 1024 / 1024 / 1024);
-  }
-  return buf;
-}
-
-std::string InfoSection(CommandContext& ctx, const std::string& name) {
-  auto& st = ctx.server.stats();
-  auto store_stats = ctx.server.store().GetStats();
-  auto ps = ctx.server.store().pubsub().GetStats();
-  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  int64_t uptime = (now_ms - ctx.server.start_time_ms()) / 1000;
-  std::string s;
-  auto line = [&](const std::string& k, const std::string& v) { s += k + ":" + v + "\r\n"; };
-  auto num = [&](const std::string& k, int64_t v) { line(k, std::to_string(v)); };
-  if (name == "server") {
-    s = "# Server\r\n";
-    utsname u{};
-    uname(&u);
-    line("redis_version", ctx.server.options().version);
-    line("redge_version", REDGE_VERSION);
-    line("redis_mode", "standalone");
-    line("os", std::string(u.sysname) + " " + u.release + " " + u.machine);
-    num("arch_bits", sizeof(void*) * 8);
-    num("process_id", getpid());
-    num("tcp_port", ctx.server.port());
-    num("server_time_usec", now_ms * 1000);
-    num("uptime_in_seconds", uptime);
-    num("uptime_in_days", uptime / 86400);
-  } else if (name == "clients") {
-    s = "# Clients\r\n";
-    num("connected_clients", st.connected_clients);
-    num("blocked_clients", st.blocked_clients);
-    num("pubsub_clients", st.pubsub_clients);
-    num("maxclients", ctx.server.options().max_clients);
-  } else if (name == "memory") {
-    s = "# Memory\r\n";
-    int64_t rss = RssBytes();
-    num("used_memory", rss);
-    line("used_memory_human", Human(rss));
-    num("used_memory_rss", rss);
-    line("used_memory_rss_human", Human(rss));
-    num("maxmemory", 0);
-    line("maxmemory_human", "0B");
-    line("maxmemory_policy", "noeviction");
-    line("mem_allocator", "libc");
-    s += ctx.server.scripting().InfoMemory();
-  } else if (name == "persistence") {
-    s = "# Persistence\r\n";
-    num("loading", 0);
-    num("aof_enabled", 0);
-    line("redge_engine", "rocksdb");
-    line("redge_fsync", ctx.server.options().fsync);
-    num("redge_fsyncs", store_stats.fsyncs);
-    num("redge_write_batches", store_stats.writes);
-    num("redge_write_failures", store_stats.write_failures);
-    num("redge_disk_bytes", static_cast<int64_t>(store_stats.disk_bytes));
-  } else if (name == "stats") {
-    s = "# Stats\r\n";
-    num("total_connections_received", st.connections_received);
-    num("total_commands_processed", st.commands_processed);
-    num("total_net_input_bytes", st.net_input_bytes);
-    num("total_net_output_bytes", st.net_output_bytes);
-    num("rejected_connections", st.rejected_connections);
-    num("expired_keys", store_stats.keys_expired);
-    num("evicted_keys", 0);
-    num("keyspace_hits", st.keyspace_hits);
-    num("keyspace_misses", st.keyspace_misses);
-    num("pubsub_channels", ps.channels);
-    num("pubsub_patterns", ps.patterns);
-    num("client_output_buffer_limit_disconnections", st.output_limit_disconnections);
-    num("total_error_replies", st.protocol_errors);
-  } else if (name == "keyspace") {
-    s = "# Keyspace\r\n";
-    const store::Store& store = ctx.server.store();
-    for (int db = 0; db < store::Store::kNumDbs; ++db) {
-      int64_t n = store.DbSize(db);
-      if (n > 0) {
-        line("db" + std::to_string(db), "keys=" + std::to_string(n) + ",expires=" +
-                                            std::to_string(store.DbExpires(db)) + ",avg_ttl=0");
-      }
-    }
-  }
-  return s;
-}
-
-void Info(CommandContext& ctx) {
-  static const char* kDefault[] = {"server",      "clients", "memory",
-                                   "persistence", "stats",   "keyspace"};
-  std::vector<std::string> want;
-  for (size_t i = 1; i < ctx.argv.size(); ++i) {
-    std::string a = ToLower(ctx.argv[i]);
-    if (a == "all" || a == "default" || a == "everything") {
-      want.assign(std::begin(kDefault), std::end(kDefault));
-      break;
-    }
-    want.push_back(a);
-  }
-  if (want.empty()) want.assign(std::begin(kDefault), std::end(kDefault));
-  std::string out;
-  for (const auto& w : want) {
-    std::string sec = InfoSection(ctx, w);
-    if (sec.empty()) continue;
-    if (!out.empty()) out += "\r\n";
-    out += sec;
-  }
-  ctx.reply.Verbatim("txt", out);
-}
-
-void DbSize(CommandContext& ctx) {
-  // Inside a script after SELECT, the transaction's database is the script's.
-  const int db = ctx.txn ? ctx.txn->db() : ctx.conn.db();
-  ctx.reply.Integer(ctx.server.store().DbSize(db));
-}
+void DbSize(CommandContext& ctx) { ctx.reply.Integer(ctx.server.store().DbSize(ctx.conn.db())); }
 
 bool FlushMode(CommandContext& ctx) {
   if (ctx.argv.size() > 2) {
@@ -213,40 +84,6 @@ void Time(CommandContext& ctx) {
   ctx.reply.Bulk(std::to_string(us % 1000000));
 }
 
-void CommandFlags(CommandContext& ctx, const CommandSpec& c) {
-  std::vector<std::string> f;
-  if (c.flags & kWrite) f.push_back("write");
-  if (c.flags & kReadOnly) f.push_back("readonly");
-  if (c.flags & kDenyOom) f.push_back("denyoom");
-  if (c.flags & kAdmin) f.push_back("admin");
-  if (c.flags & kPubSub) f.push_back("pubsub");
-  if (c.flags & kNoScript) f.push_back("noscript");
-  if (c.flags & kBlocking) f.push_back("blocking");
-  if (c.flags & kLoading) f.push_back("loading");
-  if (c.flags & kStale) f.push_back("stale");
-  if (c.flags & kNoAuth) f.push_back("no_auth");
-  if (c.flags & kFast) f.push_back("fast");
-  if (c.flags & kMovable) f.push_back("movablekeys");
-  ctx.reply.SetHeader(static_cast<int64_t>(f.size()));
-  for (auto& x : f) ctx.reply.Simple(x);
-}
-
-void CommandInfoEntry(CommandContext& ctx, const CommandSpec* c) {
-  if (c == nullptr) return ctx.reply.NullArray();
-  ctx.reply.ArrayHeader(10);
-  ctx.reply.Bulk(c->name);
-  ctx.reply.Integer(c->arity);
-  CommandFlags(ctx, *c);
-  ctx.reply.Integer(c->first_key);
-  ctx.reply.Integer(c->last_key);
-  ctx.reply.Integer(c->step);
-  ctx.reply.SetHeader(1);
-  ctx.reply.Simple(std::string("@") + c->group);
-  ctx.reply.SetHeader(0);    // tips
-  ctx.reply.ArrayHeader(0);  // key specs
-  ctx.reply.ArrayHeader(0);  // subcommands
-}
-
 void CommandDocsEntry(CommandContext& ctx, const CommandSpec* c) {
   ctx.reply.Bulk(c->name);
   const bool has_args = HasArgumentDocs(c->name);
@@ -263,24 +100,84 @@ void CommandDocsEntry(CommandContext& ctx, const CommandSpec* c) {
   }
 }
 
+// COMMAND [subcommand]: INFO, LIST and GETKEYS answer from Redis 7.0's metadata for the
+// commands redge implements (edge/resp/command_meta.h).
+void WriteAllInfo(CommandContext& ctx, const std::vector<const CommandSpec*>& all) {
+  ctx.reply.ArrayHeader(static_cast<int64_t>(all.size()));
+  for (auto* c : all) WriteCommandInfo(ctx.reply, c->name);
+}
+
+// COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]: commands and the
+// subcommands redge implements ("client|list").
+void CommandList(CommandContext& ctx, const std::vector<const CommandSpec*>& all) {
+  const size_t argc = ctx.argv.size();
+  std::string by, value;
+  if (argc == 5 && EqualsIgnoreCase(ctx.argv[2], "FILTERBY")) {
+    by = ToLower(ctx.argv[3]);
+    value = ctx.argv[4];
+    if (by != "module" && by != "aclcat" && by != "pattern") return ReplySyntaxError(ctx);
+  } else if (argc != 2) {
+    return ReplySyntaxError(ctx);
+  }
+  std::vector<std::string> names;
+  auto consider = [&](const std::string& name) {
+    if (by == "module") return;  // no modules here
+    if (by == "pattern" && !store::GlobMatch(ToLower(value), name)) return;
+    if (by == "aclcat") {
+      const CommandMeta* m = FindCommandMeta(name);
+      if (m == nullptr) return;
+      const std::string cat = "@" + ToLower(value);
+      if (std::none_of(m->acl_categories.begin(), m->acl_categories.end(),
+                       [&](const char* c) { return cat == c; })) {
+        return;
+      }
+    }
+    names.push_back(name);
+  };
+  for (auto* c : all) {
+    consider(c->name);
+    for (const auto& sub : ImplementedSubcommands(*c)) consider(sub);
+  }
+  ctx.reply.BulkArray(names);
+}
+
+void CommandGetKeys(CommandContext& ctx, bool with_flags) {
+  std::vector<std::string> args(ctx.argv.begin() + 2, ctx.argv.end());
+  std::vector<KeyRef> keys;
+  std::string err = GetKeys(args, &keys);
+  if (!err.empty()) return ctx.reply.Error(err);
+  ctx.reply.ArrayHeader(static_cast<int64_t>(keys.size()));
+  for (const auto& k : keys) {
+    if (!with_flags) {
+      ctx.reply.Bulk(args[k.pos]);
+      continue;
+    }
+    ctx.reply.ArrayHeader(2);
+    ctx.reply.Bulk(args[k.pos]);
+    ctx.reply.SetHeader(static_cast<int64_t>(k.flags.size()));
+    for (const char* f : k.flags) ctx.reply.Simple(f);
+  }
+}
+
 void Command(CommandContext& ctx) {
   auto all = AllCommands();
-  if (ctx.argv.size() == 1) {
-    ctx.reply.ArrayHeader(static_cast<int64_t>(all.size()));
-    for (auto* c : all) CommandInfoEntry(ctx, c);
-    return;
-  }
-  std::string sub = ToLower(ctx.argv[1]);
+  if (ctx.argv.size() == 1) return WriteAllInfo(ctx, all);
+  const std::string sub = CheckSubcommand(ctx, {{"count", 2},
+                                                {"docs", -2},
+                                                {"getkeys", -4},
+                                                {"getkeysandflags", -4},
+                                                {"help", 2},
+                                                {"info", -2},
+                                                {"list", -2}});
+  if (sub.empty()) return;
   if (sub == "count") {
     ctx.reply.Integer(static_cast<int64_t>(all.size()));
   } else if (sub == "info") {
-    if (ctx.argv.size() == 2) {
-      ctx.reply.ArrayHeader(static_cast<int64_t>(all.size()));
-      for (auto* c : all) CommandInfoEntry(ctx, c);
-      return;
-    }
+    if (ctx.argv.size() == 2) return WriteAllInfo(ctx, all);
     ctx.reply.ArrayHeader(static_cast<int64_t>(ctx.argv.size() - 2));
-    for (size_t i = 2; i < ctx.argv.size(); ++i) CommandInfoEntry(ctx, FindCommand(ctx.argv[i]));
+    for (size_t i = 2; i < ctx.argv.size(); ++i) {
+      if (!WriteCommandInfo(ctx.reply, ctx.argv[i])) ctx.reply.Null();
+    }
   } else if (sub == "docs") {
     std::vector<const CommandSpec*> picked;
     if (ctx.argv.size() == 2) {
@@ -293,32 +190,22 @@ void Command(CommandContext& ctx) {
     ctx.reply.MapHeader(static_cast<int64_t>(picked.size()));
     for (auto* c : picked) CommandDocsEntry(ctx, c);
   } else if (sub == "list") {
-    std::vector<std::string> names;
-    for (auto* c : all) names.push_back(c->name);
-    ctx.reply.BulkArray(names);
-  } else if (sub == "getkeys") {
-    if (ctx.argv.size() < 3) {
-      return ctx.reply.Error("ERR wrong number of arguments for 'command|getkeys' command");
-    }
-    const CommandSpec* c = FindCommand(ctx.argv[2]);
-    if (!c) return ctx.reply.Error("ERR Invalid command specified");
-    std::vector<std::string> keys;
-    int argc = static_cast<int>(ctx.argv.size()) - 2;
-    if (ScriptCommandKeys(ctx.argv, 2, &keys)) return ctx.reply.BulkArray(keys);
-    if (c->first_key > 0) {
-      int last = c->last_key < 0 ? argc + c->last_key : c->last_key;
-      for (int i = c->first_key; i <= last && i < argc; i += std::max(1, c->step)) {
-        keys.push_back(ctx.argv[i + 2]);
-      }
-    }
-    if (keys.empty()) return ctx.reply.Error("ERR The command has no key arguments");
-    ctx.reply.BulkArray(keys);
-  } else if (sub == "help") {
-    ctx.reply.BulkArray({"COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                         "(no subcommand)", "COUNT", "DOCS [<command-name> ...]",
-                         "GETKEYS <full-command>", "INFO [<command-name> ...]", "LIST", "HELP"});
-  } else {
-    ctx.reply.Error("ERR unknown subcommand '" + ctx.argv[1] + "'. Try COMMAND HELP.");
+    CommandList(ctx, all);
+  } else if (sub == "getkeys" || sub == "getkeysandflags") {
+    CommandGetKeys(ctx, sub == "getkeysandflags");
+  } else {  // help
+    ReplyHelp(ctx,
+              {"(no subcommand)", "    Return details about all Redis commands.", "COUNT",
+               "    Return the total number of commands in this Redis server.", "LIST",
+               "    Return a list of all commands in this Redis server.",
+               "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+               "    If no command names are given, documentation details for all",
+               "    commands are returned.", "DOCS [<command-name> ...]",
+               "    Return documentation details about multiple Redis commands.",
+               "    If no command names are given, documentation details for all",
+               "    commands are returned.", "GETKEYS <full-command>",
+               "    Return the keys from a full Redis command.", "GETKEYSANDFLAGS <full-command>",
+               "    Return the keys and the access flags from a full Redis command."});
   }
 }
 
@@ -347,6 +234,7 @@ void Config(CommandContext& ctx) {
     if (!err.empty()) return ctx.reply.Error(err);
     ctx.reply.Simple("OK");
   } else if (sub == "resetstat") {
+    ctx.server.ResetStats();
     ctx.reply.Simple("OK");
   } else if (sub == "rewrite") {
     ctx.reply.Error("ERR The server is running without a config file");
@@ -362,8 +250,6 @@ void Config(CommandContext& ctx) {
 
 void RegisterServerCommands() {
   RegisterCommands({
-      {"info", -1, kLoading | kStale, 0, 0, 0, &Info, "server",
-       "Returns information and statistics about the server.", "1.0.0"},
       {"dbsize", 1, kReadOnly | kFast, 0, 0, 0, &DbSize, "server",
        "Returns the number of keys in the database.", "1.0.0"},
       {"flushdb", -1, kWrite, 0, 0, 0, &FlushDb, "server",
