@@ -89,6 +89,7 @@ int Serve(const redge::Config& config) {
   jo.queue_key_template = config.queue_key_template;
   jo.response_key_template = config.response_key_template;
   jo.progress_channel_template = config.progress_channel_template;
+  jo.events_stream_template = config.events_stream_template;
   jo.max_event_bytes = config.max_event_bytes;
   // One budget for the output all connections hold (RESP and HTTP); declared before the
   // metrics that read it and the servers that use it, so it is destroyed after them.
