@@ -160,11 +160,13 @@ Outcome DurableChannels::Read(const std::string& channel, StreamId after, size_t
       resume = info->max_deleted_id;
     }
     if (!after.IsZero()) {
-      // The id is older than the age limit and the stream holds nothing at or before it:
-      // whatever came between may have expired with the stream (a stream expires whole).
+      // The id is older than the age limit, the stream holds nothing at or before it and
+      // has no record of removing it: whatever came after it may have expired with an
+      // earlier stream (a stream expires whole, and a new one starts from scratch).
       const int64_t now = txn.now_ms();
+      const bool recorded = info.ok() && info->max_deleted_id >= after;
       if (options_.history_ms > 0 && static_cast<int64_t>(after.ms) + options_.history_ms <= now &&
-          (!exists || after < first)) {
+          !recorded && (!exists || after < first)) {
         missed = true;
         // With nothing kept, move past "now" so the next read does not report it again;
         // later messages get later ids.
