@@ -193,6 +193,8 @@ Status ViewReadOnlyError(std::string_view key) {
                             "XREVRANGE, XREAD and XLEN work on it");
 }
 
+bool IsView(Txn& txn, std::string_view key) { return internal::ViewOf(txn, key) != nullptr; }
+
 Status InvalidIdError() {
   return Status::InvalidArgument("Invalid stream ID specified as stream command argument");
 }

@@ -168,6 +168,8 @@ class StreamView {
 };
 // "ERR <key> is a read-only stream view ...": what writes to a view get.
 Status ViewReadOnlyError(std::string_view key);
+// Whether `key` (in the Txn's database) is a registered view's key.
+bool IsView(Txn& txn, std::string_view key);
 
 // radix-tree-nodes of XINFO STREAM: the node count of the radix tree Redis would build over
 // this stream's node keys (a compressed trie of 16-byte keys). O(nodes).
