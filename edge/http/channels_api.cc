@@ -29,6 +29,9 @@ constexpr size_t kLowWater = 16 * 1024;
 // Messages one read returns at most (a long-poll reply, one SSE write).
 constexpr size_t kMaxReadCount = 1000;
 constexpr size_t kMaxChannelBytes = 1024;
+// Bytes of messages one long-poll reply carries before it leaves the rest for the next
+// poll (at least one message is always sent).
+constexpr size_t kMaxPollBytes = 4u << 20;
 
 json MissedJson(const std::string& channel, const jobs::ChannelMissed& m) {
   return {{"channel", channel},
@@ -168,7 +171,7 @@ struct ChannelPoll : std::enable_shared_from_this<ChannelPoll> {
     check_pending = false;
     if (done) return;
     ChannelRead r;
-    Outcome out = channels->Read(channel, after, kMaxReadCount, SIZE_MAX, &r);
+    Outcome out = channels->Read(channel, after, kMaxReadCount, kMaxPollBytes, &r);
     if (!out.ok()) {
       Release();
       return ReplyOutcome(*ex, out, correlation);
