@@ -92,6 +92,43 @@ std::string ParseOrigins(const std::string& v, std::vector<std::string>* out) {
   return "";
 }
 
+// A comma-separated list of channel globs (Redis's PSUBSCRIBE rules); blanks around
+// entries are dropped, empty entries skipped.
+std::string ParseGlobs(const std::string& v, std::vector<std::string>* out) {
+  std::vector<std::string> globs;
+  std::stringstream in(v);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    size_t b = item.find_first_not_of(" \t");
+    if (b == std::string::npos) continue;
+    item = item.substr(b, item.find_last_not_of(" \t") - b + 1);
+    if (item.size() > 1024) return "has a glob longer than 1024 bytes";
+    globs.push_back(item);
+  }
+  *out = std::move(globs);
+  return "";
+}
+
+// N[,SECONDS]: N in [1, 10^9] messages; SECONDS (fractions allowed) in (0, 10 years].
+std::string ParseHistory(const std::string& v, int64_t* count, double* seconds) {
+  const char* kRule =
+      "must be N[,SECONDS]: 1 to 1000000000 messages, and optionally seconds "
+      "in (0, 315360000]";
+  size_t comma = v.find(',');
+  int64_t n = 0;
+  if (!store::strings::ParseInt64(v.substr(0, comma), &n) || n < 1 || n > 1'000'000'000) {
+    return kRule;
+  }
+  double s = 0;
+  if (comma != std::string::npos &&
+      (!ParseDecimal(v.substr(comma + 1), &s) || !(s > 0 && s <= 315360000))) {
+    return kRule;
+  }
+  *count = n;
+  *seconds = s;
+  return "";
+}
+
 std::string ParseBool(const std::string& v, bool* out) {
   if (v == "yes" || v == "true" || v == "1" || v.empty()) {
     *out = true;
@@ -182,6 +219,23 @@ const std::vector<Setting>& Settings() {
        "channel a worker PUBLISHes progress to (default redge:progress:{id})", false,
        [](Config& c, const std::string& v) {
          return ParseTemplate(v, "{id}", &c.progress_channel_template);
+       }},
+      {"events-stream-template",
+       "read-only stream view of a job's events for XRANGE/XREAD (default redge:events:{id})",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseTemplate(v, "{id}", &c.events_stream_template);
+       }},
+      {"durable-channels",
+       "comma-separated channel globs whose PUBLISHes are also kept in the stream "
+       "redge:channel:{channel} for late readers (default none)",
+       false, [](Config& c, const std::string& v) { return ParseGlobs(v, &c.durable_channels); }},
+      {"channel-history",
+       "N[,SECONDS]: messages a durable channel keeps, and optionally for how many seconds "
+       "at most (default 1000)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseHistory(v, &c.channel_history_count, &c.channel_history_s);
        }},
       {"data-dir", "directory of the store (default ./redge-data)", false,
        [](Config& c, const std::string& v) -> std::string {

@@ -47,6 +47,11 @@ struct Config {
   std::string queue_key_template = "redge:queue:{queue}";
   std::string response_key_template = "redge:response:{id}";
   std::string progress_channel_template = "redge:progress:{id}";
+  std::string events_stream_template = "redge:events:{id}";
+  // Durable channels (edge/jobs/durable_channels.h): globs, and the retention.
+  std::vector<std::string> durable_channels;
+  int64_t channel_history_count = 1000;
+  double channel_history_s = 0;  // 0 = no time limit
   std::string config_file;
   std::string log_format;  // "text" / "json"; empty = text on a tty, json otherwise
   std::string log_level = "info";

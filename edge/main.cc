@@ -11,8 +11,10 @@
 
 #include "edge/config.h"
 #include "edge/fd_budget.h"
+#include "edge/http/channels_api.h"
 #include "edge/http/http_server.h"
 #include "edge/http/jobs_api.h"
+#include "edge/jobs/durable_channels.h"
 #include "edge/jobs/job_service.h"
 #include "edge/log.h"
 #include "edge/metrics.h"
@@ -89,6 +91,7 @@ int Serve(const redge::Config& config) {
   jo.queue_key_template = config.queue_key_template;
   jo.response_key_template = config.response_key_template;
   jo.progress_channel_template = config.progress_channel_template;
+  jo.events_stream_template = config.events_stream_template;
   jo.max_event_bytes = config.max_event_bytes;
   // One budget for the output all connections hold (RESP and HTTP); declared before the
   // metrics that read it and the servers that use it, so it is destroyed after them.
@@ -110,8 +113,18 @@ int Serve(const redge::Config& config) {
     return 1;
   }
 
+  // Durable channels: PUBLISHes on matching channels are kept as streams (in the publish's
+  // own write), for late readers over RESP (XREAD) and HTTP.
+  redge::jobs::ChannelOptions co;
+  co.globs = config.durable_channels;
+  co.history_count = config.channel_history_count;
+  co.history_ms = static_cast<int64_t>(config.channel_history_s * 1000);
+  auto channels = std::make_unique<redge::jobs::DurableChannels>(store.get(), co);
+  channels->Start();
+
   std::unique_ptr<redge::http::HttpServer> http;
   std::unique_ptr<redge::http::JobsApi> api;
+  std::unique_ptr<redge::http::ChannelsApi> channels_api;
   if (config.http_enabled) {
     redge::http::HttpOptions ho;
     ho.host = config.http_host;
@@ -136,6 +149,8 @@ int Serve(const redge::Config& config) {
     http = std::make_unique<redge::http::HttpServer>(ho);
     api = std::make_unique<redge::http::JobsApi>(jobs.get(), store.get(), ao, &metrics);
     api->Register(*http);
+    channels_api = std::make_unique<redge::http::ChannelsApi>(channels.get(), api.get(), ao);
+    channels_api->Register(*http);
     auto s = http->Start();
     if (!s.ok()) {
       Log(lvl::critical, "cannot start HTTP listener", {{"error", s.message()}});

@@ -54,6 +54,9 @@ namespace redge::store {
 namespace object {
 struct EncodingLimits;
 }
+namespace streams {
+class StreamView;
+}
 
 enum class Fsync { kAlways, kEverySec, kNo };
 // Parses "always" / "everysec" / "no".
@@ -240,6 +243,11 @@ class Store {
   // --- Observers (register before serving traffic; thread-safe) ---------------------
   void AddKeyObserver(std::string key_prefix, KeyObserver observer);
   void AddChannelObserver(std::string channel_prefix, ChannelObserver observer);
+  // The read-only stream view (store/streams.h: StreamView): stream commands on the keys
+  // it matches read it instead of a stored stream, and writes to them are refused. One
+  // view; set before serving traffic (not synchronized with running commands).
+  void SetStreamView(std::shared_ptr<streams::StreamView> view) { stream_view_ = std::move(view); }
+  streams::StreamView* stream_view() const { return stream_view_.get(); }
   // Called after a FlushDb(db) (FLUSHDB, FLUSHALL) committed, without the store lock:
   // those delete by range, so no key observer sees their keys go. (A flush inside MULTI
   // deletes key by key and raises "del" events instead.) Must not block.
@@ -347,6 +355,7 @@ class Store {
   Options options_;
   const Clock* clock_;
   PubSub pubsub_;
+  std::shared_ptr<streams::StreamView> stream_view_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "store/store.h"
+
 namespace redge::store::streams::internal {
 namespace {
 
@@ -141,7 +143,13 @@ bool DecodeStreamMeta(std::string_view raw, StreamMeta* s) {
   return true;
 }
 
+StreamView* ViewOf(Txn& txn, std::string_view key) {
+  StreamView* view = txn.store().stream_view();
+  return view != nullptr && view->Matches(txn.db(), key) ? view : nullptr;
+}
+
 Result<Stream> Open(Txn& txn, std::string_view key) {
+  if (ViewOf(txn, key) != nullptr) return ViewReadOnlyError(key);
   auto meta = txn.GetTyped(key, KeyType::kStream);
   if (!meta.ok()) return meta.status();
   Stream st;

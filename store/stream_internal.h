@@ -46,7 +46,10 @@ struct Stream {
   Meta meta;
   StreamMeta s;
 };
-// NotFound / WrongType / Corruption, or the stream.
+// The registered view `key` names in the Txn's database, or null (Store::SetStreamView).
+StreamView* ViewOf(Txn& txn, std::string_view key);
+// NotFound / WrongType / Corruption, or the stream; ViewReadOnlyError for a key a
+// StreamView matches (every operation but Info, Len and Range opens the stream here).
 Result<Stream> Open(Txn& txn, std::string_view key);
 // A new empty stream (XADD, XGROUP CREATE MKSTREAM); not written until Save.
 Stream NewStream(Txn& txn);

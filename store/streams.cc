@@ -185,6 +185,16 @@ std::optional<StreamId> ParseId(std::string_view s, uint64_t missing_seq, bool s
   return id;
 }
 
+Status ViewReadOnlyError(std::string_view key) {
+  std::string shown(key.substr(0, 128));
+  if (key.size() > 128) shown += "...";
+  return Status::RedisError("ERR " + shown +
+                            " is a read-only stream view of a job's events: only XRANGE, "
+                            "XREVRANGE, XREAD and XLEN work on it");
+}
+
+bool IsView(Txn& txn, std::string_view key) { return internal::ViewOf(txn, key) != nullptr; }
+
 Status InvalidIdError() {
   return Status::InvalidArgument("Invalid stream ID specified as stream command argument");
 }
@@ -271,6 +281,11 @@ Result<int64_t> Trim(Txn& txn, std::string_view key, const TrimOptions& options)
 }
 
 Result<int64_t> Len(Txn& txn, std::string_view key) {
+  if (StreamView* view = internal::ViewOf(txn, key)) {
+    auto info = view->Info(txn, key);
+    if (!info.ok()) return info.status().IsNotFound() ? Result<int64_t>(0) : info.status();
+    return static_cast<int64_t>(info->length);
+  }
   auto st = internal::Open(txn, key);
   if (!st.ok()) return st.status().IsNotFound() ? Result<int64_t>(0) : st.status();
   return static_cast<int64_t>(st->s.length);
@@ -278,6 +293,9 @@ Result<int64_t> Len(Txn& txn, std::string_view key) {
 
 Result<std::vector<Entry>> Range(Txn& txn, std::string_view key, StreamId start, StreamId end,
                                  uint64_t count, bool reverse) {
+  if (StreamView* view = internal::ViewOf(txn, key)) {
+    return view->Range(txn, key, start, end, count, reverse);
+  }
   auto st = internal::Open(txn, key);
   if (!st.ok()) return st.status();
   return internal::ReadEntries(txn, key, *st, start, end, count, reverse);
@@ -342,6 +360,7 @@ Status SetId(Txn& txn, std::string_view key, StreamId last_id, std::optional<int
 }
 
 Result<StreamInfo> Info(Txn& txn, std::string_view key) {
+  if (StreamView* view = internal::ViewOf(txn, key)) return view->Info(txn, key);
   auto st = internal::Open(txn, key);
   if (!st.ok()) return st.status();
   StreamInfo info;

@@ -142,6 +142,35 @@ struct StreamInfo {
 // NotFound for an absent key, WrongType for another type.
 Result<StreamInfo> Info(Txn& txn, std::string_view key);
 
+// A read-only stream computed from other records, e.g. the jobs layer's view of a job's
+// event log (edge/jobs/event_stream_view.h). Registered with Store::SetStreamView before
+// serving traffic. For a key it Matches, Info, Len and Range (so XRANGE, XREVRANGE, XLEN
+// and XREAD, blocking or not) read the view; every other stream operation (XADD, XDEL,
+// XTRIM, XSETID, XGROUP, XREADGROUP, XACK, XCLAIM, XINFO, ...) fails with
+// ViewReadOnlyError and changes nothing. Non-stream commands (TYPE, DEL, SCAN, ...) see
+// whatever is really stored under the name.
+//
+// Thread-safety: Matches may be called from any thread; Info and Range run inside store
+// operations (the Txn's rules).
+class StreamView {
+ public:
+  virtual ~StreamView() = default;
+  // Whether `key` in database `db` names this view. Must be cheap (a name check).
+  virtual bool Matches(int db, std::string_view key) const = 0;
+  // The view's metadata; NotFound when there is nothing to show. `origin` must change
+  // when the source is replaced and `entries_added` whenever entries are appended (a
+  // blocked XREAD compares them), and the source's writes must signal the key ready
+  // (Txn::SignalKeyReady) in the write that appends.
+  virtual Result<StreamInfo> Info(Txn& txn, std::string_view key) = 0;
+  // Entries in [start, end] (inclusive), at most `count` (0: all); NotFound when absent.
+  virtual Result<std::vector<Entry>> Range(Txn& txn, std::string_view key, StreamId start,
+                                           StreamId end, uint64_t count, bool reverse) = 0;
+};
+// "ERR <key> is a read-only stream view ...": what writes to a view get.
+Status ViewReadOnlyError(std::string_view key);
+// Whether `key` (in the Txn's database) is a registered view's key.
+bool IsView(Txn& txn, std::string_view key);
+
 // radix-tree-nodes of XINFO STREAM: the node count of the radix tree Redis would build over
 // this stream's node keys (a compressed trie of 16-byte keys). O(nodes).
 Result<int64_t> RadixTreeNodes(Txn& txn, std::string_view key);

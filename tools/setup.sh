@@ -5,7 +5,8 @@
 #
 # 1. Installs the Debian packages listed below that are missing (apt-get, as root only;
 #    as another user it prints the command to run and exits 1).
-# 2. Configures and builds: cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ...
+# 2. Installs the npm packages of tests/frameworks/bullmq (npm ci, pinned by its lockfile).
+# 3. Configures and builds: cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ...
 #
 # Safe to run again: packages already installed are not touched and the build is
 # incremental. BUILD_DIR (default: build, relative to the repository root) picks the
@@ -61,6 +62,21 @@ fi
 # Build as the owner of the checkout (see above); as is when that is us or root.
 # shellcheck source=tools/as_owner.sh
 source "$ROOT/tools/as_owner.sh"
+
+# npm: NodeSource's nodejs (what this machine kind ships) includes it; Debian's nodejs
+# needs the separate npm package.
+if ! command -v npm >/dev/null; then
+  if ((EUID != 0)); then
+    echo "setup: npm is missing; run: apt-get install -y --no-install-recommends npm" >&2
+    exit 1
+  fi
+  echo "setup: installing npm"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm
+fi
+# tests/frameworks/bullmq: BullMQ from the npm registry, at the versions its committed
+# package-lock.json pins, installed into that folder only (never globally).
+echo "setup: npm ci in tests/frameworks/bullmq"
+(cd "$ROOT/tests/frameworks/bullmq" && as_owner npm ci --no-audit --no-fund --loglevel=error)
 
 echo "setup: building in $BUILD_DIR"
 as_owner cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "$@"

@@ -532,6 +532,12 @@ void JobsApi::ChatResponse(Request& req, std::shared_ptr<Exchange> ex) {
   ReplyJson(*ex, jobs::IsTerminal(job.state) ? 200 : 202, body, corr);
 }
 
+bool JobsApi::AcquireStreamSlot() {
+  if (open_streams_.fetch_add(1) < options_.sse_max_streams) return true;
+  open_streams_.fetch_sub(1);
+  return false;
+}
+
 uint64_t JobsApi::AddDrainHook(std::function<void()> hook) {
   std::lock_guard lock(drain_mu_);
   uint64_t id = next_drain_hook_++;

@@ -58,6 +58,12 @@ class JobsApi {
   int64_t open_streams() const { return open_streams_.load(); }
   // Long-polls parked waiting for an event.
   int64_t waiting_polls() const { return waiting_polls_.load(); }
+  // For the SSE streams and long-polls of other routes (durable channels): a slot among
+  // --sse-max-streams (false when all are taken; release each slot taken once), and the
+  // parked long-poll count of the redge_longpoll_waiting gauge.
+  bool AcquireStreamSlot();
+  void ReleaseStreamSlot() { open_streams_.fetch_sub(1); }
+  void AddWaitingPolls(int64_t delta) { waiting_polls_.fetch_add(delta); }
 
   // Used by the route handlers (jobs_api.cc, sse_routes.cc).
   struct Ctx;

@@ -15,7 +15,15 @@ void AppendOneLine(std::string* out, std::string_view value) {
 }  // namespace
 
 void AppendSseEvent(std::string* out, int64_t id, std::string_view event, std::string_view data) {
-  if (id >= 0) out->append("id: ").append(std::to_string(id)).push_back('\n');
+  const std::string text = id >= 0 ? std::to_string(id) : std::string();
+  AppendSseEvent(out, std::string_view(text), event, data);
+}
+
+void AppendSseEvent(std::string* out, std::string_view id, std::string_view event,
+                    std::string_view data) {
+  const bool valid_id =
+      !id.empty() && id.find_first_not_of("0123456789-") == std::string_view::npos;
+  if (valid_id) out->append("id: ").append(id).push_back('\n');
   if (!event.empty()) {
     out->append("event: ");
     AppendOneLine(out, event);

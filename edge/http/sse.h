@@ -22,6 +22,10 @@ namespace redge::http {
 // which readers treat as "message"; no `id:` line when `id` < 0, for an event that is not
 // one of the job's stored events, so the reader's Last-Event-ID stays as it was).
 void AppendSseEvent(std::string* out, int64_t id, std::string_view event, std::string_view data);
+// The same with a stream entry id as the event id ("<ms>-<seq>": durable channels). An id
+// with any character other than digits and '-' is not written (no `id:` line).
+void AppendSseEvent(std::string* out, std::string_view id, std::string_view event,
+                    std::string_view data);
 // Appends ": <text>\n\n", a comment line readers ignore (heartbeats).
 void AppendSseComment(std::string* out, std::string_view text);
 // Appends "retry: <ms>\n\n": the reconnection delay EventSource uses.

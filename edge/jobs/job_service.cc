@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "edge/auth_guard.h"
+#include "edge/jobs/event_stream_view.h"
 #include "edge/jobs/job_txn.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
@@ -84,6 +85,9 @@ Outcome JobService::Unavailable(const st::Status& s) {
 }
 
 st::Status JobService::Start() {
+  events_view_ = std::make_shared<EventStreamView>(options_.events_stream_template);
+  events_view_is_list_ = events_view_->KeyOf("x") == EventsKey("x");
+  store_->SetStreamView(events_view_);
   store_->AddKeyObserver(queue_key_.prefix(),
                          [this](st::Txn& txn, const st::KeyEvent& ev) { OnQueuePop(txn, ev); });
   store_->AddKeyObserver(response_key_.prefix(),

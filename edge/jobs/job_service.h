@@ -43,6 +43,8 @@ struct Metrics;
 
 namespace redge::jobs {
 
+class EventStreamView;
+
 struct JobsOptions {
   int64_t lease_timeout_ms = 60'000;
   int max_attempts = 3;
@@ -50,6 +52,8 @@ struct JobsOptions {
   std::string queue_key_template = "redge:queue:{queue}";
   std::string response_key_template = "redge:response:{id}";
   std::string progress_channel_template = "redge:progress:{id}";
+  // The read-only stream view of a job's events (event_stream_view.h), in database 0.
+  std::string events_stream_template = "redge:events:{id}";
   // Largest event data, as compact JSON, that is stored (a worker's event, a result in
   // the `completed` event): --max-event-bytes. Every stored event then fits an SSE
   // stream's buffer.
@@ -197,6 +201,10 @@ class JobService {
   JobsOptions options_;
   Metrics* metrics_;
   KeyTemplate queue_key_, response_key_, progress_channel_;
+  // The stream view of job events (registered with the store by Start); Append signals its
+  // key when it is not the event list's own name.
+  std::shared_ptr<EventStreamView> events_view_;
+  bool events_view_is_list_ = false;
 
   std::mutex watch_mu_;
   std::unordered_map<std::string, std::map<uint64_t, WatchFn>> watchers_;

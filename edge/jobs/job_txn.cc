@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "edge/jobs/event_stream_view.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/metrics.h"
@@ -59,6 +60,11 @@ int64_t JobService::TxnOps::Append(JobService& svc, st::Txn& txn, Job& job, std:
   job.updated_at = e.ts;
   (void)st::lists::Push(txn, EventsKey(job.id), st::ListEnd::kRight, {e.ToRecord(data_json)},
                         false);
+  // A blocked XREAD on the stream view of the events is served by this write (the push
+  // signals the list's own name, which is the view's with the default template).
+  if (svc.events_view_ && !svc.events_view_is_list_) {
+    txn.SignalKeyReady(svc.events_view_->KeyOf(job.id));
+  }
   std::string id = job.id;
   const auto appended = std::chrono::steady_clock::now();
   txn.AfterCommit([&svc, id, appended] { svc.OnEventCommitted(id, appended); });

@@ -154,6 +154,9 @@ void XLen(CommandContext& ctx) {
 
 // XDEL key id...: the key is looked up before the ids are parsed (an absent key is 0).
 void XDel(CommandContext& ctx) {
+  if (ss::IsView(*ctx.txn, ctx.argv[1])) {
+    return ReplyStatusError(ctx, ss::ViewReadOnlyError(ctx.argv[1]));
+  }
   auto exists = ctx.txn->GetTyped(ctx.argv[1], store::KeyType::kStream);
   if (!exists.ok()) {
     if (exists.status().IsNotFound()) return ctx.reply.Integer(0);

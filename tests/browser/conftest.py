@@ -5,7 +5,7 @@ The whole suite is skipped when /usr/bin/chromium (Debian package `chromium`) or
 `websocket` module (python3-websocket) is missing.
 
 - `redge`: a fresh redge on ephemeral ports (tests/redge_process.py), stopped and checked
-  at teardown.
+  at teardown; `@pytest.mark.redge_flags(...)` gives it extra flags.
 - `proxy`: a proxy.TestProxy to that redge; it also serves tests/browser/static/ under
   /test/, so the test page shares the API's origin.
 - `page`: a cdp.PageSession on a fresh headless Chromium.
@@ -47,13 +47,19 @@ def pytest_collection_modifyitems(config, items):
 import redge_process  # noqa: E402
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "redge_flags(*flags): extra flags of the `redge` fixture")
+
+
 @pytest.fixture
-def redge(tmp_path):
+def redge(tmp_path, request):
     binary = redge_process.redge_binary()
+    marker = request.node.get_closest_marker("redge_flags")
+    flags = marker.args if marker else ()
     gen = redge_process.server_factory(
         lambda workdir, flags: redge_process.RedgeProcess(binary, workdir, flags), tmp_path)
     start = next(gen)
-    yield start()
+    yield start(*flags)
     next(gen, None)
 
 

@@ -4,7 +4,7 @@
   so the page has the same origin as the API and needs no CORS.
 - Everything else is forwarded to redge, one request per connection (`Connection: close`
   both ways). Bodies of ordinary responses are read whole and sent with Content-Length.
-- SSE (`GET /v1/jobs/{id}/events`, status 200) is streamed: the proxy decodes redge's
+- SSE (`GET /v1/jobs/{id}/events` and `/v1/channels/{channel}/events`, status 200) is streamed: the proxy decodes redge's
   chunked body and sends it to the browser as an until-close body, so it can cut it at
   an exact place:
   * `plan_cuts(("events", n), ("bytes", n), ...)`: the next SSE responses, one plan step
@@ -14,7 +14,7 @@
   (mode "503") or closed at once without an answer (mode "close"); every other request,
   long-polls included, is still forwarded.
 - Counters (under `lock`): `sse_requests`, `sse_forwarded`, `sse_refused`, `sse_cuts`,
-  `longpolls` (GET /v1/jobs/{id} with `wait=`), `requests` (method, target, status).
+  `longpolls` (GET /v1/jobs/{id} or /v1/channels/{channel}/messages with `wait=`), `requests` (method, target, status).
 """
 
 import http.client
@@ -26,8 +26,8 @@ import threading
 import urllib.parse
 
 STATIC_DIR = pathlib.Path(__file__).resolve().parent / "static"
-SSE_PATH_RE = re.compile(r"^/v1/jobs/[^/]+/events$")
-JOB_PATH_RE = re.compile(r"^/v1/jobs/[^/]+$")
+SSE_PATH_RE = re.compile(r"^/v1/(jobs|channels)/[^/]+/events$")
+JOB_PATH_RE = re.compile(r"^/v1/jobs/[^/]+$|^/v1/channels/[^/]+/messages$")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
               "transfer-encoding", "upgrade", "content-length"}
 UPSTREAM_TIMEOUT_S = 120

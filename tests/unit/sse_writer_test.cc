@@ -117,3 +117,20 @@ TEST(SseWriter, CommentsAndRetry) {
 
 }  // namespace
 }  // namespace redge::http
+
+namespace redge::http {
+namespace {
+
+TEST(SseWriter, StreamIdsAreWrittenAndAnythingElseIsDropped) {
+  std::string out;
+  AppendSseEvent(&out, std::string_view("1700000000000-3"), "", "m");
+  EXPECT_EQ(out, "id: 1700000000000-3\ndata: m\n\n");
+  out.clear();
+  // An id that could carry another field (or is empty) gives no `id:` line at all.
+  AppendSseEvent(&out, std::string_view("1-0\nevent: completed"), "missed", "{}");
+  AppendSseEvent(&out, std::string_view(""), "ready", "{}");
+  EXPECT_EQ(out, "event: missed\ndata: {}\n\nevent: ready\ndata: {}\n\n");
+}
+
+}  // namespace
+}  // namespace redge::http

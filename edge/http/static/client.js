@@ -2,7 +2,7 @@
  * redge browser client: submit jobs and watch their events. A plain ES module served by
  * redge at GET /v1/client.js (no build step):
  *
- *   import { submit, watch } from '/v1/client.js';
+ *   import { submit, watch, subscribe } from '/v1/client.js';
  *   const job = await submit('demo', { prompt: 'hi' }, { token });
  *   const w = watch(job.id, {
  *     token,
@@ -18,6 +18,10 @@
  * (and in any proxy access log), so prefer short-lived tokens, serve over HTTPS, and
  * never put a token in the page source: read it from user input or from a location
  * fragment (#token=...), which browsers do not send to the server.
+ *
+ * Durable channels (redge --durable-channels): subscribe(channel, {onMessage, onMissed,
+ * onStatus, after, token}) reads a channel's messages with the same resume and long-poll
+ * fallback, each message once and in order; see subscribe() below.
  *
  * Cross-origin use: pass `baseUrl: 'https://redge.example'` and start redge with
  * `--cors-origins https://your-page.example`.
@@ -280,4 +284,213 @@ export function watch(jobId, {
     startSse();
   }
   return { close };
+}
+
+// --- Durable channels -----------------------------------------------------------------
+// Message ids are stream ids "<ms>-<seq>": compared as numbers of any size.
+function parseMsgId(id) {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(String(id));
+  return m ? [BigInt(m[1]), BigInt(m[2] || 0)] : null;
+}
+function msgIdGreater(a, b) {
+  const x = parseMsgId(a);
+  const y = parseMsgId(b);
+  if (!x) return false;
+  if (!y) return true;
+  return x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
+}
+
+/**
+ * Subscribes to a durable channel (redge --durable-channels): GET
+ * /v1/channels/{channel}/events over SSE, long-polls of /v1/channels/{channel}/messages
+ * while SSE fails, resuming from the last message id either way.
+ * @param {string} channel
+ * @param {{onMessage?: function({id: string, data: string, channel: string}),
+ *          onMissed?: function({after: string, resume: string, first_id: ?string,
+ *          message: string}), onStatus?: function(string), baseUrl?: string,
+ *          token?: string, after?: string, pollAfterFailures?: number,
+ *          sseRetryMs?: number}} [opts]
+ *   after: deliver messages with ids > after ('0': every message the channel still
+ *   keeps); absent: only messages published from now on.
+ *   onMessage gets each message exactly once, in id order, across reconnects and the
+ *   fallback. onMissed is called when messages after the position were dropped by the
+ *   channel's retention (--channel-history) before this reader got them; delivery goes on
+ *   with the oldest message kept. onStatus: connecting | live | reconnecting | polling |
+ *   failed (the server refused: unknown channel, bad token; subscribing stops) | closed.
+ * @returns {{close: function(), lastId: function(): ?string}}
+ */
+export function subscribe(channel, {
+  onMessage, onMissed, onStatus, baseUrl = '', token, after, pollAfterFailures = 3,
+  sseRetryMs = 10000,
+} = {}) {
+  const name = encodeURIComponent(channel);
+  let lastId = after === undefined || after === null ? null : String(after);
+  let closed = false;
+  let status = null;
+  let es = null;
+  let failures = 0;
+  let poll = null;
+  let sseTimer = null;
+  let reopenTimer = null;
+  let chain = Promise.resolve();
+
+  const setStatus = (s) => {
+    if (s === status || (closed && s !== 'closed' && s !== 'failed')) return;
+    status = s;
+    if (onStatus) onStatus(s);
+  };
+
+  function stop() {
+    closed = true;
+    if (es) es.close();
+    es = null;
+    if (poll) poll.abort();
+    poll = null;
+    clearTimeout(sseTimer);
+    clearTimeout(reopenTimer);
+  }
+
+  function close() {
+    if (closed) return;
+    stop();
+    setStatus('closed');
+  }
+
+  function fail() {
+    if (closed) return;
+    stop();
+    setStatus('failed');
+  }
+
+  // Moves the position forward (never back).
+  function advance(id) {
+    if (id !== undefined && id !== null && (lastId === null || msgIdGreater(id, lastId))) {
+      lastId = String(id);
+    }
+  }
+
+  function deliver(id, data) {
+    if (closed || (lastId !== null && !msgIdGreater(id, lastId))) return;
+    lastId = String(id);
+    if (onMessage) onMessage({ id: String(id), data, channel });
+  }
+
+  function missed(info) {
+    if (closed) return;
+    if (lastId !== null && !msgIdGreater(info.resume, lastId)) return;  // reported already
+    advance(info.resume);
+    if (onMissed) onMissed(info);
+  }
+
+  function query() {
+    return lastId === null ? '' : `after=${encodeURIComponent(lastId)}`;
+  }
+
+  // --- SSE ------------------------------------------------------------------------
+  function startSse() {
+    if (closed) return;
+    clearTimeout(reopenTimer);
+    if (es) es.close();
+    let opened = false;
+    const params = [query(), token ? `access_token=${encodeURIComponent(token)}` : '']
+      .filter(Boolean).join('&');
+    const url = `${baseUrl}/v1/channels/${name}/events${params ? `?${params}` : ''}`;
+    setStatus(status === null ? 'connecting' : 'reconnecting');
+    const source = new EventSource(url);
+    es = source;
+    source.onopen = () => {
+      if (es !== source) return;
+      opened = true;
+      failures = 0;
+      setStatus('live');
+    };
+    source.addEventListener('ready', (m) => {
+      if (es !== source) return;
+      chain = chain.then(() => { if (lastId === null) advance(m.lastEventId); });
+    });
+    source.addEventListener('missed', (m) => {
+      if (es !== source) return;
+      let info = null;
+      try { info = JSON.parse(m.data); } catch (_) { /* malformed: ignored */ }
+      if (info) chain = chain.then(() => missed(info));
+    });
+    source.addEventListener('message', (m) => {
+      if (es !== source || !parseMsgId(m.lastEventId)) return;
+      const id = m.lastEventId;
+      const { data } = m;
+      chain = chain.then(() => deliver(id, data));
+    });
+    source.addEventListener('error', (m) => {
+      // The server's own `error` event (a store failure) carries data; a connection
+      // error does not and reaches onerror below.
+      if (es !== source || !m.data || closed) return;
+      source.close();
+      es = null;
+      chain = chain.then(startPolling);
+    });
+    source.onerror = () => {
+      if (es !== source || closed) return;
+      failures++;
+      if (!opened || failures >= pollAfterFailures) {
+        source.close();
+        es = null;
+        startPolling();
+        return;
+      }
+      setStatus('reconnecting');
+      if (source.readyState === EventSource.CLOSED) {
+        reopenTimer = setTimeout(startSse, 1000);
+      }
+    };
+  }
+
+  // --- Long-poll ------------------------------------------------------------------
+  function startPolling() {
+    if (closed) return;
+    setStatus('polling');
+    const ctl = new AbortController();
+    poll = ctl;
+    clearTimeout(sseTimer);
+    sseTimer = setTimeout(() => {
+      if (closed || poll !== ctl) return;
+      ctl.abort();
+      poll = null;
+      failures = 0;
+      startSse();
+    }, sseRetryMs);
+    (async () => {
+      let backoff = 1000;
+      while (!closed && poll === ctl) {
+        try {
+          await chain;
+          const q = [query(), `wait=${LONG_POLL_WAIT_S}`].filter(Boolean).join('&');
+          const res = await fetch(`${baseUrl}/v1/channels/${name}/messages?${q}`, {
+            headers: authHeaders(token), signal: ctl.signal, cache: 'no-store',
+          });
+          if (!res.ok) throw await errorFrom(res);
+          const body = await res.json();
+          if (poll !== ctl) return;
+          if (body.missed) missed(body.missed);
+          for (const m of body.messages || []) deliver(m.id, m.data);
+          advance(body.last_id);
+          backoff = 1000;
+        } catch (err) {
+          if (closed || poll !== ctl || ctl.signal.aborted) return;
+          if (err && err.status >= 400 && err.status < 500 && err.status !== 408) {
+            fail();
+            return;
+          }
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff = Math.min(backoff * 2, 30000);
+        }
+      }
+    })();
+  }
+
+  if (typeof EventSource === 'undefined') {
+    startPolling();
+  } else {
+    startSse();
+  }
+  return { close, lastId: () => lastId };
 }

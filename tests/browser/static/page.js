@@ -39,6 +39,23 @@ window.testApi = {
     return job;
   },
   close() { if (handle) handle.close(); },
+  // Subscribes to a durable channel; messages, statuses and misses go to testState.
+  subscribe(channel, opts = {}) {
+    state.messages = [];
+    state.missed = [];
+    handle = client.subscribe(channel, {
+      ...opts,
+      onMessage(m) {
+        state.messages.push({ id: m.id, data: m.data });
+        const li = document.createElement('li');
+        li.textContent = `${m.id} ${m.data}`;
+        document.getElementById('events').appendChild(li);
+      },
+      onMissed(info) { state.missed.push(info); },
+      onStatus(s) { state.statuses.push(s); show('status', s); },
+    });
+    return true;
+  },
 };
 
 import('/v1/client.js').then((mod) => {
