@@ -29,7 +29,7 @@ void WriteString(Txn& txn, std::string_view key, std::string value, int64_t expi
   meta.expire_at_ms = expire_at_ms;
   meta.value = std::move(value);
   txn.PutMeta(key, meta);
-  if (txn.HasObserver(key)) {
+  if (txn.HasObserver(key, event)) {
     // Copied only for an observer: a 512 MB value is not duplicated on every SET.
     std::vector<std::string> values{meta.value};
     txn.Notify(key, event, &values);
