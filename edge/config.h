@@ -47,6 +47,11 @@ struct Config {
   std::string queue_key_template = "redge:queue:{queue}";
   std::string response_key_template = "redge:response:{id}";
   std::string progress_channel_template = "redge:progress:{id}";
+  bool celery_bridge = true;
+  std::string celery_result_prefix = "celery-task-meta-";
+  std::string celery_unacked_key = "unacked";
+  std::string celery_key_prefix;
+  std::string celery_control_exchange = "celery";
   std::string config_file;
   std::string log_format;  // "text" / "json"; empty = text on a tty, json otherwise
   std::string log_level = "info";
