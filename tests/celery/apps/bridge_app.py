@@ -4,7 +4,8 @@ what Celery and kombu write. Copied into each test's temp dir as app.py and run 
 `python3 -m celery -A app worker`.
 
 FW_ACKS_LATE=1 turns on task_acks_late with a visibility timeout of
-FW_VISIBILITY_TIMEOUT seconds (the killed-worker test).
+FW_VISIBILITY_TIMEOUT seconds (the killed-worker test); FW_BACKEND_URL puts the results
+elsewhere.
 """
 
 import os
@@ -13,8 +14,10 @@ import redis
 from celery import Celery
 
 URL = os.environ["FW_REDIS_URL"]
+# FW_BACKEND_URL: another result backend (the visibility tests: redge is the broker only).
+BACKEND = os.environ.get("FW_BACKEND_URL", URL)
 
-app = Celery("app", broker=URL, backend=URL)
+app = Celery("app", broker=URL, backend=BACKEND)
 app.conf.update(
     task_serializer="json",
     result_serializer="json",
