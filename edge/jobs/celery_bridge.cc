@@ -68,7 +68,8 @@ void CeleryBridge::OnList(st::Txn& txn, const st::KeyEvent& ev) {
   if (ev.values == nullptr || ev.values->empty() || IsInternalKey(ev.key)) return;
   const bool push = ev.event == "lpush" || ev.event == "rpush";
   for (const auto& raw : *ev.values) {
-    auto msg = celery::ParseTaskMessage(raw);
+    // A pop needs only the task id: the body was read when the message was pushed.
+    auto msg = celery::ParseTaskMessage(raw, /*with_body=*/push);
     if (!msg) continue;
     if (push) {
       OnPushed(txn, ev.db, ev.key, raw, *msg);
@@ -189,7 +190,7 @@ void CeleryBridge::OnUnacked(st::Txn& txn, const st::KeyEvent& ev) {
     if (ParseJson(v[i + 1], &entry) != JsonError::kNone || !entry.is_array() || entry.empty()) {
       continue;
     }
-    auto msg = celery::TaskMessageFromJson(entry[0]);
+    auto msg = celery::TaskMessageFromJson(entry[0], /*with_body=*/false);
     if (!msg || !ValidCeleryTaskId(msg->id)) continue;
     DbScope jobs_db(txn, 0);
     auto job = JobService::TxnOps::Load(txn, msg->id);

@@ -138,7 +138,7 @@ double EpochSeconds(int64_t ms) { return static_cast<double>(ms) / 1000.0; }
 
 }  // namespace
 
-std::optional<TaskMessage> ParseTaskMessage(std::string_view raw) {
+std::optional<TaskMessage> ParseTaskMessage(std::string_view raw, bool with_body) {
   // Cheap refusals first: most list values (job envelopes, events, application data) are
   // not task messages and must cost next to nothing.
   if (raw.size() < 40 || raw.front() != '{' || raw.find("\"headers\"") == std::string_view::npos ||
@@ -147,10 +147,10 @@ std::optional<TaskMessage> ParseTaskMessage(std::string_view raw) {
   }
   json m;
   if (ParseJson(raw, &m) != JsonError::kNone) return std::nullopt;
-  return TaskMessageFromJson(m);
+  return TaskMessageFromJson(m, with_body);
 }
 
-std::optional<TaskMessage> TaskMessageFromJson(const json& m) {
+std::optional<TaskMessage> TaskMessageFromJson(const json& m, bool with_body) {
   if (!m.is_object()) return std::nullopt;
   auto headers = m.find("headers");
   auto props = m.find("properties");
@@ -184,6 +184,7 @@ std::optional<TaskMessage> TaskMessageFromJson(const json& m) {
     t.routing_key = StringField(*di, "routing_key");
   }
   t.content_type = StringField(m, "content-type");
+  if (!with_body) return t;
   std::string body = StringField(m, "body");
   std::optional<std::string> decoded;
   if (StringField(*props, "body_encoding") == "base64") {

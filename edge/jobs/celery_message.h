@@ -57,10 +57,13 @@ struct TaskMessage {
 
 // Parses `raw` when it is a protocol-2 task message (headers.id and headers.task
 // strings); nullopt for anything else, cheaply for values that cannot be one.
-std::optional<TaskMessage> ParseTaskMessage(std::string_view raw);
+// `with_body` false skips decoding the body (the sizes and callback ids stay unset): what
+// a reservation needs, the task id, costs less.
+std::optional<TaskMessage> ParseTaskMessage(std::string_view raw, bool with_body = true);
 // The same for a message already parsed (an entry of kombu's `unacked` hash holds
 // [message, exchange, routing_key]).
-std::optional<TaskMessage> TaskMessageFromJson(const nlohmann::json& message);
+std::optional<TaskMessage> TaskMessageFromJson(const nlohmann::json& message,
+                                               bool with_body = true);
 
 // "celery\x06\x163" -> {"celery", 3}; a name without a sub-queue suffix has step 0.
 std::pair<std::string_view, int> SplitPriorityKey(std::string_view list);

@@ -98,6 +98,7 @@ void CeleryBridge::Create(st::Txn& txn, int db, std::string_view list, std::stri
   Ops::NoteEnqueued(*jobs_, txn, j.queue);
   txn.AfterCommit([this, queue = j.queue, db] { NoteQueue(queue, db); });
   Count(txn, msg.task, "received");
+  if (!LogEnabled(spdlog::level::info)) return;  // the fields cost allocations per task
   Log(spdlog::level::info, "celery task queued",
       {{"job_id", j.id},
        {"correlation_id", j.correlation_id},
@@ -142,6 +143,7 @@ void CeleryBridge::Start(st::Txn& txn, Job& job, const std::string& worker, bool
   Ops::Save(txn, job);
   Ops::MarkRunning(*jobs_, txn, job, true);
   Count(txn, Str(c, "task"), "started", wait);
+  if (!LogEnabled(spdlog::level::info)) return;
   Log(spdlog::level::info, "celery task reserved",
       {{"job_id", job.id},
        {"correlation_id", job.correlation_id},

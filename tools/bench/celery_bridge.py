@@ -13,7 +13,8 @@ Throughput, for each mode (alternating, `--repeat` times; medians): a fresh
   - round trips: T producer threads loop `send_task("bapp.add").get()` for `--duration` s
     after a warm-up (what a web backend waiting on a task does);
   - bulk: `--tasks` tasks sent at once, then every result waited for (the worker's
-    throughput; Celery's own limit).
+    throughput; Celery's own limit), and redge's CPU time per task meanwhile
+    (/proc/<pid>/stat): on a shared 2-CPU machine the steadier figure.
 Latency (bridge on), two workloads: "dense", `--latency-tasks` tasks each calling
 `update_state(PROGRESS, meta={"i", "t": time.time()})` 25 times 20 ms apart (a progress
 bar over a fast loop), and "sparse", tasks with 8 updates 0.3-1.0 s apart (pseudo-random,
@@ -155,6 +156,12 @@ def round_trips(app, args):
     return len(latencies) / args.duration, latencies
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process (/proc/<pid>/stat)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def bulk(app, args):
     t0 = time.monotonic()
     results = [app.send_task("bapp.add", args=(i, 1)) for i in range(args.tasks)]
@@ -174,10 +181,12 @@ def throughput_run(bridge, args, tmp):
         worker, wlog = start_worker(server, workdir, args.concurrency)
         app = client_app(server)
         rate, lat = round_trips(app, args)
+        cpu0 = cpu_seconds(server.proc.pid)
         bulk_rate, send_rate = bulk(app, args)
+        cpu_per_task = (cpu_seconds(server.proc.pid) - cpu0) / args.tasks
         if worker.poll() is not None:
             raise BenchError("the worker exited during the run" + first_error(wlog))
-        return rate, lat, bulk_rate, send_rate
+        return rate, lat, bulk_rate, send_rate, cpu_per_task
     finally:
         if app is not None:
             close_app(app)
@@ -281,12 +290,13 @@ def main():
     try:
         for r in range(args.repeat):
             for bridge in ("on", "off"):
-                rate, lat, bulk_rate, send_rate = throughput_run(bridge, args, tmp)
-                runs[bridge].append((rate, lat, bulk_rate, send_rate))
+                rate, lat, bulk_rate, send_rate, cpu = throughput_run(bridge, args, tmp)
+                runs[bridge].append((rate, lat, bulk_rate, send_rate, cpu))
                 print(f"  run {r + 1} bridge {bridge}: {rate:.0f} round trips/s, bulk "
-                      f"{bulk_rate:.0f} tasks/s (sent at {send_rate:.0f}/s)")
+                      f"{bulk_rate:.0f} tasks/s (sent at {send_rate:.0f}/s), redge CPU "
+                      f"{cpu * 1e6:.0f} us/task")
         print(f"\n{'bridge':<7} {'round trips/s':>14} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'bulk tasks/s':>13} {'send/s':>8}")
+              f"{'bulk tasks/s':>13} {'send/s':>8} {'redge CPU us/task':>18}")
         med = {}
         for bridge in ("on", "off"):
             rs = runs[bridge]
@@ -295,7 +305,8 @@ def main():
                            statistics.median(r[2] for r in rs))
             print(f"{bridge:<7} {med[bridge][0]:>14.0f} {pct(lat, 50) * 1e3:>8.2f} "
                   f"{pct(lat, 99) * 1e3:>8.2f} {med[bridge][1]:>13.0f} "
-                  f"{statistics.median(r[3] for r in rs):>8.0f}")
+                  f"{statistics.median(r[3] for r in rs):>8.0f} "
+                  f"{statistics.median(r[4] for r in rs) * 1e6:>18.0f}")
         print(f"on/off: round trips {med['on'][0] / med['off'][0]:.2f}, "
               f"bulk {med['on'][1] / med['off'][1]:.2f}")
 
