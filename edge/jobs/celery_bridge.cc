@@ -114,7 +114,7 @@ void CeleryBridge::OnPushed(st::Txn& txn, int db, std::string_view list, const s
   c["db"] = db;
   c["list"] = std::string(list);
   c["priority"] = msg.priority;
-  c["retries"] = msg.retries;
+  c["retries"] = std::max<int64_t>(old_retries, msg.retries);
   c["eta"] = celery_internal::OrNull(msg.eta);
   if (job->state == JobState::kQueued) {
     // Another copy while the first waits: the latest is the one a cancel takes out.
@@ -124,8 +124,7 @@ void CeleryBridge::OnPushed(st::Txn& txn, int db, std::string_view list, const s
   }
   if (msg.retries > old_retries) {
     // Task.retry sends the task again before storing RETRY: the event waits for the
-    // reason that RETRY carries (or for the reservation, whichever comes first).
-    c["retry_pending"] = true;
+    // reason that RETRY carries (PendingRetries > 0 until then).
     ToQueued(txn, *job, raw, false, "");
     return;
   }
@@ -134,7 +133,8 @@ void CeleryBridge::OnPushed(st::Txn& txn, int db, std::string_view list, const s
     // or one a stopping worker gave back.
     ToQueued(txn, *job, raw, true,
              "the message was returned to its queue unacknowledged (its worker was lost or "
-             "stopped); kombu restored it");
+             "stopped); kombu restored it",
+             false);
     return;
   }
   Log(spdlog::level::debug, "celery message for a running task ignored",
@@ -288,15 +288,9 @@ void CeleryBridge::OnWorkerEvent(st::Txn& txn, const json& event) {
     c["traceback"] = CapText(Str(event, "traceback"), 64 * 1024);
     Finish(txn, *job, JobState::kFailed, nullptr, Str(event, "exception"));
   } else if (type == "task-retried") {
-    const std::string reason = Str(event, "exception");
-    if (Bool(c, "retry_pending")) {
-      AnnounceRetry(txn, *job, reason);
-      JobService::TxnOps::Save(txn, *job);
-      if (job->celery.contains("held_reservation")) {
-        Start(txn, *job, Str(job->celery, "held_reservation"));
-      }
-    } else if (job->state == JobState::kRunning) {
-      ToQueued(txn, *job, "", true, reason);
+    OnRetryReported(txn, *job, Str(event, "exception"));
+    if (job->state == JobState::kQueued && job->celery.contains("held_reservation")) {
+      Start(txn, *job, Str(job->celery, "held_reservation"));
     }
   } else if (type == "task-revoked") {
     if (job->state == JobState::kQueued) RemoveQueuedMessage(txn, *job);

@@ -118,8 +118,15 @@ class CeleryBridge {
   // running -> queued (attempt + 1) with a `retrying` event now, or (`announce` false:
   // Task.retry re-sent it; the RETRY state that follows carries the reason) later.
   void ToQueued(store::Txn& txn, Job& job, const std::string& raw, bool announce,
-                const std::string& reason);
-  void AnnounceRetry(store::Txn& txn, Job& job, const std::string& reason);
+                const std::string& reason, bool task_retry = false);
+  // A `retrying` event; `task_retry`: for a re-send by Task.retry (counted, so the RETRY
+  // results that follow are matched to re-sends), else for a kombu restore.
+  void AnnounceRetry(store::Txn& txn, Job& job, const std::string& reason, bool task_retry);
+  // Re-sends by Task.retry not announced yet.
+  static int64_t PendingRetries(const nlohmann::json& celery);
+  // A RETRY result (or task-retried event) with its reason: announces the pending re-send
+  // it belongs to, or records the reason of one announced already.
+  void OnRetryReported(store::Txn& txn, Job& job, const std::string& reason);
   void Finish(store::Txn& txn, Job& job, JobState state, nlohmann::json result,
               const std::string& error);
   // Takes a queued job's message out of its list (in its broker database).

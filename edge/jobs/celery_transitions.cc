@@ -78,6 +78,8 @@ void CeleryBridge::Create(st::Txn& txn, int db, std::string_view list, std::stri
               {"list", std::string(list)},
               {"priority", msg.priority},
               {"retries", msg.retries},
+              {"retries_announced", msg.retries},
+              {"retry_results", msg.retries},
               {"parent_id", OrNull(msg.parent_id)},
               {"root_id", OrNull(msg.root_id)},
               {"group_id", OrNull(msg.group_id)},
@@ -111,7 +113,7 @@ void CeleryBridge::Create(st::Txn& txn, int db, std::string_view list, std::stri
 
 void CeleryBridge::Start(st::Txn& txn, Job& job, const std::string& worker, bool force) {
   json& held = job.celery;
-  if (Bool(held, "retry_pending")) {
+  if (PendingRetries(held) > 0) {
     // Task.retry re-sends the task, then stores RETRY with the reason; another worker
     // process may reserve the new message in between. The `retrying` event (with that
     // reason) must come before `started`: hold the reservation until RETRY arrives.
@@ -121,12 +123,20 @@ void CeleryBridge::Start(st::Txn& txn, Job& job, const std::string& worker, bool
       Ops::Save(txn, job);
       return;
     }
-    AnnounceRetry(txn, job, "the task asked to be retried (Task.retry)");
+    // It runs: announce without the reason (a RETRY that comes later only records it).
+    for (int i = 0; i < 16 && PendingRetries(held) > 0; ++i) {
+      AnnounceRetry(txn, job, "the task asked to be retried (Task.retry)", true);
+    }
   }
   std::string reserved_by = worker;
   if (auto h = held.find("held_reservation"); h != held.end()) {
-    if (h->is_string()) reserved_by = h->get<std::string>();
+    const std::string held_by = h->is_string() ? h->get<std::string>() : "";
     held.erase(h);
+    if (force && !worker.empty() && worker.rfind("resp:", 0) != 0) {
+      LearnWorker(txn, held_by, worker);  // a STARTED result or event names the worker
+    } else {
+      reserved_by = held_by;
+    }
   }
   const int64_t now = txn.now_ms();
   job.state = JobState::kRunning;
@@ -154,7 +164,7 @@ void CeleryBridge::Start(st::Txn& txn, Job& job, const std::string& worker, bool
 }
 
 void CeleryBridge::ToQueued(st::Txn& txn, Job& job, const std::string& raw, bool announce,
-                            const std::string& reason) {
+                            const std::string& reason, bool task_retry) {
   const bool was_running = job.state == JobState::kRunning;
   json& c = job.celery;
   const std::string previous = job.lease_holder;
@@ -166,14 +176,15 @@ void CeleryBridge::ToQueued(st::Txn& txn, Job& job, const std::string& raw, bool
   job.state = JobState::kQueued;
   job.envelope = raw;
   c["queued_at"] = txn.now_ms();
-  if (announce) AnnounceRetry(txn, job, reason);
+  if (announce) AnnounceRetry(txn, job, reason, task_retry);
   Ops::Save(txn, job);
   if (was_running) Ops::MarkRunning(*jobs_, txn, job, false);
 }
 
-void CeleryBridge::AnnounceRetry(st::Txn& txn, Job& job, const std::string& reason) {
+void CeleryBridge::AnnounceRetry(st::Txn& txn, Job& job, const std::string& reason,
+                                 bool task_retry) {
   json& c = job.celery;
-  c.erase("retry_pending");
+  if (task_retry) c["retries_announced"] = Int(c, "retries_announced") + 1;
   c["retry_reason"] = CapText(reason);
   std::string previous = Str(c, "previous_worker");
   Ops::Append(*jobs_, txn, job, "retrying",
@@ -263,19 +274,9 @@ void CeleryBridge::ApplyResult(st::Txn& txn, Job& job, const celery::ResultMeta&
     c["traceback"] = CapText(meta.traceback, 64 * 1024);
     Finish(txn, job, JobState::kFailed, nullptr, celery::ExceptionText(meta.result));
   } else if (s == "RETRY") {
-    const std::string reason = celery::ExceptionText(meta.result);
     c["traceback"] = CapText(meta.traceback, 64 * 1024);
-    if (Bool(c, "retry_pending")) {
-      AnnounceRetry(txn, job, reason);
-      Ops::Save(txn, job);
-      release_held();
-    } else if (job.state == JobState::kRunning) {
-      // RETRY before the task's new message (or with no new message redge can see).
-      ToQueued(txn, job, "", true, reason);
-    } else {
-      c["retry_reason"] = CapText(reason);  // announced at the reservation already
-      Ops::Save(txn, job);
-    }
+    OnRetryReported(txn, job, celery::ExceptionText(meta.result));
+    release_held();
   } else if (s == "REVOKED") {
     std::string why = "revoked";
     if (meta.result.is_object()) {
@@ -321,6 +322,32 @@ std::string CeleryBridge::WorkerName(const std::string& client) {
   std::lock_guard lock(mu_);
   auto it = worker_names_.find(client);
   return it == worker_names_.end() ? client : it->second;
+}
+
+int64_t CeleryBridge::PendingRetries(const json& c) {
+  // "retries": the highest headers.retries seen (re-sends by Task.retry);
+  // "retries_announced": how many of them have had their `retrying` event.
+  return Int(c, "retries") - Int(c, "retries_announced");
+}
+
+void CeleryBridge::OnRetryReported(st::Txn& txn, Job& job, const std::string& reason) {
+  json& c = job.celery;
+  const int64_t reported = Int(c, "retry_results") + 1;
+  c["retry_results"] = reported;
+  if (reported <= Int(c, "retries_announced")) {
+    // Its reservation ran before this RETRY arrived and announced it: keep the reason.
+    c["retry_reason"] = CapText(reason);
+    Ops::Save(txn, job);
+  } else if (PendingRetries(c) > 0) {
+    AnnounceRetry(txn, job, reason, true);
+    Ops::Save(txn, job);
+  } else if (job.state == JobState::kRunning) {
+    // RETRY before the task's new message (or with no new message redge can see).
+    ToQueued(txn, job, "", true, reason, true);
+  } else {
+    c["retry_reason"] = CapText(reason);
+    Ops::Save(txn, job);
+  }
 }
 
 }  // namespace redge::jobs

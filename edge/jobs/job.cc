@@ -119,9 +119,12 @@ json Job::ToApi() const {
   if (state == JobState::kFailed || state == JobState::kCanceled) j["error"] = error;
   if (is_celery()) {
     json c = celery;
-    c.erase("traceback");  // the trace route only
-    c.erase("list");       // broker-side details
-    c.erase("delivery_tag");
+    // The traceback is for the trace route only; the rest is the bridge's bookkeeping.
+    for (const char* internal :
+         {"traceback", "list", "db", "backend_db", "queued_at", "run_started_at",
+          "retries_announced", "retry_results", "held_reservation", "previous_worker"}) {
+      c.erase(internal);
+    }
     j["celery"] = std::move(c);
   }
   return j;

@@ -102,5 +102,17 @@ def test_docs_example_page_shows_progress_and_result(redge_factory, procs, tmp_p
         assert "sse" in readers, trace["timeline"]
         artifacts = HERE.parent / "artifacts"
         page.screenshot(artifacts / "celery_example_page.png")
+
+        # The dashboard shows Celery queues with their priority sub-queues.
+        status, _ = target.http.call("POST", "/v1/queues/parked/jobs",
+                                     {"celery": {"task": "tasks.build_report", "args": [1],
+                                                 "priority": 9}})
+        assert status == 202
+        page.navigate(redge_url + "/ui")
+        row = page.wait_for(
+            "(() => { const r = document.querySelector('#queues tr[data-queue=\"parked\"]');"
+            " return r && [...r.cells].map((c) => c.textContent); })()",
+            TIMEOUT, what="the dashboard to list queue 'parked'")
+        assert row[0] == "parked" and row[1] == "1" and row[4] == "p9: 1", row
     finally:
         browser.stop()
