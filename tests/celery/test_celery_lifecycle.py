@@ -108,6 +108,9 @@ def test_failing_task_fails_with_its_exception(celery_env):
     assert "ValueError: boom 7" in trace["celery"]["traceback"]
     assert [s["what"] for s in trace["timeline"]][:3] == [
         "enqueued", "reserved by a Celery worker", "finished"]
+    # Only Celery can send a task again: redge's retry route refuses.
+    status, body = env.http.call("POST", f"/v1/jobs/{res.id}/retry")
+    assert status == 409 and "Celery task" in body["error"]["message"]
 
 
 def test_retry_twice_then_success(celery_env):
