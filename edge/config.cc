@@ -129,6 +129,16 @@ std::string ParseHistory(const std::string& v, int64_t* count, double* seconds) 
   return "";
 }
 
+// A key name or prefix: 1-256 printable ASCII characters, no spaces.
+std::string ParseKeyName(const std::string& v, std::string* out) {
+  if (v.empty() || v.size() > 256) return "must be 1-256 characters";
+  for (char ch : v) {
+    if (ch <= ' ' || ch > '~') return "must be printable ASCII without spaces";
+  }
+  *out = v;
+  return "";
+}
+
 std::string ParseBool(const std::string& v, bool* out) {
   if (v == "yes" || v == "true" || v == "1" || v.empty()) {
     *out = true;
@@ -237,6 +247,32 @@ const std::vector<Setting>& Settings() {
        [](Config& c, const std::string& v) {
          return ParseHistory(v, &c.channel_history_count, &c.channel_history_s);
        }},
+      {"celery-bridge",
+       "on or off: Celery tasks sent through this server become jobs (docs/celery.md; "
+       "default on)",
+       false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (v != "on" && v != "off") return "must be on or off";
+         c.celery_bridge = v == "on";
+         return "";
+       }},
+      {"celery-result-prefix",
+       "key prefix of Celery's Redis result backend (default celery-task-meta-)", false,
+       [](Config& c, const std::string& v) { return ParseKeyName(v, &c.celery_result_prefix); }},
+      {"celery-unacked-key", "kombu's unacked hash (transport option unacked_key; default unacked)",
+       false,
+       [](Config& c, const std::string& v) { return ParseKeyName(v, &c.celery_unacked_key); }},
+      {"celery-key-prefix",
+       "kombu's global_keyprefix transport option, if the Celery app sets one (default none)",
+       false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (!v.empty()) return ParseKeyName(v, &c.celery_key_prefix);
+         c.celery_key_prefix.clear();
+         return "";
+       }},
+      {"celery-control-exchange",
+       "Celery's control_exchange: revokes go to /<db>.<name>.pidbox (default celery)", false,
+       [](Config& c, const std::string& v) { return ParseKeyName(v, &c.celery_control_exchange); }},
       {"data-dir", "directory of the store (default ./redge-data)", false,
        [](Config& c, const std::string& v) -> std::string {
          if (v.empty()) return "must not be empty";

@@ -52,6 +52,11 @@ struct Config {
   std::vector<std::string> durable_channels;
   int64_t channel_history_count = 1000;
   double channel_history_s = 0;  // 0 = no time limit
+  bool celery_bridge = true;
+  std::string celery_result_prefix = "celery-task-meta-";
+  std::string celery_unacked_key = "unacked";
+  std::string celery_key_prefix;
+  std::string celery_control_exchange = "celery";
   std::string config_file;
   std::string log_format;  // "text" / "json"; empty = text on a tty, json otherwise
   std::string log_level = "info";

@@ -14,6 +14,7 @@
 #include "edge/http/channels_api.h"
 #include "edge/http/http_server.h"
 #include "edge/http/jobs_api.h"
+#include "edge/jobs/celery_bridge.h"
 #include "edge/jobs/durable_channels.h"
 #include "edge/jobs/job_service.h"
 #include "edge/log.h"
@@ -121,6 +122,20 @@ int Serve(const redge::Config& config) {
   co.history_ms = static_cast<int64_t>(config.channel_history_s * 1000);
   auto channels = std::make_unique<redge::jobs::DurableChannels>(store.get(), co);
   channels->Start();
+  // The Celery bridge's observers, too, are in place before any client connects.
+  std::unique_ptr<redge::jobs::CeleryBridge> celery;
+  if (config.celery_bridge) {
+    redge::jobs::CeleryOptions cel;
+    cel.result_prefix = config.celery_result_prefix;
+    cel.unacked_key = config.celery_unacked_key;
+    cel.key_prefix = config.celery_key_prefix;
+    cel.control_exchange = config.celery_control_exchange;
+    celery = std::make_unique<redge::jobs::CeleryBridge>(store.get(), jobs.get(), cel, &metrics);
+    if (auto s = celery->Start(); !s.ok()) {
+      Log(lvl::critical, "cannot start the Celery bridge", {{"error", s.message()}});
+      return 1;
+    }
+  }
 
   std::unique_ptr<redge::http::HttpServer> http;
   std::unique_ptr<redge::http::JobsApi> api;
@@ -146,6 +161,7 @@ int Serve(const redge::Config& config) {
     ao.sse_heartbeat_ms = static_cast<int64_t>(config.sse_heartbeat_s * 1000);
     ao.sse_max_streams = config.sse_max_streams;
     ao.cors_origins = config.cors_origins;
+    ao.celery = celery.get();
     http = std::make_unique<redge::http::HttpServer>(ho);
     api = std::make_unique<redge::http::JobsApi>(jobs.get(), store.get(), ao, &metrics);
     api->Register(*http);

@@ -23,6 +23,20 @@ Result<Meta> LookupWriteOrCreate(Txn& txn, std::string_view key) {
   return meta;
 }
 
+// The "hset" event; its values (field, value, ...) are built only for an observer that
+// wants them (kombu's `unacked` hash: the Celery bridge).
+void NotifySet(Txn& txn, std::string_view key,
+               const std::vector<std::pair<std::string_view, std::string_view>>& pairs) {
+  if (!txn.HasObserver(key, "hset")) return txn.Notify(key, "hset");
+  std::vector<std::string> values;
+  values.reserve(pairs.size() * 2);
+  for (const auto& [field, value] : pairs) {
+    values.emplace_back(field);
+    values.emplace_back(value);
+  }
+  txn.Notify(key, "hset", &values);
+}
+
 // Sets one field, counting it in `meta` if new. Returns whether it was new.
 Result<bool> PutField(Txn& txn, std::string_view key, Meta* meta, std::string_view field,
                       std::string_view value) {
@@ -73,7 +87,7 @@ Result<int64_t> Set(Txn& txn, std::string_view key,
     created += *added ? 1 : 0;
   }
   txn.PutMeta(key, *meta);
-  txn.Notify(key, "hset");
+  NotifySet(txn, key, pairs);
   return created;
 }
 
@@ -96,7 +110,7 @@ Result<bool> SetNX(Txn& txn, std::string_view key, std::string_view field, std::
   object::NoteHashField(txn, &*meta, field, value);
   object::NoteHashCount(txn, &*meta);
   txn.PutMeta(key, *meta);
-  txn.Notify(key, "hset");
+  NotifySet(txn, key, {{field, value}});
   return true;
 }
 
@@ -145,7 +159,12 @@ Result<int64_t> Del(Txn& txn, std::string_view key, const std::vector<std::strin
   } else {
     txn.PutMeta(key, *meta);
   }
-  txn.Notify(key, "hdel");
+  if (txn.HasObserver(key, "hdel")) {
+    std::vector<std::string> deleted_fields(fields.begin(), fields.end());
+    txn.Notify(key, "hdel", &deleted_fields);
+  } else {
+    txn.Notify(key, "hdel");
+  }
   if (meta->count == 0) txn.Notify(key, "del");
   return deleted;
 }

@@ -95,7 +95,7 @@ Result<int64_t> Push(Txn& txn, std::string_view key, ListEnd end,
     }
   }
   txn.PutMeta(key, meta);
-  txn.Notify(key, PushEvent(end));
+  txn.Notify(key, PushEvent(end), &values);
   return static_cast<int64_t>(meta.size());
 }
 

@@ -476,9 +476,10 @@ void Store::Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<v
   im.group_commit->RunWhenDurable(seq, std::move(finish));
 }
 
-void Store::AddKeyObserver(std::string key_prefix, KeyObserver observer) {
+void Store::AddKeyObserver(std::string key_prefix, KeyObserver observer,
+                           std::vector<std::string> events) {
   std::lock_guard lock(impl_->mu);
-  impl_->key_observers.emplace_back(std::move(key_prefix), std::move(observer));
+  impl_->key_observers.push_back({std::move(key_prefix), std::move(events), std::move(observer)});
 }
 
 void Store::AddChannelObserver(std::string channel_prefix, ChannelObserver observer) {

@@ -86,12 +86,15 @@ struct Options {
 // A key-space event seen by mutation observers, named as Redis keyspace notifications
 // name them: "set", "del", "expired", "expire", "persist", "lpush", "rpush", "lpop",
 // "rpop", "lset", "lrem", "ltrim", "linsert", "rename_from", "rename_to", "incrby",
-// "append".
+// "append", "hset", "hdel", ...
 struct KeyEvent {
   int db = 0;
   std::string_view key;
   std::string_view event;
-  // For "set": the new value. For pops: the popped elements. Otherwise empty.
+  // For "set": the new value. For pushes: the pushed elements, in argument order. For
+  // pops: the popped elements. For "hset" (HSET, HMSET, HSETNX): field, value, field,
+  // value, ... For "hdel": the deleted fields. Otherwise (or when no observer of the key
+  // wants the event) null.
   const std::vector<std::string>* values = nullptr;
 };
 
@@ -241,7 +244,11 @@ class Store {
   PubSub& pubsub() { return pubsub_; }
 
   // --- Observers (register before serving traffic; thread-safe) ---------------------
-  void AddKeyObserver(std::string key_prefix, KeyObserver observer);
+  // `events`: the key-space event names the observer is called for; empty = all. An
+  // observer of every key (prefix "") for a few events costs the other events nothing:
+  // values (a SET's value) are copied only for an observer that wants them.
+  void AddKeyObserver(std::string key_prefix, KeyObserver observer,
+                      std::vector<std::string> events = {});
   void AddChannelObserver(std::string channel_prefix, ChannelObserver observer);
   // The read-only stream view (store/streams.h: StreamView): stream commands on the keys
   // it matches read it instead of a stored stream, and writes to them are refused. One

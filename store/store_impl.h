@@ -82,7 +82,20 @@ struct Store::Impl {
   uint64_t next_version = 0;
   uint64_t persisted_version_hwm = 0;
 
-  std::vector<std::pair<std::string, KeyObserver>> key_observers;
+  struct KeyObserverEntry {
+    std::string prefix;
+    std::vector<std::string> events;  // empty: every event
+    KeyObserver observer;
+    bool Wants(std::string_view key, std::string_view event) const {
+      if (key.substr(0, prefix.size()) != prefix) return false;
+      if (events.empty() || event.empty()) return true;
+      for (const auto& e : events) {
+        if (e == event) return true;
+      }
+      return false;
+    }
+  };
+  std::vector<KeyObserverEntry> key_observers;
   std::vector<std::pair<std::string, ChannelObserver>> channel_observers;
   std::vector<std::function<void(int db)>> flush_observers;
   std::atomic<bool> has_channel_observers{false};

@@ -34,7 +34,7 @@ void WriteString(Txn& txn, std::string_view key, std::string value, int64_t expi
   meta.value = std::move(value);
   object::SetStringHint(&meta, hint);
   txn.PutMeta(key, meta);
-  if (txn.HasObserver(key)) {
+  if (txn.HasObserver(key, event)) {
     // Copied only for an observer: a 512 MB value is not duplicated on every SET.
     std::vector<std::string> values{meta.value};
     txn.Notify(key, event, &values);

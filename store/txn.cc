@@ -510,9 +510,9 @@ void Txn::Notify(std::string_view key, std::string_view event,
   KeyEvent ev{db_, key, event, values};
   int saved_db = db_;
   observer_depth_++;
-  for (auto& [prefix, observer] : im.key_observers) {
-    if (key.substr(0, prefix.size()) == prefix) {
-      observer(*this, ev);
+  for (auto& entry : im.key_observers) {
+    if (entry.Wants(key, event)) {
+      entry.observer(*this, ev);
       db_ = saved_db;  // an observer may switch databases; give the command its own back
     }
   }
@@ -532,9 +532,9 @@ void Txn::PublishKeyspaceEvent(uint32_t flags, std::string_view key, std::string
   }
 }
 
-bool Txn::HasObserver(std::string_view key) const {
-  for (const auto& [prefix, observer] : store_->impl_->key_observers) {
-    if (key.substr(0, prefix.size()) == prefix) return true;
+bool Txn::HasObserver(std::string_view key, std::string_view event) const {
+  for (const auto& entry : store_->impl_->key_observers) {
+    if (entry.Wants(key, event)) return true;
   }
   return false;
 }

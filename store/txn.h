@@ -180,9 +180,9 @@ class Txn {
   void set_client(std::string client) { client_ = std::move(client); }
   const std::string& client() const { return client_; }
 
-  // Whether a key observer is registered for a prefix of `key` (so a caller builds the
-  // event's values only when someone will read them).
-  bool HasObserver(std::string_view key) const;
+  // Whether a key observer is registered for a prefix of `key` and wants `event` (empty:
+  // any event), so a caller builds the event's values only when someone will read them.
+  bool HasObserver(std::string_view key, std::string_view event = {}) const;
 
   // Runs after this batch commits successfully (not at all if it fails).
   void AfterCommit(std::function<void()> fn);

@@ -35,6 +35,7 @@ PACKAGES=(
   chromium python3-websocket fonts-dejavu-core  # tests/browser: headless Chromium over CDP
   python3-celery python3-kombu python3-channels-redis python3-django-channels  # tests/frameworks
   python3-daphne python3-socketio python3-rq     # tests/frameworks: real Redis frameworks
+  python3-fastapi python3-uvicorn                # tests/celery: the FastAPI example of docs/celery.md
   tcl                                            # tools/redis_suite.sh: Redis's own tests
 )
 

@@ -180,6 +180,9 @@ run_pytest "pytest (integration, compat, browser)" tests/integration tests/compa
 # Real frameworks, unchanged, against a real redge: Celery, Django Channels (channels_redis),
 # python-socketio's RedisManager, RQ.
 run_pytest "pytest (frameworks)" tests/frameworks
+# The Celery bridge: stock Celery workers on redge, what browsers see of their tasks
+# (SSE, long-poll, headless Chromium with the example of docs/celery.md).
+run_pytest "pytest (celery bridge)" tests/celery
 # The Debian package: built and checked; installed too as root on CI.
 run_suite_fn "package" package_suite
 # ------------------------------------------------------------------------------------

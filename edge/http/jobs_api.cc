@@ -229,10 +229,17 @@ void JobsApi::Enqueue(Request& req, std::shared_ptr<Exchange> ex, const std::str
   }
   auto payload = BodyJson(req, *ex, corr, nullptr);
   if (!payload) return;
-  jobs::JobService::EnqueueRequest r{queue, std::move(*payload), corr, idem};
   Job job;
   bool created = false;
-  Outcome out = jobs_->Enqueue(r, &job, &created);
+  Outcome out;
+  if (!chat && options_.celery && payload->is_object() && payload->size() == 1 &&
+      payload->contains("celery")) {
+    // {"celery": {"task", "args", "kwargs", ...}}: a Celery task message for a stock worker.
+    out = options_.celery->Enqueue(queue, (*payload)["celery"], corr, idem, &job, &created);
+  } else {
+    jobs::JobService::EnqueueRequest r{queue, std::move(*payload), corr, idem};
+    out = jobs_->Enqueue(r, &job, &created);
+  }
   if (!out.ok()) return ReplyOutcome(*ex, out, corr);
   const std::string& echoed = job.correlation_id;
   if (chat) {
@@ -250,6 +257,7 @@ void JobsApi::TraceJob(Request& req, std::shared_ptr<Exchange> ex) {
   std::vector<json> deliveries;
   Outcome out = jobs_->Trace(req.params[0], &job, &events, &deliveries);
   if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  const bool celery = job.is_celery();
   // One timeline: what the jobs layer recorded (enqueue, each lease and its holder, every
   // event, the end) and who received the end.
   json timeline = json::array();
@@ -260,7 +268,7 @@ void JobsApi::TraceJob(Request& req, std::shared_ptr<Exchange> ex) {
       step["correlation_id"] = job.correlation_id;
       step["queue"] = job.queue;
     } else if (e.type == "started") {
-      step["what"] = "leased";
+      step["what"] = celery ? "reserved by a Celery worker" : "leased";
       step["holder"] = e.data.value("worker", "");
       step["attempt"] = e.data.value("attempt", 0);
     } else if (e.type == "retrying") {
@@ -280,6 +288,7 @@ void JobsApi::TraceJob(Request& req, std::shared_ptr<Exchange> ex) {
     timeline.push_back(std::move(d));
   }
   json body = job.ToApi();
+  if (celery) body["celery"] = jobs::CeleryBridge::TraceDetails(job);  // with its traceback
   body["timeline"] = std::move(timeline);
   ReplyJson(*ex, 200, body, corr);
 }
@@ -287,6 +296,29 @@ void JobsApi::TraceJob(Request& req, std::shared_ptr<Exchange> ex) {
 void JobsApi::CancelJob(Request& req, std::shared_ptr<Exchange> ex) {
   const std::string corr = CorrelationOf(req);
   Job job;
+  if (options_.celery) {
+    // A Celery task is revoked over Celery's control channel (?terminate=true also kills
+    // it if it runs); 202 while its worker has yet to report the end.
+    bool terminate = false;
+    if (auto t = req.Query("terminate")) {
+      if (*t == "true" || *t == "1") {
+        terminate = true;
+      } else if (*t != "false" && *t != "0") {
+        return ReplyError(*ex, 400, "bad_request", "terminate must be true or false", corr);
+      }
+    }
+    bool handled = false;
+    Outcome out = options_.celery->Revoke(req.params[0], terminate, &job, &handled);
+    if (handled) {
+      if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+      Log(spdlog::level::info, "job cancel requested",
+          {{"job_id", std::string(job.id)},
+           {"correlation_id", std::string(job.correlation_id)},
+           {"celery_revoke", terminate ? "terminate" : "revoke"},
+           {"peer", std::string(req.peer)}});
+      return ReplyJson(*ex, jobs::IsTerminal(job.state) ? 200 : 202, job.ToApi(), corr);
+    }
+  }
   Outcome out = jobs_->Cancel(req.params[0], &job);
   if (!out.ok()) return ReplyOutcome(*ex, out, corr);
   Log(spdlog::level::info, "job cancel requested",
@@ -511,10 +543,12 @@ void JobsApi::WorkerFail(Request& req, std::shared_ptr<Exchange> ex) {
 void JobsApi::ListQueues(Request& req, std::shared_ptr<Exchange> ex) {
   json queues = json::array();
   for (const auto& q : jobs_->Queues()) {
-    queues.push_back({{"queue", q.queue},
-                      {"depth", q.depth},
-                      {"running", q.running},
-                      {"oldest_age_ms", q.oldest_age_ms}});
+    json entry = {{"queue", q.queue},
+                  {"depth", q.depth},
+                  {"running", q.running},
+                  {"oldest_age_ms", q.oldest_age_ms}};
+    if (q.extra.is_object()) entry.update(q.extra);
+    queues.push_back(std::move(entry));
   }
   ReplyJson(*ex, 200, {{"queues", queues}}, CorrelationOf(req));
 }

@@ -22,6 +22,7 @@
 
 #include "edge/auth_guard.h"
 #include "edge/http/http_server.h"
+#include "edge/jobs/celery_bridge.h"
 #include "edge/jobs/job_service.h"
 #include "edge/metrics.h"
 
@@ -33,6 +34,8 @@ struct JobsApiOptions {
   int64_t sse_max_streams = 10'000;
   int64_t sse_retry_ms = 3'000;           // the `retry:` hint sent to EventSource clients
   std::vector<std::string> cors_origins;  // --cors-origins; empty = no CORS
+  // --celery-bridge on: Celery bodies on enqueue, revokes on DELETE (may be null).
+  jobs::CeleryBridge* celery = nullptr;
 };
 
 class JobsApi {

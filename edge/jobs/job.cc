@@ -60,6 +60,7 @@ std::string Job::ToRecord() const {
             {"error", error},
             {"envelope", envelope},
             {"idempotency_key", idempotency_key}};
+  if (!celery.is_null()) j["celery"] = celery;
   return DumpJson(j);
 }
 
@@ -90,6 +91,7 @@ std::optional<Job> Job::FromRecord(std::string_view record) {
     job.error = j.value("error", "");
     job.envelope = j.value("envelope", "");
     job.idempotency_key = j.value("idempotency_key", "");
+    if (auto c = j.find("celery"); c != j.end() && c->is_object()) job.celery = *c;
     return job;
   } catch (const json::exception&) {
     return std::nullopt;
@@ -115,6 +117,16 @@ json Job::ToApi() const {
   }
   if (state == JobState::kCompleted) j["result"] = result;
   if (state == JobState::kFailed || state == JobState::kCanceled) j["error"] = error;
+  if (is_celery()) {
+    json c = celery;
+    // The traceback is for the trace route only; the rest is the bridge's bookkeeping.
+    for (const char* internal :
+         {"traceback", "list", "db", "backend_db", "queued_at", "run_started_at",
+          "retries_announced", "retry_results", "held_reservation", "previous_worker"}) {
+      c.erase(internal);
+    }
+    j["celery"] = std::move(c);
+  }
   return j;
 }
 

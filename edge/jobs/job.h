@@ -41,12 +41,18 @@ struct Job {
   std::string error;      // set when failed or canceled
   std::string envelope;   // the exact queue entry while queued (for cancel's LREM)
   std::string idempotency_key;
+  // A Celery task's details (edge/jobs/celery_bridge.h): task name, parent/root/group ids,
+  // argument sizes, its broker list, ...; null for every other job. No lease: Celery's
+  // own acknowledgements and the result backend drive such a job.
+  nlohmann::json celery;
 
   // Storage form (everything).
   std::string ToRecord() const;
   static std::optional<Job> FromRecord(std::string_view record);
-  // API form (docs/http-api.md): no token, no envelope, no payload.
+  // API form (docs/http-api.md): no token, no envelope, no payload; a Celery task's
+  // details without its traceback (the trace route adds that).
   nlohmann::json ToApi() const;
+  bool is_celery() const { return celery.is_object(); }
 };
 
 struct Event {

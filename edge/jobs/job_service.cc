@@ -118,7 +118,8 @@ st::Status JobService::Start() {
       if (job->state == JobState::kRunning) {
         running.insert(job->id);
         running_queue_[job->id] = job->queue;
-        leases.emplace_back(job->id, job->lease_expires_at);
+        // A Celery task has no lease: Celery's acknowledgements and results drive it.
+        if (!job->is_celery()) leases.emplace_back(job->id, job->lease_expires_at);
       }
     }
   });
@@ -291,6 +292,14 @@ Outcome JobService::Retry(const std::string& id, Job* job) {
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
     auto j = TxnOps::Load(txn, id);
     if (!j) return;
+    if (j->is_celery()) {
+      // Its message is Celery's to send: redge has no copy of the arguments to re-send.
+      out = Outcome::Error(Code::kConflict, "job " + id +
+                                                " is a Celery task; send it again from Celery "
+                                                "(a new task id) to run it again");
+      *job = std::move(*j);
+      return;
+    }
     if (j->state != JobState::kFailed && j->state != JobState::kCanceled) {
       out =
           Outcome::Error(Code::kConflict, "job " + id + " is " + std::string(StateName(j->state)) +
@@ -574,6 +583,10 @@ std::vector<QueueInfo> JobService::Queues() {
             q.oldest_age_ms = std::max<int64_t>(0, now - env["enqueued_at"].get<int64_t>());
           }
         }
+      }
+      if (queue_probe_) {
+        queue_probe_(txn, &q);
+        txn.SwitchDb(0);
       }
       out.push_back(std::move(q));
     }

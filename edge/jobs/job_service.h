@@ -76,6 +76,7 @@ struct QueueInfo {
   int64_t depth = 0;
   int64_t running = 0;
   int64_t oldest_age_ms = 0;  // age of the oldest queued envelope, 0 when empty
+  nlohmann::json extra;       // detail a queue probe adds (Celery: depth per priority)
 };
 
 class JobService {
@@ -165,6 +166,12 @@ class JobService {
   void Unwatch(const std::string& id, uint64_t token);
 
   std::vector<QueueInfo> Queues();
+  // Adds what Queues() reports for `info->queue` from lists the jobs layer does not own
+  // (the Celery bridge: the queue's own list and its priority sub-queues). Called inside
+  // Queues()' read with `txn` on database 0 (a probe that switches databases switches
+  // back). Set once, before Start().
+  using QueueProbe = std::function<void(store::Txn& txn, QueueInfo* info)>;
+  void SetQueueProbe(QueueProbe probe) { queue_probe_ = std::move(probe); }
   // Whether `queue` may be used: a valid name (ValidQueueName) whose queue key is not one
   // of the jobs layer's own keys (a --queue-key-template like "redge:{queue}" with queue
   // "job:x" would name a job record). kBadRequest says why.
@@ -199,6 +206,7 @@ class JobService {
 
   store::Store* store_;
   JobsOptions options_;
+  QueueProbe queue_probe_;
   Metrics* metrics_;
   KeyTemplate queue_key_, response_key_, progress_channel_;
   // The stream view of job events (registered with the store by Start); Append signals its

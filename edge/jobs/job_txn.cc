@@ -210,4 +210,25 @@ void JobService::TxnOps::FinishOrFailTooLarge(JobService& svc, st::Txn& txn, Job
   Finish(svc, txn, job, JobState::kFailed, nullptr, why);
 }
 
+void JobService::TxnOps::MarkRunning(JobService& svc, st::Txn& txn, const Job& job, bool running) {
+  txn.AfterCommit(
+      [&svc, queue = job.queue, id = job.id, running] { svc.SetRunning(queue, id, running); });
+}
+
+void JobService::TxnOps::NoteEnqueued(JobService& svc, st::Txn& txn, const std::string& queue) {
+  txn.AfterCommit([&svc, queue] {
+    {
+      std::lock_guard lock(svc.queues_mu_);
+      svc.running_[queue];  // a known queue from now on
+    }
+    if (svc.metrics_) svc.metrics_->jobs_enqueued->With(queue).Inc();
+  });
+}
+
+void JobService::TxnOps::NoteRetried(JobService& svc, st::Txn& txn, const std::string& queue) {
+  if (Metrics* m = svc.metrics_) {
+    txn.AfterCommit([m, queue] { m->jobs_retried->With(queue).Inc(); });
+  }
+}
+
 }  // namespace redge::jobs

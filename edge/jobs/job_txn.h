@@ -44,6 +44,15 @@ struct JobService::TxnOps {
   // an error saying so (the legacy bridge, whose worker cannot be answered).
   static void FinishOrFailTooLarge(JobService& svc, store::Txn& txn, Job& job,
                                    nlohmann::json result);
+
+  // For bridges that move jobs themselves (the Celery bridge), after the commit: `job`
+  // counts as running in its queue or not (redge_queue_running, /v1/queues).
+  static void MarkRunning(JobService& svc, store::Txn& txn, const Job& job, bool running);
+  // A job was created in `queue`: the queue is known from now on (listed by Queues()) and
+  // redge_jobs_enqueued_total counts it.
+  static void NoteEnqueued(JobService& svc, store::Txn& txn, const std::string& queue);
+  // redge_jobs_retried_total counts one more retry in `queue`.
+  static void NoteRetried(JobService& svc, store::Txn& txn, const std::string& queue);
 };
 
 }  // namespace redge::jobs

@@ -15,9 +15,22 @@ using json = nlohmann::json;
 // Only a real fraction gets a bar: workers send arbitrary data under "progress" too.
 bool ProgressOf(const json& data, double* fraction) {
   if (!data.is_object()) return false;
-  auto it = data.find("progress");
-  if (it == data.end() || !it->is_number()) return false;
-  double p = it->get<double>();
+  auto number = [&](const char* key, double* out) {
+    auto it = data.find(key);
+    if (it == data.end() || !it->is_number()) return false;
+    *out = it->get<double>();
+    return true;
+  };
+  double p = 0, current = 0, total = 0;
+  if (number("progress", &p)) {
+    // redge's own convention: a fraction.
+  } else if (number("current", &current) && number("total", &total) && total > 0) {
+    p = current / total;  // the usual Celery update_state meta
+  } else if (number("percent", &p)) {
+    p /= 100;
+  } else {
+    return false;
+  }
   if (!(p >= 0 && p <= 1)) return false;
   *fraction = p;
   return true;
@@ -137,6 +150,25 @@ void PrintJobList(std::ostream& out, const json& jobs) {
 void PrintTrace(std::ostream& out, const json& trace) {
   out << "job " << trace.value("id", "") << " on " << trace.value("queue", "") << ": "
       << trace.value("state", "") << "\n";
+  if (trace.contains("error") && trace["error"].is_string()) {
+    out << "error " << trace["error"].get<std::string>() << "\n";
+  }
+  if (const json& c = trace.value("celery", json()); c.is_object()) {
+    // A Celery task (the Celery bridge): its name, relatives and worker, then the
+    // traceback Celery stored for a failure or retry.
+    out << "celery task " << Compact(c.value("task", json(""))) << " retries "
+        << Compact(c.value("retries", json(0))) << " worker " << Compact(c.value("worker", json()))
+        << "\n";
+    for (const char* key : {"root_id", "parent_id", "group_id", "chord_callback_id"}) {
+      if (c.contains(key) && c[key].is_string())
+        out << "  " << key << " " << c[key].get<std::string>() << "\n";
+    }
+    if (c.contains("traceback") && c["traceback"].is_string() &&
+        !c["traceback"].get<std::string>().empty()) {
+      out << "traceback:\n" << c["traceback"].get<std::string>();
+      if (c["traceback"].get<std::string>().back() != '\n') out << "\n";
+    }
+  }
   const json& steps = trace.value("timeline", json::array());
   int64_t t0 = steps.empty() ? 0 : steps[0].value("at", int64_t{0});
   if (t0 > 0) out << "start " << FormatTime(t0) << "\n";
@@ -148,7 +180,7 @@ void PrintTrace(std::ostream& out, const json& trace) {
     if (what == "enqueued") {
       detail = "queue=" + Compact(s.value("queue", json(""))) +
                " correlation=" + Compact(s.value("correlation_id", json("")));
-    } else if (what == "leased") {
+    } else if (what == "leased" || what == "reserved by a Celery worker") {
       detail = "holder=" + Compact(s.value("holder", json(""))) +
                " attempt=" + Compact(s.value("attempt", json(0)));
     } else if (what == "lease ended, retrying") {

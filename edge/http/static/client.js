@@ -38,8 +38,11 @@ const TERMINAL = new Set(['completed', 'failed', 'canceled']);
 // names redge and common workers use. An event of another name is not seen on the
 // stream, but the next one reveals the gap in the ids and the missing events are fetched
 // (GET /v1/jobs/{id}?after=N) before it is delivered.
+// `acked` and `state` are the Celery bridge's (docs/celery.md); a Celery task's custom
+// states arrive under their own lower-case names: pass them as `events` to watch() to get
+// each one as it happens rather than with the next known event.
 const KNOWN_EVENTS = ['queued', 'started', 'progress', 'chunk', 'retrying', 'message',
-  'log', 'output', 'token', 'completed', 'failed', 'canceled'];
+  'log', 'output', 'token', 'acked', 'state', 'completed', 'failed', 'canceled'];
 const LONG_POLL_WAIT_S = 25;
 
 function authHeaders(token) {
@@ -92,15 +95,18 @@ export async function submit(queue, payload, opts = {}) {
  * @param {{onEvent?: function({id: number, event: string, data: *, raw: string}),
  *          onStatus?: function(string), onDone?: function({state: string, result: *,
  *          error: *}), baseUrl?: string, token?: string, after?: number,
- *          pollAfterFailures?: number, sseRetryMs?: number}} [opts]
+ *          pollAfterFailures?: number, sseRetryMs?: number, events?: string[]}} [opts]
  *   after: deliver events with ids > after (0 = from the first).
+ *   events: more event names to listen for on the SSE stream (a worker's own names,
+ *   a Celery task's custom states in lower case); others still arrive, in order, once a
+ *   later event reveals them.
  *   onDone is called once, on the terminal event (state completed, failed or canceled;
  *   `not_found` when the job is unknown, expired or deleted), after which watching stops.
  * @returns {{close: function()}}
  */
 export function watch(jobId, {
   onEvent, onStatus, onDone, baseUrl = '', token, after = 0, pollAfterFailures = 3,
-  sseRetryMs = 10000,
+  sseRetryMs = 10000, events = [],
 } = {}) {
   const id = encodeURIComponent(jobId);
   let lastId = Number(after) || 0;
@@ -210,7 +216,9 @@ export function watch(jobId, {
         deliver(ev);
       });
     };
-    for (const name of KNOWN_EVENTS) source.addEventListener(name, onMessage);
+    for (const name of new Set([...KNOWN_EVENTS, ...events])) {
+      if (name !== 'gone') source.addEventListener(name, onMessage);
+    }
     // The job was deleted or expired while watched: the stream's terminal `gone` event
     // (no id; its data is an API error) ends the watch like a 404 does.
     source.addEventListener('gone', (m) => {

@@ -50,6 +50,26 @@ function formatAge(ms) {
   return `${Math.round(ms / 60000)} min`;
 }
 
+// A fraction 0..1 from an event's data: redge's {"progress": f}, or the usual Celery
+// update_state meta {"current", "total"} or {"percent"}.
+function progressOf(d) {
+  if (!d || typeof d !== 'object') return undefined;
+  let p;
+  if (typeof d.progress === 'number') p = d.progress;
+  else if (typeof d.current === 'number' && typeof d.total === 'number' && d.total > 0) {
+    p = d.current / d.total;
+  } else if (typeof d.percent === 'number') p = d.percent / 100;
+  return typeof p === 'number' && p >= 0 && p <= 1 ? p : undefined;
+}
+
+// Celery queues: depth per kombu priority sub-queue ("0": n, "3": m, ...).
+function priorities(q) {
+  const by = q.celery && q.celery.depth_by_priority;
+  if (!by) return '-';
+  const parts = Object.keys(by).map((k) => `p${k}: ${by[k]}`);
+  return parts.length ? parts.join(', ') : 'celery';
+}
+
 function renderQueues(queues) {
   const body = $('queues').tBodies[0];
   body.replaceChildren();
@@ -60,6 +80,7 @@ function renderQueues(queues) {
     cell(row, String(q.depth));
     cell(row, formatAge(q.oldest_age_ms));
     cell(row, String(q.running));
+    cell(row, priorities(q));
     body.appendChild(row);
   }
 }
@@ -73,7 +94,8 @@ function renderRunning(jobs) {
     const b = document.createElement('button');
     b.className = 'job-link';
     b.type = 'button';
-    b.textContent = `${job.id} (${job.queue}, attempt ${job.attempt})`;
+    const task = job.celery ? `, ${job.celery.task}` : '';
+    b.textContent = `${job.id} (${job.queue}${task}, attempt ${job.attempt})`;
     b.addEventListener('click', () => showJob(job.id));
     li.appendChild(b);
     list.appendChild(li);
@@ -111,8 +133,8 @@ function showJob(id) {
       li.dataset.event = e.event;
       li.textContent = `${e.id} ${e.event} ${e.raw}`;
       $('job-events').appendChild(li);
-      const p = e.data && typeof e.data === 'object' ? e.data.progress : undefined;
-      if (typeof p === 'number' && p >= 0 && p <= 1) bar.value = p;
+      const p = progressOf(e.data);
+      if (p !== undefined) bar.value = p;
     },
     onDone: ({ state }) => {
       $('job-state').textContent = state;
