@@ -28,6 +28,7 @@ PACKAGES=(
   redis-server redis-tools python3-redis python3-pytest  # compat tests, benchmarks
   nodejs node-redis                              # the Node.js legacy worker example
   python3-prometheus-client                      # tests/integration: parses /metrics
+  python3-jwt python3-cryptography               # tests/integration: JWTs, JWKS, test CAs
   dpkg-dev file systemd                          # package suite: .deb Depends, systemd-analyze
   curl ca-certificates git
   chromium python3-websocket fonts-dejavu-core  # tests/browser: headless Chromium over CDP
