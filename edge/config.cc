@@ -7,6 +7,7 @@
 #include <functional>
 #include <sstream>
 
+#include "edge/auth/principal.h"
 #include "edge/decimal.h"
 #include "edge/resp/output_limits.h"
 #include "store/store.h"
@@ -92,6 +93,12 @@ std::string ParseOrigins(const std::string& v, std::vector<std::string>* out) {
   return "";
 }
 
+// A file path; empty means none.
+std::string ParsePath(const std::string& v, std::string* out) {
+  *out = v;
+  return "";
+}
+
 std::string ParseBool(const std::string& v, bool* out) {
   if (v == "yes" || v == "true" || v == "1" || v.empty()) {
     *out = true;
@@ -120,6 +127,84 @@ const std::vector<Setting>& Settings() {
          c.http_token = v;
          return "";
        }},
+      {"api-keys",
+       "file of API keys with roles, one per line: ROLE QUEUE_GLOB SHA256_HEX_OF_KEY [NAME] "
+       "(redge new-key makes one; reloaded on SIGHUP; default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.api_keys); }},
+      {"jwt-secret", "HS256 secret for JWT bearer tokens, at least 32 bytes (default none)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (!v.empty() && v.size() < 32) return "must be at least 32 bytes";
+         c.jwt_secret = v;
+         return "";
+       }},
+      {"jwt-jwks",
+       "JWKS file of RS256/ES256 public keys for JWT bearer tokens, e.g. Google's for Firebase "
+       "(reloaded on SIGHUP; needs jwt-audience; default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.jwt_jwks); }},
+      {"jwt-issuer", "required JWT iss (default: any)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         c.jwt_issuer = v;
+         return "";
+       }},
+      {"jwt-audience", "required JWT aud, e.g. the Firebase project id (default: any)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         c.jwt_audience = v;
+         return "";
+       }},
+      {"jwt-owner-claim", "JWT claim that owns the jobs a user enqueues (default sub)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (v.empty()) return "must not be empty";
+         c.jwt_owner_claim = v;
+         return "";
+       }},
+      {"jwt-roles-claim",
+       "JWT claim (dotted path) listing ROLE or ROLE:QUEUE_GLOB grants (default none)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         c.jwt_roles_claim = v;
+         return "";
+       }},
+      {"jwt-default-role",
+       "grants of a JWT without the roles claim: ROLE[:QUEUE_GLOB],... or none (default "
+       "producer:*)",
+       false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (v != "none") {
+           std::stringstream in(v);
+           std::string item;
+           while (std::getline(in, item, ',')) {
+             if (!auth::ParseGrant(item)) {
+               return "must be ROLE[:QUEUE_GLOB],... (roles admin, producer, worker, reader, "
+                      "metrics) or none";
+             }
+           }
+         }
+         c.jwt_default_role = v;
+         return "";
+       }},
+      {"jwt-clock-skew", "seconds of clock skew allowed on JWT exp/nbf/iat (default 60)", false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0, 3600, &c.jwt_clock_skew_s);
+       }},
+      {"stream-token-ttl",
+       "seconds a job's stream_token is valid (default 3600; POST /v1/jobs/{id}/stream-token "
+       "mints a fresh one)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 1, 30.0 * 86400, &c.stream_token_ttl_s);
+       }},
+      {"tls-cert",
+       "PEM certificate chain: both listeners speak TLS 1.2+ (reloaded on SIGHUP; default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.tls_cert); }},
+      {"tls-key", "PEM private key of tls-cert (default none)", false,
+       [](Config& c, const std::string& v) { return ParsePath(v, &c.tls_key); }},
+      {"tls-client-ca",
+       "PEM CA certificates: clients must present a certificate they signed (mutual TLS; "
+       "default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.tls_client_ca); }},
+      {"aclfile",
+       "RESP ACL users in Redis's aclfile format (user NAME RULES...); ACL LOAD and ACL SAVE "
+       "use it (default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.aclfile); }},
       {"cors-origins",
        "comma-separated origins (https://app.example.com) browsers may call the HTTP API from "
        "(default none: no CORS headers)",
@@ -200,7 +285,7 @@ const std::vector<Setting>& Settings() {
          c.requirepass = v;
          return "";
        }},
-      {"insecure", "allow non-loopback listeners without auth", true,
+      {"insecure", "allow non-loopback listeners without TLS or credentials", true,
        [](Config& c, const std::string& v) { return ParseBool(v, &c.insecure); }},
       {"io-threads", "RESP event-loop threads (default 2)", false,
        [](Config& c, const std::string& v) {
@@ -220,20 +305,22 @@ const std::vector<Setting>& Settings() {
        "RESP output limits as in redis.conf, \"CLASS HARD SOFT SECONDS ...\" (default \"normal 1gb "
        "0 0 pubsub 32mb 8mb 60\"; pubsub-output-limit sets the pubsub hard limit too)",
        false,
-       [](Config& c, const std::string& v) -> std::string {
-         resp::OutputLimits check;
-         std::string err = resp::ParseOutputLimits(v, &check);
-         if (!err.empty()) return "is invalid: " + err;
-         c.client_output_buffer_limit = v;
-         return "";
-       }},
+       [](Config& c, const std::string& v) -> std::
+                                               string {
+                                                 resp::OutputLimits check;
+                                                 std::string err =
+                                                     resp::ParseOutputLimits(v, &check);
+                                                 if (!err.empty()) return "is invalid: " + err;
+                                                 c.client_output_buffer_limit = v;
+                                                 return "";
+                                               }},
       {"output-buffer-budget",
        "bytes of unsent output all HTTP and RESP connections may hold together; over it the "
        "slowest readers are closed (default 1073741824)",
        false,
-       [](Config& c, const std::string& v) {
-         return ParseInt(v, int64_t{1} << 20, int64_t{1} << 40, &c.output_buffer_budget);
-       }},
+       [](Config& c,
+          const std::string&
+              v) { return ParseInt(v, int64_t{1} << 20, int64_t{1} << 40, &c.output_buffer_budget); }},
       {"proto-max-bulk-len", "largest RESP bulk string in bytes (512 MiB)", false,
        [](Config& c, const std::string& v) {
          return ParseInt(v, 1024, int64_t{1} << 32, &c.max_bulk_len);
@@ -316,7 +403,7 @@ Status Apply(Config* c, const std::string& name, const std::string& value,
   std::string err = s->apply(*c, value);
   if (!err.empty()) {
     // Secrets are not repeated back into a terminal or a log.
-    const bool secret = name == "http-token" || name == "requirepass";
+    const bool secret = name == "http-token" || name == "requirepass" || name == "jwt-secret";
     return Status::InvalidArgument(where + ": " + name + " " + err +
                                    (secret ? "" : " (got '" + value + "')"));
   }
@@ -324,6 +411,11 @@ Status Apply(Config* c, const std::string& name, const std::string& value,
 }
 
 }  // namespace
+
+bool HttpAuthConfigured(const Config& c) {
+  return !c.http_token.empty() || !c.api_keys.empty() || !c.jwt_secret.empty() ||
+         !c.jwt_jwks.empty();
+}
 
 bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
@@ -333,6 +425,8 @@ std::string ConfigHelp() {
   std::ostringstream o;
   o << "usage: redge [--config FILE] [--NAME VALUE ...]\n"
        "       redge check-config FILE\n"
+       "       redge new-key ROLE QUEUE_GLOB [NAME]\n"
+       "       redge rotate-stream-key DATA_DIR [GRACE_SECONDS]\n"
        "       redge --version | --help\n\n"
        "Each setting is also REDGE_<NAME> in the environment and `NAME VALUE` in the config\n"
        "file; precedence: flag > environment > file > default.\n\n";
@@ -421,24 +515,47 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
     if (host->size() >= 2 && host->front() == '[') *host = host->substr(1, host->size() - 2);
     *port = std::stoi(addr.substr(pos + 1));
   };
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    return Status::InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (!c.jwt_jwks.empty() && c.jwt_audience.empty()) {
+    // Public JWKS (Google's for Firebase) sign the tokens of every project that uses them:
+    // only the audience tells this deployment's users from everyone else's.
+    return Status::InvalidArgument(
+        "--jwt-jwks needs --jwt-audience (e.g. the Firebase project id): the keys of a public "
+        "JWKS sign other applications' tokens too");
+  }
+  // A non-loopback listener needs both encryption and credentials: without TLS every
+  // password and token crosses the network in clear; without credentials anyone who can
+  // reach the port reads and deletes every job.
+  auto refuse = [&](const char* what, const std::string& host, bool auth, const char* auth_flags) {
+    std::string missing;
+    if (!TlsConfigured(c)) missing = "TLS (--tls-cert, --tls-key)";
+    if (!auth) missing += std::string(missing.empty() ? "" : " and without ") + auth_flags;
+    return Status::InvalidArgument(std::string("refusing to listen for ") + what +
+                                   " on non-loopback address " + host + " without " + missing +
+                                   " (pass --insecure to allow it)");
+  };
   if (c.resp == "off") {
     c.resp_enabled = false;
   } else {
     split(c.resp, &c.resp_host, &c.resp_port);
-    if (!IsLoopbackHost(c.resp_host) && c.requirepass.empty() && !c.insecure) {
-      return Status::InvalidArgument("refusing to listen for RESP on non-loopback address " +
-                                     c.resp_host +
-                                     " without --requirepass (pass --insecure to allow it)");
+    const bool auth = !c.requirepass.empty() || !c.aclfile.empty();
+    if (!IsLoopbackHost(c.resp_host) && !c.insecure && (!auth || !TlsConfigured(c))) {
+      return refuse("RESP", c.resp_host, auth, "credentials (--requirepass or --aclfile)");
     }
   }
   if (c.http == "off") {
     c.http_enabled = false;
   } else {
     split(c.http, &c.http_host, &c.http_port);
-    if (!IsLoopbackHost(c.http_host) && c.http_token.empty() && !c.insecure) {
-      return Status::InvalidArgument("refusing to listen for HTTP on non-loopback address " +
-                                     c.http_host +
-                                     " without --http-token (pass --insecure to allow it)");
+    const bool auth = HttpAuthConfigured(c);
+    if (!IsLoopbackHost(c.http_host) && !c.insecure && (!auth || !TlsConfigured(c))) {
+      return refuse("HTTP", c.http_host, auth,
+                    "credentials (--http-token, --api-keys, --jwt-secret or --jwt-jwks)");
     }
   }
   return c;

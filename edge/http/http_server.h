@@ -43,6 +43,9 @@ namespace redge::net {
 class EventLoop;
 class OutputBudget;
 }  // namespace redge::net
+namespace redge::auth {
+struct Principal;
+}  // namespace redge::auth
 
 namespace redge::http {
 
@@ -61,6 +64,9 @@ struct Request {
   // Headers the filter wants on whatever response this request gets (CORS): added to a
   // filter's own Response, a routing 404/405 and the handler's reply or stream alike.
   Headers response_headers;
+  // Who sent it, set by the access layer before a guarded route's handler runs (JobsApi:
+  // access_routes.cc); null for public routes.
+  std::shared_ptr<const auth::Principal> principal;
 
   // Case-insensitive header lookup; nullopt if absent.
   std::optional<std::string_view> Header(std::string_view name) const;

@@ -41,6 +41,10 @@ struct Job {
   std::string error;      // set when failed or canceled
   std::string envelope;   // the exact queue entry while queued (for cancel's LREM)
   std::string idempotency_key;
+  // Who enqueued it (auth::Principal::owner: "key:<name>", "jwt:<sub>"); empty for jobs
+  // enqueued without an owning credential, over RESP, or before owners were recorded
+  // (records without the field read as empty).
+  std::string owner;
 
   // Storage form (everything).
   std::string ToRecord() const;
