@@ -137,19 +137,18 @@ void JobsApi::Register(HttpServer& server) {
       (this->*method)(req, std::move(ex));
     };
   };
-  using Scope = RoutePolicy::Scope;
   using auth::Permission;
-  const RoutePolicy read_job{Scope::kJob, Permission::kRead, "", /*stream_token=*/true};
-  auto job = [](Permission p) { return RoutePolicy{Scope::kJob, p}; };
-  Route(server, "POST", "/v1/queues/{queue}/jobs", {Scope::kQueue, Permission::kEnqueue},
+  using P = RoutePolicy;
+  const RoutePolicy read_job = P::Job(Permission::kRead, /*stream_token=*/true);
+  auto job = [](Permission p) { return P::Job(p); };
+  Route(server, "POST", "/v1/queues/{queue}/jobs", P::Queue(Permission::kEnqueue),
         [this](Request& req, std::shared_ptr<Exchange> ex) {
           Enqueue(req, std::move(ex), req.params[0], false);
         });
-  Route(server, "POST", "/v1/queues/{queue}/lease", {Scope::kQueue, Permission::kLease},
+  Route(server, "POST", "/v1/queues/{queue}/lease", P::Queue(Permission::kLease),
         bind(&JobsApi::Lease));
-  Route(server, "GET", "/v1/queues", {Scope::kGlobal, Permission::kQueues},
-        bind(&JobsApi::ListQueues));
-  Route(server, "GET", "/v1/jobs", {Scope::kGlobal, Permission::kList}, bind(&JobsApi::ListJobs));
+  Route(server, "GET", "/v1/queues", P::Global(Permission::kQueues), bind(&JobsApi::ListQueues));
+  Route(server, "GET", "/v1/jobs", P::Global(Permission::kList), bind(&JobsApi::ListJobs));
   Route(server, "GET", "/v1/jobs/{id}", read_job, bind(&JobsApi::GetJob));
   Route(server, "DELETE", "/v1/jobs/{id}", job(Permission::kCancel), bind(&JobsApi::CancelJob));
   Route(server, "GET", "/v1/jobs/{id}/trace", job(Permission::kTrace), bind(&JobsApi::TraceJob));
@@ -167,11 +166,11 @@ void JobsApi::Register(HttpServer& server) {
   Route(server, "POST", "/v1/jobs/{id}/complete", job(Permission::kWork),
         bind(&JobsApi::WorkerComplete));
   Route(server, "POST", "/v1/jobs/{id}/fail", job(Permission::kWork), bind(&JobsApi::WorkerFail));
-  Route(server, "GET", "/healthz", {}, [](Request& req, std::shared_ptr<Exchange> ex) {
+  Route(server, "GET", "/healthz", P::Public(), [](Request& req, std::shared_ptr<Exchange> ex) {
     ReplyJson(*ex, 200, {{"status", "ok"}}, CorrelationOf(req));
   });
-  Route(server, "GET", "/readyz", {}, bind(&JobsApi::Ready));
-  Route(server, "POST", "/chat", {Scope::kQueue, Permission::kEnqueue, "chat"},
+  Route(server, "GET", "/readyz", P::Public(), bind(&JobsApi::Ready));
+  Route(server, "POST", "/chat", P::Queue(Permission::kEnqueue, "chat"),
         [this](Request& req, std::shared_ptr<Exchange> ex) {
           Enqueue(req, std::move(ex), "chat", true);
         });
@@ -182,7 +181,7 @@ void JobsApi::Register(HttpServer& server) {
   Route(server, "GET", "/chat/response/{id}", read_job, bind(&JobsApi::ChatResponse));
   // The browser files hold no data: public, so a page can load before it has a token.
   for (const char* path : {"/v1/client.js", "/ui", "/ui/", "/ui/{file}"}) {
-    Route(server, "GET", path, {}, StaticRouteHandler(path));
+    Route(server, "GET", path, P::Public(), StaticRouteHandler(path));
   }
   if (metrics_) RegisterMetrics(server);
 }

@@ -93,6 +93,15 @@ class JobsApi {
     // Whether a per-job stream token may be used (the read routes of its job). Stream
     // tokens grant nothing else, so elsewhere they get 403 (or 404 for other jobs).
     bool stream_token = false;
+
+    static RoutePolicy Public() { return {}; }
+    static RoutePolicy Global(auth::Permission p) { return {Scope::kGlobal, p, "", false}; }
+    static RoutePolicy Queue(auth::Permission p, std::string fixed = "") {
+      return {Scope::kQueue, p, std::move(fixed), false};
+    }
+    static RoutePolicy Job(auth::Permission p, bool stream_token = false) {
+      return {Scope::kJob, p, "", stream_token};
+    }
   };
 
   // Used by the route handlers (jobs_api.cc, sse_routes.cc).
