@@ -21,6 +21,7 @@
 #include "edge/log.h"
 #include "edge/metrics.h"
 #include "edge/net/output_budget.h"
+#include "edge/net/tls.h"
 #include "edge/resp/server.h"
 #include "edge/systemd_notify.h"
 #include "store/store.h"
@@ -153,6 +154,19 @@ int Serve(const redge::Config& config) {
   }
   std::unique_ptr<redge::auth::AccessControl> access = std::move(access_created.value());
 
+  // TLS for both listeners, from one certificate.
+  std::shared_ptr<redge::net::TlsContext> tls;
+  if (redge::TlsConfigured(config)) {
+    auto created =
+        redge::net::TlsContext::Create({config.tls_cert, config.tls_key, config.tls_client_ca});
+    if (!created.ok()) {
+      Log(lvl::critical, "cannot set up TLS", {{"error", created.status().message().substr(4)}});
+      return 1;
+    }
+    tls = std::move(created.value());
+    Log(lvl::info, "TLS", {{"certificate", tls->Describe()}});
+  }
+
   std::unique_ptr<redge::http::HttpServer> http;
   std::unique_ptr<redge::http::JobsApi> api;
   if (config.http_enabled) {
@@ -171,6 +185,7 @@ int Serve(const redge::Config& config) {
     ho.max_stream_buffer = std::max<size_t>(
         ho.max_stream_buffer, static_cast<size_t>(config.max_event_bytes) + (1u << 20));
     ho.max_connections = fds.http_max_connections;
+    ho.tls = tls;
     redge::http::JobsApiOptions ao;
     ao.access = access.get();
     ao.sse_heartbeat_ms = static_cast<int64_t>(config.sse_heartbeat_s * 1000);
@@ -186,7 +201,8 @@ int Serve(const redge::Config& config) {
     }
     Log(lvl::info, "HTTP listening",
         {{"addr", config.http_host + ":" + std::to_string(http->port())},
-         {"auth", access->Describe()}});
+         {"auth", access->Describe()},
+         {"tls", tls ? "on" : "off"}});
   }
 
   std::unique_ptr<redge::resp::RespServer> resp;
@@ -204,6 +220,7 @@ int Serve(const redge::Config& config) {
     ro.limits.max_bulk_len = config.max_bulk_len;
     ro.data_dir = config.data_dir;
     ro.fsync = config.fsync;
+    ro.tls = tls;
     resp = std::make_unique<redge::resp::RespServer>(store.get(), ro);
     auto s = resp->Start();
     if (!s.ok()) {
@@ -212,7 +229,8 @@ int Serve(const redge::Config& config) {
     }
     Log(lvl::info, "RESP listening",
         {{"addr", config.resp_host + ":" + std::to_string(resp->port())},
-         {"auth", config.requirepass.empty() ? "none" : "requirepass"}});
+         {"auth", config.requirepass.empty() ? "none" : "requirepass"},
+         {"tls", tls ? "on" : "off"}});
     if (config.requirepass.empty() && !config.http_token.empty()) {
       // Every HTTP job lives in the store the RESP port serves: without a password there,
       // anyone who can reach it reads, changes or deletes (FLUSHALL) what the token guards.
@@ -246,6 +264,14 @@ int Serve(const redge::Config& config) {
         Log(lvl::err, "reload: kept the previous credentials", {{"error", error}});
       }
       if (api) api->RecheckCredentials();  // streams of revoked API keys end
+      if (tls) {                           // a renewed certificate: new connections use it
+        if (auto s = tls->Reload(); !s.ok()) {
+          Log(lvl::err, "reload: kept the previous TLS certificate",
+              {{"error", s.message().substr(4)}});
+        } else {
+          Log(lvl::info, "TLS reloaded", {{"certificate", tls->Describe()}});
+        }
+      }
       Log(lvl::info, "reloaded", {{"http_auth", access->Describe()}});
       continue;
     }

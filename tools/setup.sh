@@ -32,6 +32,7 @@ PACKAGES=(
   dpkg-dev file systemd                          # package suite: .deb Depends, systemd-analyze
   curl ca-certificates git
   chromium python3-websocket fonts-dejavu-core  # tests/browser: headless Chromium over CDP
+  libnss3-tools                                  # tests/browser: certutil trusts the test CA (HTTPS)
   python3-celery python3-kombu python3-channels-redis python3-django-channels  # tests/frameworks
   python3-daphne python3-socketio python3-rq     # tests/frameworks: real Redis frameworks
   tcl                                            # tools/redis_suite.sh: Redis's own tests

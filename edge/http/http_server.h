@@ -19,7 +19,7 @@
 //    max_stream_buffer, so a stalled reader never grows memory without bound.
 //  - A request head (body) not complete within header_timeout_ms (body_timeout_ms) gets
 //    408 and a close; one client address holds at most max_connections_per_address
-//    connections (503 beyond).
+//    connections (503 beyond). With TLS the head's deadline covers the handshake too.
 //
 // Thread-safety: Start/Stop from one controlling thread. Route() before Start(). Exchange
 // methods are safe from any thread.
@@ -42,6 +42,7 @@
 namespace redge::net {
 class EventLoop;
 class OutputBudget;
+class TlsContext;
 }  // namespace redge::net
 namespace redge::auth {
 struct Principal;
@@ -142,6 +143,8 @@ struct HttpOptions {
   // The process-wide budget of unsent output (shared with RESP); null = none. Must
   // outlive the server.
   net::OutputBudget* output_budget = nullptr;
+  // HTTPS: every connection speaks TLS (edge/net/tls.h); null = plain HTTP.
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 struct HttpStats {

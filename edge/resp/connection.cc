@@ -50,7 +50,7 @@ std::string SockName(int fd, bool peer) {
 
 }  // namespace
 
-Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer)
+Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer, SSL* ssl)
     : server_(server),
       loop_(loop),
       fd_(fd),
@@ -62,6 +62,7 @@ Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::st
       created_(std::chrono::steady_clock::now()),
       last_active_(created_) {
   authenticated_ = server->requirepass().empty();
+  transport_.Init(fd, ssl);
 }
 
 Connection::~Connection() {
@@ -90,7 +91,11 @@ void Connection::Start() {
 
 void Connection::OnEvents(uint32_t events) {
   if (closed_) return;
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) OnReadable();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    OnReadable();
+  } else if ((events & EPOLLOUT) && transport_.read_wants_write()) {
+    OnReadable();  // a TLS read that had to write first can go on
+  }
   if (!closed_ && (events & EPOLLOUT)) OnWritable();
 }
 
@@ -98,22 +103,22 @@ void Connection::OnReadable() {
   char buf[kReadChunk];
   // A bounded number of reads per wake-up keeps one busy client from starving others.
   for (int i = 0; i < 16; ++i) {
-    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    ssize_t n = transport_.Read(buf, sizeof(buf));
     if (n > 0) {
       server_->stats().net_input_bytes += n;
       parser_.Feed(buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < sizeof(buf)) break;
       continue;
     }
-    if (n == 0) {
+    if (n == net::Transport::kEof) {
       Close();  // the client went away; like Redis, pending commands are dropped
       return;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (n == net::Transport::kWouldBlock) break;
     Close();
     return;
   }
+  ReadBufferedInputLater();  // stopped with TLS input still held
   last_active_ = std::chrono::steady_clock::now();
   ProcessInput();
   FlushOutput();
@@ -742,7 +747,7 @@ void Connection::FlushOutput() {
   if (closed_) return;
   qbuf_ = static_cast<int64_t>(parser_.buffered());
   int64_t sent = 0;
-  const bool alive = net::SendPending(fd_, out_, &out_pos_, &sent);
+  const bool alive = transport_.SendPending(out_, &out_pos_, &sent);
   server_->stats().net_output_bytes += sent;
   if (!alive) {
     Close();
@@ -777,11 +782,25 @@ void Connection::FlushOutput() {
 
 void Connection::UpdateInterest() {
   // EPOLLRDHUP stays on while input is paused: a client that leaves is noticed at once.
-  uint32_t events =
-      EPOLLRDHUP | (input_paused_ ? 0u : EPOLLIN) | (out_pos_ < out_.size() ? EPOLLOUT : 0u);
+  uint32_t events = EPOLLRDHUP | (input_paused_ ? 0u : EPOLLIN) |
+                    (out_pos_ < out_.size() ? EPOLLOUT : 0u) | transport_.ExtraInterest();
   if (events == events_) return;
+  const bool resumed_reading = (events & EPOLLIN) && !(events_ & EPOLLIN);
   events_ = events;
   loop_->Modify(fd_, events, this);
+  if (resumed_reading) ReadBufferedInputLater();
+}
+
+void Connection::ReadBufferedInputLater() {
+  if (closed_ || input_paused_ || buffered_read_posted_ || !transport_.HasBufferedInput()) return;
+  buffered_read_posted_ = true;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  loop_->Post([weak] {
+    auto c = weak.lock();
+    if (!c) return;
+    c->buffered_read_posted_ = false;
+    if (!c->closed_ && !c->input_paused_) c->OnReadable();
+  });
 }
 
 void Connection::Close() {
@@ -792,6 +811,7 @@ void Connection::Close() {
   if (blocked_id_ != 0) server_->store().CancelBlockedPop(blocked_id_);
   FinishBlock();
   loop_->Unwatch(fd_);
+  transport_.Reset();
   ::close(fd_);
   fd_ = -1;
   UnwatchAll();

@@ -23,6 +23,7 @@
 
 #include "edge/net/event_loop.h"
 #include "edge/net/output_budget.h"
+#include "edge/net/tls.h"
 #include "edge/resp/command.h"
 #include "edge/resp/protocol.h"
 #include "store/pubsub.h"
@@ -34,7 +35,9 @@ class RespServer;
 
 class Connection : public net::FdHandler, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer);
+  // `ssl` (owned; null for plain RESP) is the TLS session over `fd`.
+  Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer,
+             SSL* ssl = nullptr);
   ~Connection() override;
 
   // Starts watching the socket (on the loop thread).
@@ -166,6 +169,8 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void DrainPubSub();
   void Close();
   void UpdateInterest();
+  // TLS may hold decrypted input epoll cannot signal: read it from the loop.
+  void ReadBufferedInputLater();
   void FinishBlock();
   // Parks the connection on the waiter that `submit` registers with the store.
   void BlockWith(const std::function<uint64_t(store::PopCallback)>& submit, int64_t timeout_ms,
@@ -183,6 +188,8 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   std::shared_ptr<Connection> self_;  // the connection owns itself while open
   std::atomic<bool> drain_scheduled_{false};
   int fd_;
+  net::Transport transport_;  // plain or TLS over fd_
+  bool buffered_read_posted_ = false;
   std::string peer_, local_;
   uint64_t id_;
   bool closed_ = false;

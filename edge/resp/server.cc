@@ -145,7 +145,8 @@ void RespServer::AcceptLoop() {
     stats_.connections_received++;
     if (stats_.connected_clients.load() >= options_.max_clients) {
       static const char kMsg[] = "-ERR max number of clients reached\r\n";
-      ssize_t w = send(fd, kMsg, sizeof(kMsg) - 1, MSG_NOSIGNAL);
+      // A TLS client could not read a plain-text error: it just sees the close.
+      ssize_t w = options_.tls ? 0 : send(fd, kMsg, sizeof(kMsg) - 1, MSG_NOSIGNAL);
       (void)w;
       ::close(fd);
       stats_.rejected_connections++;
@@ -153,9 +154,14 @@ void RespServer::AcceptLoop() {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    SSL* ssl = nullptr;
+    if (options_.tls && (ssl = options_.tls->NewSession(fd)) == nullptr) {
+      ::close(fd);
+      continue;
+    }
     net::EventLoop* loop = loops_[next_loop_++ % loops_.size()].get();
-    loop->Post([this, loop, fd] {
-      auto c = std::make_shared<Connection>(this, loop, fd, "");
+    loop->Post([this, loop, fd, ssl] {
+      auto c = std::make_shared<Connection>(this, loop, fd, "", ssl);
       Register(c);
       c->Start();
     });

@@ -27,8 +27,9 @@
 
 #include "edge/auth_guard.h"
 #include "edge/net/event_loop.h"
-#include "edge/resp/config_table.h"
 #include "edge/net/output_budget.h"
+#include "edge/net/tls.h"
+#include "edge/resp/config_table.h"
 #include "edge/resp/output_limits.h"
 #include "edge/resp/protocol.h"
 #include "store/status.h"
@@ -58,6 +59,8 @@ struct RespOptions {
   std::string version = "7.0.15";
   std::string data_dir;
   std::string fsync = "everysec";
+  // TLS on every connection (edge/net/tls.h); null = plain RESP.
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 struct RespStats {

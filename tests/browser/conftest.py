@@ -94,6 +94,23 @@ def page(browser):
 
 
 @pytest.fixture
+def page_factory(tmp_path):
+    """page_factory(trust_ca=PEM): a page of a fresh Chromium whose NSS database trusts
+    that CA (cdp.Chromium)."""
+    import cdp
+    browsers = []
+
+    def make(trust_ca=None):
+        b = cdp.Chromium(CHROMIUM, tmp_path / f"chromium{len(browsers)}", trust_ca=trust_ca).start()
+        browsers.append(b)
+        return b.page()
+
+    yield make
+    for b in browsers:
+        b.stop()
+
+
+@pytest.fixture
 def worker(request):
     """make(name, server=None): a redis-py client on one connection to `server` (default:
     the `redge` fixture's)."""
