@@ -45,6 +45,10 @@ struct CommandContext {
   ReplyWriter& reply;
   store::Txn* txn = nullptr;  // set for kTxn commands
   bool in_exec = false;       // running inside EXEC: blocking commands must not block
+  // Called from a Lua script (redis.call). in_exec is set too; commands Redis refuses in
+  // scripts only with some options check this (XREAD BLOCK: "... is not allowed with
+  // BLOCK option from scripts").
+  bool in_script = false;
 };
 
 using CommandHandler = void (*)(CommandContext& ctx);

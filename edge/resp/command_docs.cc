@@ -173,6 +173,15 @@ const std::map<std::string, std::string, std::less<>>& Syntax() {
        "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] "
        "[AGGREGATE SUM|MIN|MAX]"},
       {"zdiffstore", "destination numkeys key [key ...]"},
+      // scripting
+      {"eval", "script numkeys [key [key ...]] [arg [arg ...]]"},
+      {"evalsha", "sha1 numkeys [key [key ...]] [arg [arg ...]]"},
+      {"eval_ro", "script numkeys [key [key ...]] [arg [arg ...]]"},
+      {"evalsha_ro", "sha1 numkeys [key [key ...]] [arg [arg ...]]"},
+      {"fcall", "function numkeys [key [key ...]] [arg [arg ...]]"},
+      {"fcall_ro", "function numkeys [key [key ...]] [arg [arg ...]]"},
+      {"script", "subcommand [argument ...]"},
+      {"function", "subcommand [argument ...]"},
       // pubsub
       {"subscribe", "channel [channel ...]"},
       {"psubscribe", "pattern [pattern ...]"},

@@ -10,6 +10,7 @@
 
 #include "edge/log.h"
 #include "edge/net/socket_io.h"
+#include "edge/resp/lua_engine.h"
 #include "edge/resp/server.h"
 #include "store/encoding.h"
 
@@ -194,6 +195,7 @@ bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSp
   int argc = static_cast<int>(argv.size());
   if ((s->arity > 0 && argc != s->arity) || (s->arity < 0 && argc < -s->arity)) return false;
   if (protocol_ == 2 && has_subscriptions() && !(s->flags & kPubSubCtx)) return false;
+  if (server_->scripting().ScriptRunning()) return false;  // Dispatch may answer BUSY
   return true;
 }
 
@@ -381,6 +383,12 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
                   "in this context");
     return spec;
   }
+  // Past lua-time-limit, a running script leaves other clients only a few commands.
+  if (auto busy = server_->scripting().BusyError(argv)) {
+    writer_.Error(*busy);
+    if (in_multi_) multi_dirty_ = true;
+    return spec;
+  }
   if (in_multi_ && !(spec->flags & kNoMulti)) {
     queued_.push_back(std::move(argv));
     writer_.Simple("QUEUED");
@@ -418,7 +426,8 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
 }
 
 void Connection::RunInStore(std::function<void(store::Txn&)> body,
-                            std::shared_ptr<std::string> reply, size_t replies) {
+                            std::shared_ptr<std::string> reply, size_t replies,
+                            store::ExecMode mode) {
   waiting_ = true;
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
@@ -429,7 +438,8 @@ void Connection::RunInStore(std::function<void(store::Txn&)> body,
     body(txn);
   };
   server_->store().ExecAsync(
-      db_, std::move(labeled), [weak, loop, reply, proto, replies, suppress](store::Status s) {
+      db_, std::move(labeled),
+      [weak, loop, reply, proto, replies, suppress](store::Status s) {
         if (suppress) reply->clear();
         if (!s.ok()) {
           // Nothing of the batch was written: every command of it gets the error.
@@ -451,7 +461,8 @@ void Connection::RunInStore(std::function<void(store::Txn&)> body,
             if (auto c = weak.lock()) c->Resume();
           });
         }
-      });
+      },
+      mode);
 }
 
 Connection::Completion Connection::Suspend() {
@@ -498,6 +509,14 @@ void Connection::ExecMulti() {
     return;
   }
   auto queued = std::make_shared<std::vector<std::vector<std::string>>>(std::move(queued_));
+  // A transaction with a script runs alone on the store's writer thread, like EVAL.
+  store::ExecMode mode = store::ExecMode::kInlineOrQueue;
+  for (const auto& argv : *queued) {
+    const CommandSpec* spec = FindCommand(argv[0]);
+    if (spec && (spec->flags & kNoScript) && spec->group == std::string_view("scripting")) {
+      mode = store::ExecMode::kExclusive;
+    }
+  }
   auto watched = watched_;
   in_multi_ = false;
   queued_.clear();
@@ -524,7 +543,7 @@ void Connection::ExecMulti() {
           w.set_protocol(c->protocol_);  // HELLO inside MULTI changes it for later replies
         }
       },
-      reply);
+      reply, 1, mode);
   UnwatchAll();
 }
 

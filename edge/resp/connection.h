@@ -147,7 +147,7 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void RunCommand(const CommandSpec& spec, std::vector<std::string>& argv);
   // Runs `body` in a store transaction; `reply` (filled by body) is sent once durable.
   void RunInStore(std::function<void(store::Txn&)> body, std::shared_ptr<std::string> reply,
-                  size_t replies = 1);
+                  size_t replies = 1, store::ExecMode mode = store::ExecMode::kInlineOrQueue);
   // Pipelined store commands are gathered and run as one store write (one WAL append and,
   // under fsync=always, one sync wait) instead of one per command.
   bool Batchable(const std::vector<std::string>& argv, const CommandSpec** spec);

@@ -17,12 +17,14 @@
 #include "edge/net/listener.h"
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
+#include "edge/resp/lua_engine.h"
 
 namespace redge::resp {
 
 RespServer::RespServer(store::Store* store, RespOptions options)
     : store_(store),
       options_(std::move(options)),
+      scripting_(std::make_unique<ScriptEngine>(options_.version)),
       requirepass_(options_.requirepass),
       output_limits_(options_.output_limits) {
   RegisterAllCommands();
@@ -52,6 +54,11 @@ void RespServer::InitConfig() {
   });
   config_.OnSet("notify-keyspace-events", [this](const std::string& v, bool apply) {
     if (apply) store_->SetKeyspaceEvents(v);
+    return std::string();
+  });
+  // lua-time-limit is its alias: one value, read by the scripting engine.
+  config_.OnSet("busy-reply-threshold", [this](const std::string& v, bool apply) {
+    if (apply) scripting_->set_busy_threshold_ms(std::stoll(v));
     return std::string();
   });
   config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
@@ -104,6 +111,8 @@ store::Status RespServer::Start() {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
 
+  // Function libraries are stored: load them now, so a bad one is logged at start.
+  store_->Exec(0, [this](store::Txn& txn) { scripting_->SyncFunctions(txn); });
   store_->SetCommitListener([this](const std::vector<std::string>& touched, int flushed_db) {
     OnCommit(touched, flushed_db);
   });
@@ -170,6 +179,8 @@ void RespServer::AcceptLoop() {
 
 void RespServer::Stop() {
   if (stopping_.exchange(true)) return;
+  // A script looping forever must not keep the store's writer (and shutdown) waiting.
+  scripting_->KillForShutdown();
   if (listen_fd_ >= 0) {
     shutdown(listen_fd_, SHUT_RDWR);
     ::close(listen_fd_);

@@ -42,6 +42,7 @@ class MetricsRegistry;
 namespace redge::resp {
 
 class Connection;
+class ScriptEngine;
 
 struct RespOptions {
   std::string host = "127.0.0.1";
@@ -121,6 +122,9 @@ class RespServer {
   void Watch(Connection* c, const std::string& meta_key);
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
 
+  // Lua scripting and functions (EVAL, FUNCTION, FCALL).
+  ScriptEngine& scripting() { return *scripting_; }
+
   // CONFIG GET/SET (every Redis 7.0 parameter; hooks make redge's own take effect).
   ConfigTable& config() { return config_; }
 
@@ -139,6 +143,7 @@ class RespServer {
 
   store::Store* store_;
   RespOptions options_;
+  std::unique_ptr<ScriptEngine> scripting_;
   RespStats stats_;
   int listen_fd_ = -1;
   int port_ = 0;
