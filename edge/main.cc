@@ -221,23 +221,33 @@ int Serve(const redge::Config& config) {
     ro.data_dir = config.data_dir;
     ro.fsync = config.fsync;
     ro.tls = tls;
+    ro.aclfile = config.aclfile;
     resp = std::make_unique<redge::resp::RespServer>(store.get(), ro);
     auto s = resp->Start();
     if (!s.ok()) {
       Log(lvl::critical, "cannot start RESP listener", {{"error", s.message()}});
       return 1;
     }
+    const bool resp_open = resp->acl().default_open();
+    if (resp_open && !redge::IsLoopbackHost(config.resp_host) && !config.insecure) {
+      // The ACL file left the default user without a password on a public address.
+      Log(lvl::critical,
+          "refusing to listen for RESP on a non-loopback address while the default user needs "
+          "no password (set one in the ACL file or with --requirepass, or pass --insecure)",
+          {{"addr", config.resp_host}});
+      return 1;
+    }
     Log(lvl::info, "RESP listening",
         {{"addr", config.resp_host + ":" + std::to_string(resp->port())},
-         {"auth", config.requirepass.empty() ? "none" : "requirepass"},
+         {"auth", !resp_open ? (config.aclfile.empty() ? "requirepass" : "acl users") : "none"},
          {"tls", tls ? "on" : "off"}});
-    if (config.requirepass.empty() && !config.http_token.empty()) {
+    if (resp_open && redge::HttpAuthConfigured(config)) {
       // Every HTTP job lives in the store the RESP port serves: without a password there,
       // anyone who can reach it reads, changes or deletes (FLUSHALL) what the token guards.
       Log(lvl::warn,
-          "--http-token is set but --requirepass is not: the RESP listener is open to anyone "
-          "who can reach it, and it can read, change and delete every job (FLUSHALL); set "
-          "--requirepass or --resp off",
+          "HTTP credentials are set but RESP needs no password: the RESP listener is open to "
+          "anyone who can reach it, and it can read, change and delete every job (FLUSHALL); "
+          "set --requirepass or ACL users (--aclfile), or --resp off",
           {{"resp", config.resp_host + ":" + std::to_string(resp->port())}});
     }
     resp->ExportMetrics(metrics.registry);

@@ -32,6 +32,7 @@ void RegisterSetCommands();
 void RegisterZSetCommands();
 void RegisterScriptingCommands();
 void RegisterStreamCommands();
+void RegisterAclCommands();
 
 void RegisterAllCommands() {
   static std::once_flag once;
@@ -48,6 +49,7 @@ void RegisterAllCommands() {
     RegisterZSetCommands();
     RegisterScriptingCommands();
     RegisterStreamCommands();
+    RegisterAclCommands();
   });
 }
 

@@ -62,7 +62,7 @@ Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::st
       writer_(&out_, 2),
       created_(std::chrono::steady_clock::now()),
       last_active_(created_) {
-  authenticated_ = server->requirepass().empty();
+  ResetUser();
   transport_.Init(fd, ssl);
 }
 
@@ -179,7 +179,7 @@ void Connection::Reset() {
   set_protocol(2);
   set_name("");
   no_evict = false;
-  authenticated_ = server_->requirepass().empty();
+  ResetUser();
 }
 
 namespace {
@@ -188,13 +188,14 @@ constexpr size_t kMaxBatchBytes = 4u << 20;
 }  // namespace
 
 bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSpec** spec) {
-  if (argv.empty() || in_multi_ || !authenticated_ || reply_off_ || reply_skip_next_) return false;
+  if (argv.empty() || in_multi_ || !authenticated() || reply_off_ || reply_skip_next_) return false;
   *spec = FindCommand(argv[0]);
   const CommandSpec* s = *spec;
   if (s == nullptr || !(s->flags & kTxn) || (s->flags & kBlocking)) return false;
   int argc = static_cast<int>(argv.size());
   if ((s->arity > 0 && argc != s->arity) || (s->arity < 0 && argc < -s->arity)) return false;
   if (protocol_ == 2 && has_subscriptions() && !(s->flags & kPubSubCtx)) return false;
+  if (!AclAllows(argv)) return false;  // Dispatch refuses it (and logs why)
   if (server_->scripting().ScriptRunning()) return false;  // Dispatch may answer BUSY
   return true;
 }
@@ -211,7 +212,7 @@ void Connection::ProcessInput() {
       argv = std::move(*stashed_);
       stashed_.reset();
     } else {
-      parser_.set_auth_required(!authenticated_);
+      parser_.set_auth_required(!authenticated());
       RequestParser::State st = parser_.Next(&argv);
       if (st == RequestParser::State::kNeedMore) break;
       if (st == RequestParser::State::kError) {
@@ -372,8 +373,15 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
     if (in_multi_) multi_dirty_ = true;
     return spec;
   }
-  if (!authenticated_ && !(spec->flags & kNoAuth)) {
+  if (!authenticated() && !(spec->flags & kNoAuth)) {
     writer_.Error("NOAUTH Authentication required.");
+    if (in_multi_) multi_dirty_ = true;
+    return spec;
+  }
+  // ACL rules, before queueing in MULTI as Redis checks them (EXEC checks again).
+  if (AclDenial denied = CheckAcl(argv, in_multi_ ? "multi" : "toplevel");
+      denied != AclDenial::kOk) {
+    writer_.Error(AclNopermError(denied, argv));
     if (in_multi_) multi_dirty_ = true;
     return spec;
   }
@@ -521,8 +529,11 @@ void Connection::ExecMulti() {
   in_multi_ = false;
   queued_.clear();
   auto reply = std::make_shared<std::string>();
+  // The rules as they are at EXEC: each queued command is checked again (they may have
+  // changed since it was queued).
+  std::shared_ptr<const AclUser> user = acl_user();
   RunInStore(
-      [self = shared_from_this(), queued, watched, reply](store::Txn& txn) {
+      [self = shared_from_this(), queued, watched, reply, user](store::Txn& txn) {
         Connection* c = self.get();
         ReplyWriter w(reply.get(), c->protocol_);
         // Checked under the store lock: no commit can slip between this test and the
@@ -538,6 +549,13 @@ void Connection::ExecMulti() {
         w.ArrayHeader(static_cast<int64_t>(queued->size()));
         for (auto& argv : *queued) {
           const CommandSpec* spec = FindCommand(argv[0]);
+          int pos = 0;
+          const AclDenial denied = user ? AclCheck(*user, argv, &pos) : AclDenial::kCommand;
+          if (denied != AclDenial::kOk) {
+            c->LogAclDenial(denied, "multi", AclLogObject(denied, argv, pos));
+            w.Error(AclExecNopermError(denied));
+            continue;
+          }
           CommandContext ctx{*c, *c->server_, argv, w, &txn, /*in_exec=*/true};
           spec->handler(ctx);
           w.set_protocol(c->protocol_);  // HELLO inside MULTI changes it for later replies
@@ -891,7 +909,7 @@ std::string Connection::ClientInfoLine() const {
          " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" +
          std::to_string(omem_) +
          " tot-mem=0 events=r cmd=" + (last_command_.empty() ? "NULL" : last_command_) +
-         " user=default redir=-1 resp=" + std::to_string(protocol_) + " lib-name=" + lib_name_ +
+         " user=" + user_name_ + " redir=-1 resp=" + std::to_string(protocol_) + " lib-name=" + lib_name_ +
          " lib-ver=" + lib_ver_;
 }
 

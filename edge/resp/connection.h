@@ -24,6 +24,7 @@
 #include "edge/net/event_loop.h"
 #include "edge/net/output_budget.h"
 #include "edge/net/tls.h"
+#include "edge/resp/acl.h"
 #include "edge/resp/command.h"
 #include "edge/resp/protocol.h"
 #include "store/pubsub.h"
@@ -53,8 +54,27 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
     protocol_ = p;
     writer_.set_protocol(p);
   }
-  bool authenticated() const { return authenticated_; }
-  void set_authenticated(bool a) { authenticated_ = a; }
+  // --- ACL (connection_acl.cc) ---
+  // Whether commands may run: AUTH succeeded, or the default user needs no password (as
+  // Redis decides it, at each command).
+  bool authenticated() const;
+  // After a successful AUTH / HELLO AUTH as `user`.
+  void AuthenticateAs(std::string user);
+  // Back to the default user (a new connection, RESET).
+  void ResetUser();
+  std::string user_name() const;
+  // The current rules of this connection's user (re-read after any ACL change; null once
+  // the user was deleted: everything is refused until the connection closes). Safe from
+  // any thread (EXEC and scripts may run on the store's thread).
+  std::shared_ptr<const AclUser> acl_user();
+  // The ACL check of a command line; a denial is added to ACL LOG with `context`
+  // ("toplevel", "multi", "lua").
+  AclDenial CheckAcl(const std::vector<std::string>& argv, const char* context);
+  // The same without logging (whether a command can join a pipelined batch).
+  bool AclAllows(const std::vector<std::string>& argv);
+  // Adds an ACL LOG entry about this client (`username` empty: its user).
+  void LogAclDenial(AclDenial reason, const char* context, std::string object,
+                    std::string username = "");
   std::string name() const;
   void set_name(std::string n);
   void set_lib(std::string name, std::string ver);
@@ -104,6 +124,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   store::Subscriber& subscriber();  // created on first use
   bool has_subscriptions() const { return subscriber_ && subscriber_->SubscriptionCount() > 0; }
   size_t subscription_count() const { return subscriber_ ? subscriber_->SubscriptionCount() : 0; }
+  // What it is subscribed to (any thread: CLIENT LIST, ACL SETUSER).
+  std::vector<std::string> subscribed_channels() const;
+  std::vector<std::string> subscribed_patterns() const;
 
   // Blocking pops: parks the connection until served, timed out or unblocked.
   // `format` writes the served reply; `timeout_null_array` picks *-1 vs $-1 on timeout.
@@ -209,6 +232,13 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   bool authenticated_ = false;
   mutable std::mutex info_mu_;
   std::string name_, lib_name_, lib_ver_, last_command_;
+  // The ACL user (its name and a snapshot of its rules, refreshed when the registry's
+  // version moves on); user_ and user_name_ are guarded by info_mu_.
+  std::string user_name_ = "default";
+  std::shared_ptr<const AclUser> user_;
+  std::atomic<uint64_t> user_version_{0};
+  std::atomic<bool> user_unrestricted_{false};
+  void RefreshUser();
   std::atomic<int64_t> qbuf_{0}, omem_{0};
   const std::chrono::steady_clock::time_point created_;
   std::atomic<std::chrono::steady_clock::time_point> last_active_;

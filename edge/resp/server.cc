@@ -28,6 +28,8 @@ RespServer::RespServer(store::Store* store, RespOptions options)
       requirepass_(options_.requirepass),
       output_limits_(options_.output_limits) {
   RegisterAllCommands();
+  // requirepass is the default user's password (ACL users: acl_registry.h).
+  if (!options_.requirepass.empty()) acl_.SetDefaultPassword(options_.requirepass);
   InitConfig();
 }
 
@@ -50,6 +52,15 @@ void RespServer::InitConfig() {
   config_.SetInitial("client-output-buffer-limit", FormatOutputLimits(o.output_limits));
   config_.OnSet("requirepass", [this](const std::string& v, bool apply) {
     if (apply) set_requirepass(v);
+    return std::string();
+  });
+  config_.SetInitial("aclfile", o.aclfile);
+  config_.OnSet("acl-pubsub-default", [this](const std::string& v, bool apply) {
+    if (apply) acl_.set_pubsub_all(v == "allchannels");
+    return std::string();
+  });
+  config_.OnSet("acllog-max-len", [this](const std::string& v, bool apply) {
+    if (apply) acl_.set_log_max_len(static_cast<size_t>(std::stoll(v)));
     return std::string();
   });
   config_.OnSet("notify-keyspace-events", [this](const std::string& v, bool apply) {
@@ -87,6 +98,7 @@ std::string RespServer::requirepass() const {
 }
 
 void RespServer::set_requirepass(std::string p) {
+  acl_.SetDefaultPassword(p);
   std::lock_guard lock(config_mu_);
   requirepass_ = std::move(p);
 }
@@ -102,6 +114,12 @@ void RespServer::set_output_limits(const OutputLimits& limits) {
 }
 
 store::Status RespServer::Start() {
+  if (!options_.aclfile.empty()) {
+    // Like Redis at startup: a broken ACL file stops the server (nothing half-loaded).
+    if (std::string errors = acl_.LoadFile(options_.aclfile); !errors.empty()) {
+      return store::Status::InvalidArgument("ACL file " + options_.aclfile + ": " + errors);
+    }
+  }
   auto listening = net::ListenTcp(options_.host, options_.port, "RESP");
   if (!listening.ok()) return listening.status();
   listen_fd_ = listening->fd;
