@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "edge/resp/acl.h"
 #include "edge/resp/command.h"
 #include "edge/resp/command_docs.h"
 #include "edge/resp/connection.h"
@@ -238,8 +239,13 @@ void CommandInfoEntry(CommandContext& ctx, const CommandSpec* c) {
   ctx.reply.Integer(c->first_key);
   ctx.reply.Integer(c->last_key);
   ctx.reply.Integer(c->step);
-  ctx.reply.SetHeader(1);
-  ctx.reply.Simple(std::string("@") + c->group);
+  // ACL categories, as Redis 7.0 lists them (acl_table.h).
+  const AclCommand* acl = FindAclCommand(c->name);
+  const uint32_t categories = acl ? acl->categories : 0;
+  ctx.reply.SetHeader(__builtin_popcount(categories));
+  for (int i = 0; i < kAclCategoryCount; ++i) {
+    if (categories & (1u << i)) ctx.reply.Simple(std::string("@") + kAclCategoryNames[i]);
+  }
   ctx.reply.SetHeader(0);    // tips
   ctx.reply.ArrayHeader(0);  // key specs
   ctx.reply.ArrayHeader(0);  // subcommands

@@ -332,3 +332,91 @@ def test_scripts_are_checked_too(acl):
     s.same("EVAL", "return redis.acl_check_cmd('del', 'ok1')", "0")
     got, want = a.both("ACL", "LOG")
     assert strip_ages(got) == strip_ages(want)
+
+
+def test_command_info_categories_are_redis(redge, reference_redis):
+    with RawConn("127.0.0.1", redge.port) as g, RawConn("127.0.0.1", reference_redis.port) as r:
+        names = g.call("COMMAND", "LIST")
+        got = g.call("COMMAND", "INFO", *names)
+        want = r.call("COMMAND", "INFO", *names)
+    assert len(got) == len(want) == len(names)
+    for mine, theirs in zip(got, want):
+        assert mine[0] == theirs[0]
+        assert mine[6] == theirs[6], (mine[0], mine[6], theirs[6])
+
+
+def start_redis_with_aclfile(tmp_path, aclfile):
+    import subprocess
+    from differential import REDIS_SERVER, _free_port
+    port = _free_port()
+    proc = subprocess.Popen([REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path), "--aclfile", str(aclfile),
+                             "--loglevel", "warning"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    from compat_support import wait_until
+    def up():
+        try:
+            with RawConn("127.0.0.1", port, timeout=2) as c:
+                return c.call("PING") == "PONG"
+        except (OSError, Closed):
+            return False
+    wait_until(up, timeout=10, what="redis-server with --aclfile")
+    return proc, port
+
+
+def test_aclfile_load_and_save(redge_factory, tmp_path):
+    aclfile = tmp_path / "users.acl"
+    aclfile.write_text("user default on nopass ~* &* +@all\n"
+                       "user worker on #" + "e" * 64 + " ~redge:queue:* &redge:progress:* -@all "
+                       "+brpop +publish\n"
+                       "user admin on >adminpw ~* &* +@all\n")
+    redis_dir = tmp_path / "redis"
+    redis_dir.mkdir()
+    proc, port = start_redis_with_aclfile(redis_dir, aclfile)
+    server = redge_factory("--aclfile", aclfile)
+
+    class Ref:
+        host = "127.0.0.1"
+
+    Ref.port = port
+    try:
+        a = Pair(server.port, Ref)
+        a.same("ACL", "LIST")
+        admin = Pair(server.port, Ref, "admin", "adminpw")
+        admin.same("ACL", "WHOAMI")
+        # A broken file: nothing changes; the error names the file and lines.
+        good = aclfile.read_text()
+        aclfile.write_text(good + "user broken on +nosuchcmd\nbogus line\nuser admin on\n")
+        a.same("ACL", "LOAD")
+        admin.same("PING")
+        a.same("ACL", "LIST")
+        # A good file: loaded; clients of the replaced users are disconnected.
+        aclfile.write_text(good.replace("+brpop", "+brpop +rpop"))
+        a.same("ACL", "LOAD")
+        for conn in (admin.redge, admin.ref):
+            with pytest.raises((Closed, ConnectionError, OSError)):
+                conn.call("PING")
+        a.same("ACL", "GETUSER", "worker")
+        # ACL SAVE writes the users back (both servers share the file: one at a time).
+        a.same("ACL", "SETUSER", "new", "on", ">x", "+get", "~n*")
+        assert a.redge.call("ACL", "SAVE") == "OK"
+        saved_by_redge = aclfile.read_text()
+        assert a.ref.call("ACL", "SAVE") == "OK"
+        assert aclfile.read_text() == saved_by_redge
+        assert "user new on #" in saved_by_redge and ">x" not in saved_by_redge
+        a.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_broken_aclfile_stops_the_start(tmp_path):
+    import subprocess
+    from redge_process import redge_binary
+    aclfile = tmp_path / "bad.acl"
+    aclfile.write_text("user x on +nosuchcommand\n")
+    res = subprocess.run([str(redge_binary()), "--aclfile", str(aclfile), "--resp", "127.0.0.1:0",
+                          "--http", "off", "--data-dir", str(tmp_path / "d")],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode != 0
+    assert "nosuchcommand" in res.stderr and str(aclfile) in res.stderr, res.stderr

@@ -6,7 +6,8 @@ subcommands, ACL CAT for the categories and their order). Nothing is read from R
 sources. ACL rules are about Redis's command set, not redge's: an ACL file written for Redis
 (`-geoadd`, `+@bitmap`) loads unchanged, and ACL CAT lists what Redis lists.
 
-    tools/dev/gen_acl_table.py [redis-server] > edge/resp/acl_table.cc
+    tools/dev/gen_acl_table.py [redis-server] > edge/resp/acl_table.cc &&
+        clang-format -i edge/resp/acl_table.cc
 """
 import socket
 import subprocess
