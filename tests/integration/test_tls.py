@@ -202,3 +202,32 @@ def test_non_loopback_needs_tls_and_credentials(redge_factory, ca, tmp_path):
     # --insecure is the explicit opt-out.
     server = redge_factory("--http", "0.0.0.0:0", "--resp", "0.0.0.0:0", "--insecure")
     assert server.http.get("/healthz").status == 200
+
+
+def test_redge_worker_and_redgectl_over_https_with_api_keys(redge_factory, ca, tmp_path):
+    cert, key = ca.issue("localhost")
+    producer, worker_key = acc.new_key(), acc.new_key()
+    keys = acc.write_api_keys(tmp_path / "keys", [("producer", "jobs", producer, "cli"),
+                                                   ("worker", "jobs", worker_key, "w")])
+    server = redge_factory("--tls-cert", cert, "--tls-key", key, "--api-keys", keys)
+    url = f"https://localhost:{server.http_port}"
+    build = redge_binary().parent
+    worker = subprocess.Popen([str(build / "redge-worker"), "--url", url, "--queue", "jobs",
+                               "--token", worker_key, "--cacert", str(ca.ca_path), "--",
+                               "sh", "-c", "echo started; cat"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        res = subprocess.run([str(build / "redgectl"), "--url", url, "--token", producer,
+                              "--cacert", str(ca.ca_path), "--json", "enqueue", "jobs",
+                              '{"q": "over tls"}', "--wait"],
+                             capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, res
+        assert "completed" in res.stdout, res.stdout
+        # Without the CA the certificate is not trusted: unreachable (exit 3).
+        res = subprocess.run([str(build / "redgectl"), "--url", url, "--token", producer,
+                              "status"], capture_output=True, text=True, timeout=30,
+                             env={"PATH": "/usr/bin:/bin"})
+        assert res.returncode == 3, res
+    finally:
+        worker.terminate()
+        worker.wait(timeout=20)
