@@ -201,6 +201,16 @@ const std::vector<Setting>& Settings() {
        "PEM CA certificates: clients must present a certificate they signed (mutual TLS; "
        "default none)",
        false, [](Config& c, const std::string& v) { return ParsePath(v, &c.tls_client_ca); }},
+      {"user",
+       "a RESP ACL user as in redis.conf: NAME RULES... (e.g. \"worker on >pw ~q:* +@list\"); may "
+       "be given many times; not together with aclfile (default none)",
+       false,
+       [](Config& c, const std::string& v) -> std::string {
+         const size_t name_end = v.find_first_of(" \t");
+         if (v.empty() || name_end == 0) return "must be NAME followed by ACL rules";
+         c.acl_users.push_back(v);
+         return "";
+       }},
       {"aclfile",
        "RESP ACL users in Redis's aclfile format (user NAME RULES...); ACL LOAD and ACL SAVE "
        "use it (default none)",
@@ -298,9 +308,9 @@ const std::vector<Setting>& Settings() {
        [](Config& c, const std::string& v) { return ParseInt(v, 1, 1000000, &c.maxclients); }},
       {"pubsub-output-limit", "bytes a subscriber may lag before it is disconnected (32 MiB)",
        false,
-       [](Config& c, const std::string& v) {
-         return ParseInt(v, 1024, int64_t{1} << 40, &c.pubsub_output_limit);
-       }},
+       [](Config& c,
+          const std::string&
+              v) { return ParseInt(v, 1024, int64_t{1} << 40, &c.pubsub_output_limit); }},
       {"client-output-buffer-limit",
        "RESP output limits as in redis.conf, \"CLASS HARD SOFT SECONDS ...\" (default \"normal 1gb "
        "0 0 pubsub 32mb 8mb 60\"; pubsub-output-limit sets the pubsub hard limit too)",
@@ -357,6 +367,17 @@ const Setting* FindSetting(const std::string& name) {
   return nullptr;
 }
 
+// Settings that may be given many times (`user`) accumulate: each occurrence gets its own
+// key, "name\x1f<position>", in the maps that collect them; Apply drops the suffix.
+bool Repeatable(const std::string& name) { return name == "user"; }
+
+std::string RepeatKey(const std::string& name, size_t position) {
+  if (!Repeatable(name)) return name;
+  char suffix[32];
+  std::snprintf(suffix, sizeof(suffix), "\x1f%08zu", position);
+  return name + suffix;
+}
+
 std::string EnvName(const std::string& name) {
   std::string out = "REDGE_";
   for (char c : name) out += c == '-' ? '_' : static_cast<char>(toupper(c));
@@ -391,19 +412,21 @@ Status ReadFile(const std::string& path, std::map<std::string, std::pair<std::st
       return Status::InvalidArgument(path + ":" + std::to_string(n) + ": unknown setting '" + name +
                                      "'");
     }
-    (*out)[name] = {value, n};
+    (*out)[RepeatKey(name, n)] = {value, n};
   }
   return Status::OK();
 }
 
-Status Apply(Config* c, const std::string& name, const std::string& value,
+Status Apply(Config* c, const std::string& key, const std::string& value,
              const std::string& where) {
+  const std::string name = key.substr(0, key.find('\x1f'));
   const Setting* s = FindSetting(name);
   if (!s) return Status::InvalidArgument(where + ": unknown setting '" + name + "'");
   std::string err = s->apply(*c, value);
   if (!err.empty()) {
     // Secrets are not repeated back into a terminal or a log.
-    const bool secret = name == "http-token" || name == "requirepass" || name == "jwt-secret";
+    const bool secret =
+        name == "http-token" || name == "requirepass" || name == "jwt-secret" || name == "user";
     return Status::InvalidArgument(where + ": " + name + " " + err +
                                    (secret ? "" : " (got '" + value + "')"));
   }
@@ -471,7 +494,7 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
       }
       value = source.args[++i];
     }
-    flags[a] = value;
+    flags[RepeatKey(a, i)] = value;
   }
   Config c;
   std::string file;
@@ -506,7 +529,7 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
   }
   for (auto& [name, value] : flags) {
     if (name == "config") continue;
-    Status s = Apply(&c, name, value, "flag --" + name);
+    Status s = Apply(&c, name, value, "flag --" + name.substr(0, name.find('\x1f')));
     if (!s.ok()) return s;
   }
   auto split = [](const std::string& addr, std::string* host, int* port) {
@@ -517,6 +540,11 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
   };
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (!c.acl_users.empty() && !c.aclfile.empty()) {
+    // As Redis: two places defining users is a configuration error waiting to happen.
+    return Status::InvalidArgument(
+        "users are defined both with `user` and in --aclfile: define them in one place");
   }
   if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
     return Status::InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
@@ -543,9 +571,9 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
     c.resp_enabled = false;
   } else {
     split(c.resp, &c.resp_host, &c.resp_port);
-    const bool auth = !c.requirepass.empty() || !c.aclfile.empty();
+    const bool auth = !c.requirepass.empty() || !c.aclfile.empty() || !c.acl_users.empty();
     if (!IsLoopbackHost(c.resp_host) && !c.insecure && (!auth || !TlsConfigured(c))) {
-      return refuse("RESP", c.resp_host, auth, "credentials (--requirepass or --aclfile)");
+      return refuse("RESP", c.resp_host, auth, "credentials (--requirepass, --user or --aclfile)");
     }
   }
   if (c.http == "off") {

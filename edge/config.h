@@ -49,6 +49,7 @@ struct Config {
   std::string tls_client_ca;
   // RESP ACL users (edge/resp/acl.h): an ACL file as Redis's `aclfile`.
   std::string aclfile;
+  std::vector<std::string> acl_users;     // `user NAME RULES...` settings, in order
   std::vector<std::string> cors_origins;  // exact origins allowed cross-origin; empty = none
   double lease_timeout_s = 60;
   int64_t max_attempts = 3;

@@ -222,6 +222,7 @@ int Serve(const redge::Config& config) {
     ro.fsync = config.fsync;
     ro.tls = tls;
     ro.aclfile = config.aclfile;
+    ro.acl_users = config.acl_users;
     resp = std::make_unique<redge::resp::RespServer>(store.get(), ro);
     auto s = resp->Start();
     if (!s.ok()) {
@@ -239,7 +240,9 @@ int Serve(const redge::Config& config) {
     }
     Log(lvl::info, "RESP listening",
         {{"addr", config.resp_host + ":" + std::to_string(resp->port())},
-         {"auth", !resp_open ? (config.aclfile.empty() ? "requirepass" : "acl users") : "none"},
+         {"auth", !resp_open ? (config.aclfile.empty() && config.acl_users.empty() ? "requirepass"
+                                                                                   : "acl users")
+                             : "none"},
          {"tls", tls ? "on" : "off"}});
     if (resp_open && redge::HttpAuthConfigured(config)) {
       // Every HTTP job lives in the store the RESP port serves: without a password there,

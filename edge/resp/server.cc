@@ -114,6 +114,19 @@ void RespServer::set_output_limits(const OutputLimits& limits) {
 }
 
 store::Status RespServer::Start() {
+  for (const std::string& line : options_.acl_users) {
+    // As redis.conf's `user` lines: the default user is reset first, others start empty.
+    bool ok = false;
+    std::vector<std::string> words = SplitArgs(line, &ok);
+    if (!ok || words.empty()) {
+      return store::Status::InvalidArgument("user setting: unbalanced quotes");
+    }
+    std::vector<std::string> rules(words.begin() + 1, words.end());
+    if (words[0] == "default") rules.insert(rules.begin(), "reset");
+    if (std::string error = acl_.SetUser(words[0], rules); !error.empty()) {
+      return store::Status::InvalidArgument("user " + words[0] + ": " + error);
+    }
+  }
   if (!options_.aclfile.empty()) {
     // Like Redis at startup: a broken ACL file stops the server (nothing half-loaded).
     if (std::string errors = acl_.LoadFile(options_.aclfile); !errors.empty()) {

@@ -62,6 +62,8 @@ struct RespOptions {
   std::string data_dir;
   std::string fsync = "everysec";
   std::string aclfile;  // --aclfile: users loaded at Start; ACL LOAD / ACL SAVE use it
+  // `user NAME RULES...` settings (redis.conf's `user`), applied at Start.
+  std::vector<std::string> acl_users;
   // TLS on every connection (edge/net/tls.h); null = plain RESP.
   std::shared_ptr<net::TlsContext> tls;
 };

@@ -420,3 +420,33 @@ def test_broken_aclfile_stops_the_start(tmp_path):
                          capture_output=True, text=True, timeout=30)
     assert res.returncode != 0
     assert "nosuchcommand" in res.stderr and str(aclfile) in res.stderr, res.stderr
+
+
+def test_user_settings_from_the_config_file_and_flags(redge_factory, tmp_path):
+    conf = tmp_path / "redge.conf"
+    conf.write_text("user default on >dpw ~* &* +@all\n"
+                    "user worker on >wpw ~q:* -@all +lpush +rpop\n")
+    server = redge_factory("--config", conf, "--user", "reader on nopass ~q:* -@all +lrange")
+    with RawConn("127.0.0.1", server.port) as c:
+        assert c.call("PING") == Error("NOAUTH Authentication required.")
+        assert c.call("AUTH", "dpw") == "OK"
+        assert c.call("ACL", "USERS") == [b"default", b"reader", b"worker"]
+    with RawConn("127.0.0.1", server.port) as c:
+        assert c.call("AUTH", "worker", "wpw") == "OK"
+        assert c.call("LPUSH", "q:1", "a") == 1
+        assert c.call("LPUSH", "x", "a") == Error(
+            "NOPERM this user has no permissions to access one of the keys used as arguments")
+    with RawConn("127.0.0.1", server.port) as c:
+        assert c.call("AUTH", "reader", "any") == "OK"
+        assert c.call("LRANGE", "q:1", "0", "-1") == [b"a"]
+
+
+def test_user_settings_and_aclfile_together_are_refused(tmp_path):
+    import subprocess
+    from redge_process import redge_binary
+    aclfile = tmp_path / "u.acl"
+    aclfile.write_text("user default on nopass ~* &* +@all\n")
+    res = subprocess.run([str(redge_binary()), "--aclfile", str(aclfile), "--user", "x on",
+                          "--data-dir", str(tmp_path / "d")], capture_output=True, text=True,
+                         timeout=30)
+    assert res.returncode == 2 and "one place" in res.stderr, res.stderr
