@@ -325,6 +325,27 @@ void Store::RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock) {
       Status s = FlushRange(op.flush_first, op.flush_last, &seq);
       // Registered before traffic: safe to run without the lock.
       const auto& flush_observers = im.flush_observers;
+      if (s.ok() && im.blocked.load() > 0) {
+        // Blocked clients' keys in these databases are gone: their serve functions see it
+        // (a blocked XREADGROUP gets Redis's "-UNBLOCKED the stream key no longer exists").
+        // The batch commits after the flush, so `done` still runs once the flush is durable.
+        Txn txn(this, op.flush_first, clock_->NowMs(), &im.batch);
+        {
+          std::lock_guard wlock(im.waiters_mu);
+          for (const auto& [meta_key, queue] : im.waiters_by_key) {
+            const int db = static_cast<uint8_t>(meta_key[0]);
+            if (db < op.flush_first || db > op.flush_last) continue;
+            txn.SwitchDb(db);
+            txn.SignalKeyReady(std::string_view(meta_key).substr(1));
+          }
+        }
+        ServeBlockedPops(txn);
+        Commit(txn, lock, std::move(op.done));  // releases the lock
+        for (int db = op.flush_first; db <= op.flush_last; ++db) {
+          for (auto& observer : flush_observers) observer(db);
+        }
+        continue;
+      }
       lock.unlock();
       if (s.ok()) {
         for (int db = op.flush_first; db <= op.flush_last; ++db) {

@@ -177,6 +177,9 @@ run_suite "ctest (unit, crash)" \
   ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j2
 # Real redge processes and real Redis clients.
 run_pytest "pytest (integration, compat, browser)" tests/integration tests/compat tests/browser
+# Real frameworks, unchanged, against a real redge: Celery, Django Channels (channels_redis),
+# python-socketio's RedisManager, RQ.
+run_pytest "pytest (frameworks)" tests/frameworks
 # The Debian package: built and checked; installed too as root on CI.
 run_suite_fn "package" package_suite
 # ------------------------------------------------------------------------------------

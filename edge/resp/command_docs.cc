@@ -203,6 +203,28 @@ const std::map<std::string, std::string, std::less<>>& Syntax() {
       {"discard", ""},
       {"watch", "key [key ...]"},
       {"unwatch", ""},
+      // streams
+      {"xadd",
+       "key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value "
+       "[field value ...]"},
+      {"xrange", "key start end [COUNT count]"},
+      {"xrevrange", "key end start [COUNT count]"},
+      {"xlen", "key"},
+      {"xdel", "key id [id ...]"},
+      {"xtrim", "key MAXLEN|MINID [=|~] threshold [LIMIT count]"},
+      {"xsetid", "key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]"},
+      {"xread", "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]"},
+      {"xreadgroup",
+       "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] "
+       "id [id ...]"},
+      {"xgroup", "subcommand [argument ...]"},
+      {"xack", "key group id [id ...]"},
+      {"xpending", "key group [[IDLE min-idle-time] start end count [consumer]]"},
+      {"xclaim",
+       "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] "
+       "[RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]"},
+      {"xautoclaim", "key group consumer min-idle-time start [COUNT count] [JUSTID]"},
+      {"xinfo", "subcommand [argument ...]"},
   };
   return kSyntax;
 }

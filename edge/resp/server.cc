@@ -18,6 +18,7 @@
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
 #include "edge/resp/lua_engine.h"
+#include "edge/resp/stream_util.h"
 
 namespace redge::resp {
 
@@ -71,6 +72,13 @@ void RespServer::InitConfig() {
   config_.OnSet("busy-reply-threshold", [this](const std::string& v, bool apply) {
     if (apply) scripting_->set_busy_threshold_ms(std::stoll(v));
     return std::string();
+  });
+  // Stream node sizes: read by XADD and trimming (edge/resp/stream_util.h).
+  config_.OnSet("stream-node-max-entries", [](const std::string& v, bool apply) {
+    return apply ? streams::SetNodeMaxEntries(v) : std::string();
+  });
+  config_.OnSet("stream-node-max-bytes", [](const std::string& v, bool apply) {
+    return apply ? streams::SetNodeMaxBytes(v) : std::string();
   });
   config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
     OutputLimits limits = output_limits();

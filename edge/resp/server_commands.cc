@@ -12,6 +12,7 @@
 #include "edge/resp/connection.h"
 #include "edge/resp/lua_engine.h"
 #include "edge/resp/server.h"
+#include "edge/resp/stream_util.h"
 #include "store/glob.h"
 
 namespace redge::resp {
@@ -78,6 +79,7 @@ std::string InfoSection(CommandContext& ctx, const std::string& name) {
     num("used_memory_rss", rss);
     line("used_memory_rss_human", Human(rss));
     num("maxmemory", 0);
+    line("maxmemory_human", "0B");
     line("maxmemory_policy", "noeviction");
     line("mem_allocator", "libc");
     s += ctx.server.scripting().InfoMemory();
