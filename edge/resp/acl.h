@@ -186,6 +186,11 @@ class AclUser {
   bool Authenticates(std::string_view password) const;
   // Runs everything: the checks can be skipped (the default user out of the box).
   bool unrestricted() const;
+  // Which creation of the user this is: AclRegistry numbers a user when it creates it (a
+  // new name, ACL LOAD); rule changes keep it. A connection authenticated as an earlier
+  // incarnation runs nothing more (Redis frees the user it pointed to).
+  uint64_t incarnation() const { return incarnation_; }
+  void set_incarnation(uint64_t n) { incarnation_ = n; }
 
  private:
   std::string name_;
@@ -194,6 +199,7 @@ class AclUser {
   int sanitize_ = 0;                    // 0 unset, 1 sanitize-payload, 2 skip-sanitize-payload
   std::vector<std::string> passwords_;  // hex SHA-256, in the order added
   std::vector<AclSelector> selectors_;  // [0] is the root selector
+  uint64_t incarnation_ = 0;
 };
 
 // The permission check of a command line for `user`: kOk, or why not and (*pos) the

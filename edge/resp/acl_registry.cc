@@ -34,7 +34,9 @@ bool HasSpaces(std::string_view s) {
 }  // namespace
 
 AclRegistry::AclRegistry() {
-  users_["default"] = std::make_shared<const AclUser>(AclUser::Default());
+  AclUser d = AclUser::Default();
+  d.set_incarnation(next_incarnation_++);
+  users_["default"] = std::make_shared<const AclUser>(std::move(d));
 }
 
 void AclRegistry::Bump() {
@@ -65,7 +67,9 @@ std::string AclRegistry::SetUser(const std::string& name, const std::vector<std:
   auto result =
       AclUser::WithRules(old ? *old : AclUser(name, pubsub_all_.load()), ops, pubsub_all_.load());
   if (auto* error = std::get_if<std::string>(&result)) return *error;
-  users_[name] = std::make_shared<const AclUser>(std::move(std::get<AclUser>(result)));
+  AclUser& user = std::get<AclUser>(result);
+  user.set_incarnation(old ? old->incarnation() : next_incarnation_++);
+  users_[name] = std::make_shared<const AclUser>(std::move(user));
   Bump();
   return "";
 }
@@ -82,7 +86,7 @@ std::vector<std::string> AclRegistry::DelUsers(const std::vector<std::string>& n
 
 void AclRegistry::SetDefaultPassword(const std::string& password) {
   std::lock_guard lock(mu_);
-  AclUser u = *users_["default"];
+  AclUser u = *users_["default"];  // keeps its incarnation
   u.Apply("resetpass", pubsub_all_.load());
   u.Apply(password.empty() ? "nopass" : ">" + password, pubsub_all_.load());
   users_["default"] = std::make_shared<const AclUser>(std::move(u));
@@ -94,7 +98,7 @@ std::string AclRegistry::LoadFile(const std::string& path, std::vector<std::stri
   if (!f) {
     return "Error loading ACLs, opening file '" + path + "': " + std::strerror(errno);
   }
-  std::map<std::string, std::shared_ptr<const AclUser>> users;
+  std::map<std::string, std::shared_ptr<AclUser>> users;
   std::string errors;
   std::string line;
   int n = 0;
@@ -153,22 +157,28 @@ std::string AclRegistry::LoadFile(const std::string& path, std::vector<std::stri
         syntax_reported = true;
       }
     }
-    users[argv[1]] = std::make_shared<const AclUser>(std::move(user));
+    users[argv[1]] = std::make_shared<AclUser>(std::move(user));
   }
   if (!errors.empty()) {
     return errors +
            "WARNING: ACL errors detected, no change to the previously active ACL rules was "
            "performed";
   }
-  if (!users.count("default"))
-    users["default"] = std::make_shared<const AclUser>(AclUser::Default());
+  if (!users.count("default")) users["default"] = std::make_shared<AclUser>(AclUser::Default());
   std::lock_guard lock(mu_);
   if (replaced) {
     for (auto& [name, u] : users_) {
       if (name != "default") replaced->push_back(name);
     }
   }
-  users_ = std::move(users);
+  // Every user is new, except default, which keeps its connections (as in Redis, where the
+  // default user's rules are copied into the existing one).
+  const uint64_t default_incarnation = users_.at("default")->incarnation();
+  users_.clear();
+  for (auto& [name, u] : users) {
+    u->set_incarnation(name == "default" ? default_incarnation : next_incarnation_++);
+    users_[name] = std::move(u);
+  }
   Bump();
   return "";
 }

@@ -80,6 +80,7 @@ class AclRegistry {
   std::map<std::string, std::shared_ptr<const AclUser>> users_;
   std::atomic<uint64_t> version_{1};
   std::atomic<bool> default_open_{true};
+  uint64_t next_incarnation_ = 1;        // mu_
   std::atomic<bool> pubsub_all_{false};  // Redis 7.0's default: resetchannels
   std::deque<LogEntry> log_;
   size_t log_max_len_ = 128;

@@ -378,6 +378,12 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
     if (in_multi_) multi_dirty_ = true;
     return spec;
   }
+  // A user deleted (ACL DELUSER, LOAD) while connected: the connection is being closed and
+  // runs nothing more, not even an error reply (as Redis frees such clients).
+  if (!acl_user()) {
+    CloseAfterReply();
+    return spec;
+  }
   // ACL rules, before queueing in MULTI as Redis checks them (EXEC checks again).
   if (AclDenial denied = CheckAcl(argv, in_multi_ ? "multi" : "toplevel");
       denied != AclDenial::kOk) {

@@ -237,6 +237,7 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   std::string user_name_ = "default";
   std::shared_ptr<const AclUser> user_;
   std::atomic<uint64_t> user_version_{0};
+  uint64_t user_incarnation_ = 0;  // info_mu_: the user as it was when authenticated
   std::atomic<bool> user_unrestricted_{false};
   void RefreshUser();
   std::atomic<int64_t> qbuf_{0}, omem_{0};

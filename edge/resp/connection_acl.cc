@@ -13,9 +13,11 @@ bool Connection::authenticated() const {
 }
 
 void Connection::AuthenticateAs(std::string user) {
+  std::shared_ptr<const AclUser> u = server_->acl().Find(user);
   {
     std::lock_guard lock(info_mu_);
     user_name_ = std::move(user);
+    user_incarnation_ = u ? u->incarnation() : 0;
   }
   user_version_ = 0;  // re-read the rules at the next command
   authenticated_ = true;
@@ -23,9 +25,11 @@ void Connection::AuthenticateAs(std::string user) {
 }
 
 void Connection::ResetUser() {
+  std::shared_ptr<const AclUser> d = server_->acl().Default();
   {
     std::lock_guard lock(info_mu_);
     user_name_ = "default";
+    user_incarnation_ = d->incarnation();
   }
   user_version_ = 0;
   // Authenticated now if the default user needs no password; that stays so if it gets one
@@ -45,6 +49,8 @@ void Connection::RefreshUser() {
   if (version == user_version_.load(std::memory_order_acquire)) return;
   std::lock_guard lock(info_mu_);
   user_ = acl.Find(user_name_);
+  // Deleted, or deleted and created again (ACL LOAD): not the user this connection became.
+  if (user_ && user_->incarnation() != user_incarnation_) user_ = nullptr;
   user_unrestricted_ = user_ && user_->unrestricted();
   user_version_.store(version, std::memory_order_release);
 }
