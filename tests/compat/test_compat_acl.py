@@ -381,7 +381,7 @@ def test_aclfile_load_and_save(redge_factory, tmp_path):
     Ref.port = port
     try:
         a = Pair(server.port, Ref)
-        a.same("ACL", "LIST")
+        a.same_tokens("ACL", "LIST")
         admin = Pair(server.port, Ref, "admin", "adminpw")
         admin.same("ACL", "WHOAMI")
         # A broken file: nothing changes; the error names the file and lines.
@@ -389,20 +389,22 @@ def test_aclfile_load_and_save(redge_factory, tmp_path):
         aclfile.write_text(good + "user broken on +nosuchcmd\nbogus line\nuser admin on\n")
         a.same("ACL", "LOAD")
         admin.same("PING")
-        a.same("ACL", "LIST")
+        a.same_tokens("ACL", "LIST")
         # A good file: loaded; clients of the replaced users are disconnected.
         aclfile.write_text(good.replace("+brpop", "+brpop +rpop"))
         a.same("ACL", "LOAD")
         for conn in (admin.redge, admin.ref):
             with pytest.raises((Closed, ConnectionError, OSError)):
                 conn.call("PING")
-        a.same("ACL", "GETUSER", "worker")
+        a.same_tokens("ACL", "GETUSER", "worker")
         # ACL SAVE writes the users back (both servers share the file: one at a time).
         a.same("ACL", "SETUSER", "new", "on", ">x", "+get", "~n*")
         assert a.redge.call("ACL", "SAVE") == "OK"
         saved_by_redge = aclfile.read_text()
         assert a.ref.call("ACL", "SAVE") == "OK"
-        assert aclfile.read_text() == saved_by_redge
+        # The same users and rules (single-command rules come in Redis's hash order).
+        assert sorted(" ".join(sorted(line.split())) for line in aclfile.read_text().splitlines()) \
+            == sorted(" ".join(sorted(line.split())) for line in saved_by_redge.splitlines())
         assert "user new on #" in saved_by_redge and ">x" not in saved_by_redge
         a.close()
     finally:
