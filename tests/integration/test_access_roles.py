@@ -252,3 +252,32 @@ def test_no_access_control_means_anonymous_admin(redge):
     assert redge.http.get(f"/v1/jobs/{created['id']}").json()["owner"] is None
     assert redge.http.get("/metrics").status == 200
     assert redge.http_with_token("anything").get("/v1/queues").status == 200
+
+
+def test_stream_key_rotation_with_a_grace_period(redge_factory, tmp_path):
+    import signal
+    import subprocess
+    from redge_process import redge_binary
+    backend = acc.new_key()
+    keyfile = acc.write_api_keys(tmp_path / "keys", [("producer", "*", backend, "app")])
+    server = redge_factory("--api-keys", keyfile)
+    app = server.http_with_token(backend)
+    old = job_of(app)
+    old_kid = old["stream_token"].split(".")[3]
+    res = subprocess.run([str(redge_binary()), "rotate-stream-key", str(server.data_dir), "2"],
+                         capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res
+    server.proc.send_signal(signal.SIGHUP)
+
+    def new_kid():
+        kid = job_of(app)["stream_token"].split(".")[3]
+        return kid if kid != old_kid else None
+
+    wait_until(new_kid, timeout=10, what="tokens signed with the new key after SIGHUP")
+    browser = server.http_with_token(old["stream_token"])
+    assert browser.get(f"/v1/jobs/{old['id']}").status == 200  # within the grace period
+    wait_until(lambda: browser.get(f"/v1/jobs/{old['id']}").status == 401, timeout=10,
+               what="the old key's grace period to end")
+    fresh = app.post(f"/v1/jobs/{old['id']}/stream-token").json()["stream_token"]
+    assert server.http_with_token(fresh).get(f"/v1/jobs/{old['id']}").status == 200
+    assert (server.data_dir / "stream-token-keys").stat().st_mode & 0o777 == 0o600
