@@ -380,7 +380,7 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
   }
   // A user deleted (ACL DELUSER, LOAD) while connected: the connection is being closed and
   // runs nothing more, not even an error reply (as Redis frees such clients).
-  if (!acl_user()) {
+  if (UserGone()) {
     CloseAfterReply();
     return spec;
   }

@@ -67,6 +67,11 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   // the user was deleted: everything is refused until the connection closes). Safe from
   // any thread (EXEC and scripts may run on the store's thread).
   std::shared_ptr<const AclUser> acl_user();
+  // The user was deleted (or replaced by ACL LOAD) since this connection authenticated.
+  bool UserGone() {
+    RefreshUser();
+    return user_gone_.load(std::memory_order_acquire);
+  }
   // The ACL check of a command line; a denial is added to ACL LOG with `context`
   // ("toplevel", "multi", "lua").
   AclDenial CheckAcl(const std::vector<std::string>& argv, const char* context);
@@ -239,6 +244,7 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   std::atomic<uint64_t> user_version_{0};
   uint64_t user_incarnation_ = 0;  // info_mu_: the user as it was when authenticated
   std::atomic<bool> user_unrestricted_{false};
+  std::atomic<bool> user_gone_{false};
   void RefreshUser();
   std::atomic<int64_t> qbuf_{0}, omem_{0};
   const std::chrono::steady_clock::time_point created_;

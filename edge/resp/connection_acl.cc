@@ -52,6 +52,7 @@ void Connection::RefreshUser() {
   // Deleted, or deleted and created again (ACL LOAD): not the user this connection became.
   if (user_ && user_->incarnation() != user_incarnation_) user_ = nullptr;
   user_unrestricted_ = user_ && user_->unrestricted();
+  user_gone_ = user_ == nullptr;
   user_version_.store(version, std::memory_order_release);
 }
 
