@@ -231,3 +231,71 @@ def test_redge_worker_and_redgectl_over_https_with_api_keys(redge_factory, ca, t
     finally:
         worker.terminate()
         worker.wait(timeout=20)
+
+
+def test_many_tls_streams_a_stalled_reader_and_stalled_handshakes(tls_server, ca):
+    """Handshakes run inside the event loops without blocking them: connections that
+    stall mid-handshake (or never start it) and a TLS reader that stops reading while 2 MB
+    of events pile up delay nobody; 10 TLS streams each get every event once, in order."""
+    import socket
+    import threading
+
+    base = f"https://127.0.0.1:{tls_server.http_port}"
+    job = json.loads(curl("--cacert", ca.ca_path, "-d", "{}", f"{base}/v1/queues/q/jobs").stdout)
+    ctx = ssl.create_default_context(cafile=str(ca.ca_path))
+    request = (f"GET /v1/jobs/{job['id']}/events HTTP/1.1\r\nHost: localhost\r\n\r\n").encode()
+
+    # Never finish a handshake: a bare TCP connection, and one that sent half a ClientHello.
+    idle = socket.create_connection(("127.0.0.1", tls_server.http_port))
+    half = socket.create_connection(("127.0.0.1", tls_server.resp_port))
+    half.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+    # A TLS SSE reader that reads nothing for now (its socket buffers are small).
+    slow_raw = socket.socket()
+    slow_raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    slow_raw.connect(("127.0.0.1", tls_server.http_port))
+    slow = ctx.wrap_socket(slow_raw, server_hostname="localhost")
+    slow.sendall(request)
+
+    results = {}
+
+    def reader(n):
+        with socket.create_connection(("127.0.0.1", tls_server.http_port), timeout=30) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                s.sendall(request)
+                data = b""
+                while b"event: completed" not in data:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                results[n] = data
+
+    threads = [threading.Thread(target=reader, args=(n,)) for n in range(10)]
+    for t in threads:
+        t.start()
+    w = tls_redis(tls_server, ca)
+    w.brpop("redge:queue:q", timeout=10)
+    wait_until(lambda: w.info("clients")["connected_clients"] >= 1, what="the worker")
+    blob = "x" * 4000
+    for i in range(300):
+        w.publish(f"redge:progress:{job['id']}", json.dumps({"event": "chunk", "n": i, "b": blob}))
+    w.set(f"redge:response:{job['id']}", json.dumps({"ok": True}))
+    for t in threads:
+        t.join(60)
+    assert len(results) == 10
+    for data in results.values():
+        ids = [int(line[4:]) for line in data.decode().splitlines() if line.startswith("id: ")]
+        assert ids == list(range(1, 304)), (len(ids), ids[:3], ids[-3:])
+    # The stalled reader catches up with everything once it reads.
+    slow.settimeout(30)
+    data = b""
+    while b"event: completed" not in data:
+        chunk = slow.recv(65536)
+        assert chunk, "the slow TLS stream ended early"
+        data += chunk
+    ids = [int(line[4:]) for line in data.decode().splitlines() if line.startswith("id: ")]
+    assert ids == list(range(1, 304))
+    # Meanwhile the stalled handshakes held nothing up, and RESP still answers.
+    assert w.ping()
+    for s in (slow, idle, half):
+        s.close()
