@@ -235,66 +235,81 @@ def test_redge_worker_and_redgectl_over_https_with_api_keys(redge_factory, ca, t
 
 def test_many_tls_streams_a_stalled_reader_and_stalled_handshakes(tls_server, ca):
     """Handshakes run inside the event loops without blocking them: connections that
-    stall mid-handshake (or never start it) and a TLS reader that stops reading while 2 MB
-    of events pile up delay nobody; 10 TLS streams each get every event once, in order."""
+    stall mid-handshake (or never start it) and a TLS reader that stops reading while 4 MB
+    of events pile up for it delay nobody; 10 TLS streams each get every event once, in
+    order, and the stalled reader gets everything once it reads."""
     import socket
     import threading
 
     base = f"https://127.0.0.1:{tls_server.http_port}"
-    job = json.loads(curl("--cacert", ca.ca_path, "-d", "{}", f"{base}/v1/queues/q/jobs").stdout)
+
+    def new_job(queue):
+        return json.loads(curl("--cacert", ca.ca_path, "-d", "{}",
+                               f"{base}/v1/queues/{queue}/jobs").stdout)["id"]
+
+    fast_job, slow_job = new_job("fast"), new_job("slow")
     ctx = ssl.create_default_context(cafile=str(ca.ca_path))
-    request = (f"GET /v1/jobs/{job['id']}/events HTTP/1.1\r\nHost: localhost\r\n\r\n").encode()
+
+    def request(job_id):
+        return f"GET /v1/jobs/{job_id}/events HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
 
     # Never finish a handshake: a bare TCP connection, and one that sent half a ClientHello.
     idle = socket.create_connection(("127.0.0.1", tls_server.http_port))
     half = socket.create_connection(("127.0.0.1", tls_server.resp_port))
     half.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
-    # A TLS SSE reader that reads nothing for now (its socket buffers are small).
+    # A TLS SSE reader that reads nothing for now.
     slow_raw = socket.socket()
     slow_raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     slow_raw.connect(("127.0.0.1", tls_server.http_port))
     slow = ctx.wrap_socket(slow_raw, server_hostname="localhost")
-    slow.sendall(request)
+    slow.sendall(request(slow_job))
+
+    def read_until_completed(s):
+        data = b""
+        while b"event: completed" not in data:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return [int(line[4:]) for line in data.decode().splitlines() if line.startswith("id: ")]
 
     results = {}
 
     def reader(n):
         with socket.create_connection(("127.0.0.1", tls_server.http_port), timeout=30) as raw:
             with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-                s.sendall(request)
-                data = b""
-                while b"event: completed" not in data:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
-                results[n] = data
+                s.sendall(request(fast_job))
+                results[n] = read_until_completed(s)
+
+    w = tls_redis(tls_server, ca)
+    w.brpop("redge:queue:slow", timeout=10)
+    big = "x" * 100_000
+    for i in range(40):  # 4 MB for the stalled reader: more than the kernel buffers take
+        w.publish(f"redge:progress:{slow_job}", json.dumps({"event": "chunk", "n": i, "b": big}))
+    w.set(f"redge:response:{slow_job}", json.dumps({"ok": True}))
+
+    def held():
+        text = curl("--cacert", ca.ca_path, f"{base}/metrics").stdout
+        line = [x for x in text.splitlines() if x.startswith("redge_output_buffer_bytes ")][0]
+        return float(line.split()[1]) > 16384
+    # The stalled reader really is stalled: redge holds its unsent (encrypted) output.
+    wait_until(held, timeout=10, what="output held for the stalled TLS reader")
 
     threads = [threading.Thread(target=reader, args=(n,)) for n in range(10)]
     for t in threads:
         t.start()
-    w = tls_redis(tls_server, ca)
-    w.brpop("redge:queue:q", timeout=10)
-    wait_until(lambda: w.info("clients")["connected_clients"] >= 1, what="the worker")
-    blob = "x" * 4000
+    w.brpop("redge:queue:fast", timeout=10)
     for i in range(300):
-        w.publish(f"redge:progress:{job['id']}", json.dumps({"event": "chunk", "n": i, "b": blob}))
-    w.set(f"redge:response:{job['id']}", json.dumps({"ok": True}))
+        w.publish(f"redge:progress:{fast_job}", json.dumps({"event": "chunk", "n": i}))
+    w.set(f"redge:response:{fast_job}", json.dumps({"ok": True}))
     for t in threads:
         t.join(60)
     assert len(results) == 10
-    for data in results.values():
-        ids = [int(line[4:]) for line in data.decode().splitlines() if line.startswith("id: ")]
+    for ids in results.values():
         assert ids == list(range(1, 304)), (len(ids), ids[:3], ids[-3:])
     # The stalled reader catches up with everything once it reads.
     slow.settimeout(30)
-    data = b""
-    while b"event: completed" not in data:
-        chunk = slow.recv(65536)
-        assert chunk, "the slow TLS stream ended early"
-        data += chunk
-    ids = [int(line[4:]) for line in data.decode().splitlines() if line.startswith("id: ")]
-    assert ids == list(range(1, 304))
+    assert read_until_completed(slow) == list(range(1, 44))
     # Meanwhile the stalled handshakes held nothing up, and RESP still answers.
     assert w.ping()
     for s in (slow, idle, half):
