@@ -191,6 +191,9 @@ Status Store::OpenDb() {
 
   im.group_commit = std::make_unique<GroupCommit>(im.db, options_.fsync);
   im.group_commit->set_failure_flag(&im.last_write_failed);
+  im.last_save_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   im.writer = std::thread([this] { RunWriter(); });
   if (options_.active_expire) {
     im.expirer = std::thread([this] { RunExpirer(); });
@@ -317,6 +320,21 @@ void Store::RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock) {
       lock.unlock();
       for (; i < ops.size(); ++i) ops[i].done(Status::Shutdown());
       return;
+    }
+    if (ops[i].save) {
+      Op& op = ops[i++];
+      lock.unlock();
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      rocksdb::Status rs = im.db->Flush(fo, {im.meta_cf, im.data_cf, im.expire_cf});
+      Status s = rs.ok() ? im.group_commit->SyncNow() : Status::IOError(rs.ToString());
+      if (s.ok()) {
+        im.last_save_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+      }
+      op.done(s);
+      continue;
     }
     if (ops[i].flush_first >= 0) {
       // FLUSHDB/FLUSHALL: a direct DeleteRange write, alone.
@@ -598,6 +616,21 @@ Status Store::FlushRange(int first, int last, uint64_t* seq) {
   *seq = im.db->GetLatestSequenceNumber();
   return Status::OK();
 }
+
+void Store::SaveAsync(std::function<void(Status)> done) {
+  Impl& im = *impl_;
+  Op op;
+  op.save = true;
+  op.done = std::move(done);
+  {
+    std::lock_guard qlock(im.queue_mu);
+    im.queue.push_back(std::move(op));
+    im.queued++;
+  }
+  im.queue_cv.notify_one();
+}
+
+int64_t Store::LastSaveUnix() const { return impl_->last_save_unix.load(); }
 
 void Store::FlushAsync(int db, std::function<void(Status)> done) {
   if (db < -1 || db >= kNumDbs) return done(Status::InvalidArgument("DB index is out of range"));

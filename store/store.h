@@ -271,6 +271,12 @@ class Store {
   // Event-loop forms: `done` runs once the flush is durable (see ExecAsync). `db` -1
   // flushes every database.
   void FlushAsync(int db, std::function<void(Status)> done);
+  // SAVE / BGSAVE: everything committed so far is synced to the WAL and the memtables are
+  // written to table files (RocksDB's flush, which shortens the next start's WAL replay).
+  // Ordered after every operation queued before it; `done` runs when it is finished.
+  void SaveAsync(std::function<void(Status)> done);
+  // Unix time (seconds) of the last successful SaveAsync, or of the store's opening.
+  int64_t LastSaveUnix() const;
   // FLUSHDB inside a transaction: deletes key by key (O(n)), so it stays atomic with the
   // rest of the batch.
   static void FlushDbInTxn(Txn& txn);

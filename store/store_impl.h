@@ -38,6 +38,8 @@ struct Store::Op {
   // Set instead of `fn` for FLUSHDB/FLUSHALL: a DeleteRange write of databases
   // [flush_first, flush_last], which cannot join a WriteBatchWithIndex.
   int flush_first = -1, flush_last = -1;
+  // Set instead of `fn` for SAVE: memtables flushed to table files and the WAL synced.
+  bool save = false;
 };
 
 struct Store::Impl {
@@ -107,6 +109,7 @@ struct Store::Impl {
 
   // Keyspace notification classes enabled (bits of KeyspaceClass in txn.cc); 0 = off.
   std::atomic<uint32_t> keyspace_events{0};
+  std::atomic<int64_t> last_save_unix{0};  // LASTSAVE: open time, then each SaveAsync
   std::atomic<int64_t> blocked{0};
   std::atomic<int64_t> writes{0};
   std::atomic<int64_t> write_failures{0};

@@ -300,7 +300,7 @@ void Connection::CommitGroup(RespServer* server, net::EventLoop* loop,
           ReplyWriter w(&p.reply, p.protocol);
           for (auto& cmd : p.commands) {
             CommandContext ctx{*p.conn, *server, cmd.argv, w, &txn};
-            cmd.spec->handler(ctx);
+            RunHandler(*cmd.spec, ctx);
           }
         }
       },
@@ -335,7 +335,7 @@ void Connection::FlushBatch() {
         ReplyWriter w(reply.get(), self->protocol_);
         for (auto& c : *commands) {
           CommandContext ctx{*self, *self->server_, c.argv, w, &txn};
-          c.spec->handler(ctx);
+          RunHandler(*c.spec, ctx);
         }
       },
       reply, commands->size());
@@ -423,7 +423,7 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
   }
   if (!(spec.flags & kTxn)) {
     CommandContext ctx{*this, *server_, argv, writer_};
-    spec.handler(ctx);
+    RunHandler(spec, ctx);
     return;
   }
   // A store command: the reply is held until the batch is durable (fsync=always may
@@ -434,7 +434,7 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
       [spec = &spec, argv = std::move(argv), reply, self = shared_from_this()](store::Txn& txn) {
         ReplyWriter w(reply.get(), self->protocol_);
         CommandContext ctx{*self, *self->server_, argv, w, &txn};
-        spec->handler(ctx);
+        RunHandler(*spec, ctx);
       },
       reply);
 }
@@ -563,7 +563,7 @@ void Connection::ExecMulti() {
             continue;
           }
           CommandContext ctx{*c, *c->server_, argv, w, &txn, /*in_exec=*/true};
-          spec->handler(ctx);
+          RunHandler(*spec, ctx);
           w.set_protocol(c->protocol_);  // HELLO inside MULTI changes it for later replies
         }
       },

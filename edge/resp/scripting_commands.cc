@@ -47,12 +47,7 @@ void RunWithEngine(CommandContext& ctx, bool exclusive,
 }
 
 void ReplyHelp(CommandContext& ctx, const char* command, std::initializer_list<const char*> lines) {
-  ctx.reply.ArrayHeader(static_cast<int64_t>(lines.size()) + 3);
-  ctx.reply.Simple(std::string(command) +
-                   " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-  for (const char* l : lines) ctx.reply.Simple(l);
-  ctx.reply.Simple("HELP");
-  ctx.reply.Simple("    Prints this help.");
+  WriteHelp(ctx.reply, command, std::vector<std::string>(lines.begin(), lines.end()));
 }
 
 // Checks a container's subcommand arity as Redis's command table does.

@@ -80,6 +80,14 @@ void RespServer::InitConfig() {
   config_.OnSet("stream-node-max-bytes", [](const std::string& v, bool apply) {
     return apply ? streams::SetNodeMaxBytes(v) : std::string();
   });
+  config_.OnSet("slowlog-log-slower-than", [this](const std::string& v, bool apply) {
+    if (apply) slowlog_.set_threshold_us(std::stoll(v));
+    return std::string();
+  });
+  config_.OnSet("slowlog-max-len", [this](const std::string& v, bool apply) {
+    if (apply) slowlog_.set_max_len(std::stoll(v));
+    return std::string();
+  });
   config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
     OutputLimits limits = output_limits();
     std::string err = ParseOutputLimits(v, &limits);
@@ -335,24 +343,13 @@ void RespServer::FeedMonitors(int db, const std::string& addr,
   std::string line = head;
   line += addr;
   line += ']';
-  // Credentials never reach a monitor: every AUTH argument, the two after HELLO's AUTH.
-  size_t redact_from = argv.size(), redact_to = argv.size();
-  if (!argv.empty() && EqualsIgnoreCase(argv[0], "auth")) redact_from = 1;
-  if (!argv.empty() && EqualsIgnoreCase(argv[0], "hello")) {
-    for (size_t i = 1; i + 2 < argv.size(); ++i) {
-      if (EqualsIgnoreCase(argv[i], "auth")) {
-        redact_from = i + 1;
-        redact_to = i + 3;
-        break;
-      }
-    }
-  }
-  for (size_t i = 0; i < argv.size(); ++i) {
+  // Credentials never reach a monitor (RedactedArgv).
+  for (const auto& arg : RedactedArgv(argv)) {
     line += ' ';
-    if (i >= redact_from && i < redact_to) {
+    if (arg == "(redacted)") {
       line += "\"(redacted)\"";
     } else {
-      AppendRepr(&line, argv[i]);
+      AppendRepr(&line, arg);
     }
   }
   line += "\r\n";

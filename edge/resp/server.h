@@ -33,6 +33,7 @@
 #include "edge/resp/config_table.h"
 #include "edge/resp/output_limits.h"
 #include "edge/resp/protocol.h"
+#include "edge/resp/slowlog.h"
 #include "store/status.h"
 #include "store/store.h"
 
@@ -131,6 +132,7 @@ class RespServer {
 
   // CONFIG GET/SET (every Redis 7.0 parameter; hooks make redge's own take effect).
   ConfigTable& config() { return config_; }
+  SlowLog& slowlog() { return slowlog_; }
 
   // CONFIG SET-able settings.
   OutputLimits output_limits() const;
@@ -184,6 +186,7 @@ class RespServer {
   mutable std::mutex config_mu_;
   std::string requirepass_;
   ConfigTable config_;
+  SlowLog slowlog_;
   OutputLimits output_limits_;
   AuthThrottle auth_throttle_{"resp"};
   AclRegistry acl_;

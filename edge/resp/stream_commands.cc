@@ -227,7 +227,7 @@ void XInfoStream(CommandContext& ctx, const ss::StreamInfo& info) {
     // [FULL [COUNT count]] and nothing else.
     ArgReader args(ctx, 3);
     if ((optc != 1 && optc != 3) || !args.Match("FULL") || (optc == 3 && !args.Match("COUNT"))) {
-      return streams::ReplySubcommandSyntaxError(ctx);
+      return ReplySubcommandSyntaxError(ctx);
     }
     if (optc == 3 && !args.Int64(&count)) return;
     if (count < 0) count = 10;
@@ -335,10 +335,10 @@ void XInfoStream(CommandContext& ctx, const ss::StreamInfo& info) {
 
 void XInfo(CommandContext& ctx) {
   std::string sub =
-      streams::CheckSubcommand(ctx, {{"consumers", 4}, {"groups", 3}, {"help", 2}, {"stream", -3}});
+      CheckSubcommand(ctx, {{"consumers", 4}, {"groups", 3}, {"help", 2}, {"stream", -3}});
   if (sub.empty()) return;
   if (sub == "help") {
-    return streams::WriteHelp(
+    return WriteHelp(
         ctx.reply, ctx.argv[0],
         {"CONSUMERS <key> <groupname>", "    Show consumers of <groupname>.", "GROUPS <key>",
          "    Show the stream consumer groups.", "STREAM <key> [FULL [COUNT <count>]",

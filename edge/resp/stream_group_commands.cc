@@ -29,15 +29,15 @@ void ReplyResult(CommandContext& ctx, const store::Result<int64_t>& r) {
 
 // XGROUP CREATE|SETID|DESTROY|CREATECONSUMER|DELCONSUMER|HELP ...
 void XGroup(CommandContext& ctx) {
-  std::string sub = streams::CheckSubcommand(ctx, {{"create", -5},
-                                                   {"createconsumer", 5},
-                                                   {"delconsumer", 5},
-                                                   {"destroy", 4},
-                                                   {"help", 2},
-                                                   {"setid", -5}});
+  std::string sub = CheckSubcommand(ctx, {{"create", -5},
+                                          {"createconsumer", 5},
+                                          {"delconsumer", 5},
+                                          {"destroy", 4},
+                                          {"help", 2},
+                                          {"setid", -5}});
   if (sub.empty()) return;
   if (sub == "help") {
-    return streams::WriteHelp(
+    return WriteHelp(
         ctx.reply, ctx.argv[0],
         {"CREATE <key> <groupname> <id|$> [option]",
          "    Create a new consumer group. Options are:", "    * MKSTREAM",
@@ -63,7 +63,7 @@ void XGroup(CommandContext& ctx) {
         args.Fail("ERR value for ENTRIESREAD must be positive or -1");
       }
     } else {
-      args.Fail(streams::SubcommandSyntaxError(ctx));
+      args.Fail(SubcommandSyntaxError(ctx));
     }
   }
   if (!args.ok()) return;
@@ -83,7 +83,7 @@ void XGroup(CommandContext& ctx) {
       if (!exists.ok()) return ReplyStatusError(ctx, exists.status());
       if (!*exists) return ReplyStatusError(ctx, ss::SetGroupId(*ctx.txn, key, group, "$", -1));
     }
-    return streams::ReplySubcommandSyntaxError(ctx);
+    return ReplySubcommandSyntaxError(ctx);
   }
   if (sub == "create") {
     store::Status s = ss::CreateGroup(*ctx.txn, key, group, argv[4], mkstream, entries_read);

@@ -369,7 +369,7 @@ void ReadGeneric(CommandContext& ctx, bool xreadgroup) {
     return read->Serve(txn, key);
   };
   ctx.conn.Block(std::move(request), read->timeout_ms(), &WriteServed,
-                        /*timeout_null_array=*/true);
+                 /*timeout_null_array=*/true);
 }
 
 void XRead(CommandContext& ctx) { ReadGeneric(ctx, false); }

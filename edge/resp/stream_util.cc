@@ -108,38 +108,4 @@ std::string SetNodeMaxBytes(std::string_view value) {
   return "";
 }
 
-void WriteHelp(ReplyWriter& w, std::string_view command, const std::vector<std::string>& lines) {
-  w.ArrayHeader(static_cast<int64_t>(lines.size()) + 3);
-  w.Simple(Upper(command) + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
-  for (const auto& l : lines) w.Simple(l);
-  w.Simple("HELP");
-  w.Simple("    Prints this help.");
-}
-
-std::string SubcommandSyntaxError(const CommandContext& ctx) {
-  return "ERR unknown subcommand or wrong number of arguments for '" + ctx.argv[1].substr(0, 128) +
-         "'. Try " + Upper(ctx.argv[0]) + " HELP.";
-}
-
-void ReplySubcommandSyntaxError(CommandContext& ctx) {
-  ctx.reply.Error(SubcommandSyntaxError(ctx));
-}
-
-std::string CheckSubcommand(CommandContext& ctx, const std::vector<Subcommand>& table) {
-  std::string sub = ToLower(ctx.argv[1]);
-  for (const auto& s : table) {
-    if (sub != s.name) continue;
-    const int argc = static_cast<int>(ctx.argv.size());
-    if ((s.arity > 0 && argc != s.arity) || (s.arity < 0 && argc < -s.arity)) {
-      ctx.reply.Error("ERR wrong number of arguments for '" + ToLower(ctx.argv[0]) + "|" + sub +
-                      "' command");
-      return "";
-    }
-    return sub;
-  }
-  ctx.reply.Error("ERR unknown subcommand '" + ctx.argv[1].substr(0, 128) + "'. Try " +
-                  Upper(ctx.argv[0]) + " HELP.");
-  return "";
-}
-
 }  // namespace redge::resp::streams

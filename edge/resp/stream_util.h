@@ -46,19 +46,4 @@ int64_t NodeMaxBytes();
 std::string SetNodeMaxEntries(std::string_view value);
 std::string SetNodeMaxBytes(std::string_view value);
 
-// addReplyHelp: "<CMD> <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", the
-// lines, then HELP's own two lines, as status replies.
-void WriteHelp(ReplyWriter& w, std::string_view command, const std::vector<std::string>& lines);
-// "ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP."
-std::string SubcommandSyntaxError(const CommandContext& ctx);
-void ReplySubcommandSyntaxError(CommandContext& ctx);
-// A container command's subcommand table check (Redis's processCommand): unknown
-// subcommand or wrong arity get Redis's errors; returns the lower-case subcommand or ""
-// after writing the error.
-struct Subcommand {
-  const char* name;
-  int arity;
-};
-std::string CheckSubcommand(CommandContext& ctx, const std::vector<Subcommand>& table);
-
 }  // namespace redge::resp::streams
