@@ -144,6 +144,8 @@ def test_cat_whoami_genpass_deluser(acl):
     a.same("ACL", "GENPASS", "x")
     a.same("ACL", "LOAD")
     a.same("ACL", "SAVE")
+    a.same("ACL", "HELP")
+    a.same("ACL", "HELP", "extra")
 
 
 def test_auth_and_hello_auth(acl):
