@@ -34,11 +34,23 @@ std::string Format(const std::vector<StreamTokenKeys::Key>& keys) {
   return out;
 }
 
-// Writes `text` to `path` atomically with mode 0600 (a temporary file, fsync, rename).
+// Writes `text` to `path` atomically with mode 0600 (a temporary file, fsync, rename). A
+// file that exists keeps its owner: root rotating the key of a service that runs as
+// another user (systemd's DynamicUser) must not lock the service out of it.
 Status WritePrivate(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return Status::InvalidArgument("cannot write " + tmp + ": " + std::strerror(errno));
+  struct stat old {};
+  if (::stat(path.c_str(), &old) == 0 && (old.st_uid != ::geteuid() || old.st_gid != ::getegid())) {
+    if (::fchown(fd, old.st_uid, old.st_gid) != 0) {
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return Status::InvalidArgument("cannot give " + tmp + " the owner of " + path + ": " +
+                                     std::strerror(e));
+    }
+  }
   size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
