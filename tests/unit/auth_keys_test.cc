@@ -229,6 +229,18 @@ TEST_F(StreamTokenTest, RotationKeepsOldTokensForTheGracePeriod) {
   EXPECT_EQ(third->Verify(old_token, now + 20'000).check, StreamTokenKeys::Check::kUnknownKey);
 }
 
+TEST_F(StreamTokenTest, RotationKeepsTheFilesOwner) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give the key file another owner";
+  ASSERT_TRUE(StreamTokenKeys::LoadOrCreate(dir_).ok());
+  const std::string path = (dir_ / kStreamKeyFile).string();
+  ASSERT_EQ(::chown(path.c_str(), 65534, 65534), 0);  // the service's user (nobody here)
+  ASSERT_TRUE(StreamTokenKeys::Rotate(dir_, 1000, 1'700'000'000'000).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+}
+
 TEST_F(StreamTokenTest, AccessControlTellsCredentialsApart) {
   const std::string keyfile = (dir_ / "keys").string();
   std::ofstream(keyfile) << "producer chat " << Sha256Hex("k-producer") << " app\n";
