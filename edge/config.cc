@@ -7,6 +7,7 @@
 #include <functional>
 #include <sstream>
 
+#include "edge/auth/principal.h"
 #include "edge/decimal.h"
 #include "edge/resp/output_limits.h"
 #include "store/store.h"
@@ -139,6 +140,12 @@ std::string ParseKeyName(const std::string& v, std::string* out) {
   return "";
 }
 
+// A file path; empty means none.
+std::string ParsePath(const std::string& v, std::string* out) {
+  *out = v;
+  return "";
+}
+
 std::string ParseBool(const std::string& v, bool* out) {
   if (v == "yes" || v == "true" || v == "1" || v.empty()) {
     *out = true;
@@ -167,6 +174,94 @@ const std::vector<Setting>& Settings() {
          c.http_token = v;
          return "";
        }},
+      {"api-keys",
+       "file of API keys with roles, one per line: ROLE QUEUE_GLOB SHA256_HEX_OF_KEY [NAME] "
+       "(redge new-key makes one; reloaded on SIGHUP; default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.api_keys); }},
+      {"jwt-secret", "HS256 secret for JWT bearer tokens, at least 32 bytes (default none)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (!v.empty() && v.size() < 32) return "must be at least 32 bytes";
+         c.jwt_secret = v;
+         return "";
+       }},
+      {"jwt-jwks",
+       "JWKS file of RS256/ES256 public keys for JWT bearer tokens, e.g. Google's for Firebase "
+       "(reloaded on SIGHUP; needs jwt-audience; default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.jwt_jwks); }},
+      {"jwt-issuer", "required JWT iss (default: any)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         c.jwt_issuer = v;
+         return "";
+       }},
+      {"jwt-audience", "required JWT aud, e.g. the Firebase project id (default: any)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         c.jwt_audience = v;
+         return "";
+       }},
+      {"jwt-owner-claim", "JWT claim that owns the jobs a user enqueues (default sub)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (v.empty()) return "must not be empty";
+         c.jwt_owner_claim = v;
+         return "";
+       }},
+      {"jwt-roles-claim",
+       "JWT claim (dotted path) listing ROLE or ROLE:QUEUE_GLOB grants (default none)", false,
+       [](Config& c, const std::string& v) -> std::string {
+         c.jwt_roles_claim = v;
+         return "";
+       }},
+      {"jwt-default-role",
+       "grants of a JWT without the roles claim: ROLE[:QUEUE_GLOB],... or none (default "
+       "producer:*)",
+       false,
+       [](Config& c, const std::string& v) -> std::string {
+         if (v != "none") {
+           std::stringstream in(v);
+           std::string item;
+           while (std::getline(in, item, ',')) {
+             if (!auth::ParseGrant(item)) {
+               return "must be ROLE[:QUEUE_GLOB],... (roles admin, producer, worker, reader, "
+                      "metrics) or none";
+             }
+           }
+         }
+         c.jwt_default_role = v;
+         return "";
+       }},
+      {"jwt-clock-skew", "seconds of clock skew allowed on JWT exp/nbf/iat (default 60)", false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0, 3600, &c.jwt_clock_skew_s);
+       }},
+      {"stream-token-ttl",
+       "seconds a job's stream_token is valid (default 3600; POST /v1/jobs/{id}/stream-token "
+       "mints a fresh one)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 1, 30.0 * 86400, &c.stream_token_ttl_s);
+       }},
+      {"tls-cert",
+       "PEM certificate chain: both listeners speak TLS 1.2+ (reloaded on SIGHUP; default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.tls_cert); }},
+      {"tls-key", "PEM private key of tls-cert (default none)", false,
+       [](Config& c, const std::string& v) { return ParsePath(v, &c.tls_key); }},
+      {"tls-client-ca",
+       "PEM CA certificates: clients must present a certificate they signed (mutual TLS; "
+       "default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.tls_client_ca); }},
+      {"user",
+       "a RESP ACL user as in redis.conf: NAME RULES... (e.g. \"worker on >pw ~q:* +@list\"); may "
+       "be given many times; not together with aclfile (default none)",
+       false,
+       [](Config& c, const std::string& v) -> std::string {
+         const size_t name_end = v.find_first_of(" \t");
+         if (v.empty() || name_end == 0) return "must be NAME followed by ACL rules";
+         c.acl_users.push_back(v);
+         return "";
+       }},
+      {"aclfile",
+       "RESP ACL users in Redis's aclfile format (user NAME RULES...); ACL LOAD and ACL SAVE "
+       "use it (default none)",
+       false, [](Config& c, const std::string& v) { return ParsePath(v, &c.aclfile); }},
       {"cors-origins",
        "comma-separated origins (https://app.example.com) browsers may call the HTTP API from "
        "(default none: no CORS headers)",
@@ -290,7 +385,7 @@ const std::vector<Setting>& Settings() {
          c.requirepass = v;
          return "";
        }},
-      {"insecure", "allow non-loopback listeners without auth", true,
+      {"insecure", "allow non-loopback listeners without TLS or credentials", true,
        [](Config& c, const std::string& v) { return ParseBool(v, &c.insecure); }},
       {"io-threads", "RESP event-loop threads (default 2)", false,
        [](Config& c, const std::string& v) {
@@ -303,27 +398,29 @@ const std::vector<Setting>& Settings() {
        [](Config& c, const std::string& v) { return ParseInt(v, 1, 1000000, &c.maxclients); }},
       {"pubsub-output-limit", "bytes a subscriber may lag before it is disconnected (32 MiB)",
        false,
-       [](Config& c, const std::string& v) {
-         return ParseInt(v, 1024, int64_t{1} << 40, &c.pubsub_output_limit);
-       }},
+       [](Config& c,
+          const std::string&
+              v) { return ParseInt(v, 1024, int64_t{1} << 40, &c.pubsub_output_limit); }},
       {"client-output-buffer-limit",
        "RESP output limits as in redis.conf, \"CLASS HARD SOFT SECONDS ...\" (default \"normal 1gb "
        "0 0 pubsub 32mb 8mb 60\"; pubsub-output-limit sets the pubsub hard limit too)",
        false,
-       [](Config& c, const std::string& v) -> std::string {
-         resp::OutputLimits check;
-         std::string err = resp::ParseOutputLimits(v, &check);
-         if (!err.empty()) return "is invalid: " + err;
-         c.client_output_buffer_limit = v;
-         return "";
-       }},
+       [](Config& c, const std::string& v) -> std::
+                                               string {
+                                                 resp::OutputLimits check;
+                                                 std::string err =
+                                                     resp::ParseOutputLimits(v, &check);
+                                                 if (!err.empty()) return "is invalid: " + err;
+                                                 c.client_output_buffer_limit = v;
+                                                 return "";
+                                               }},
       {"output-buffer-budget",
        "bytes of unsent output all HTTP and RESP connections may hold together; over it the "
        "slowest readers are closed (default 1073741824)",
        false,
-       [](Config& c, const std::string& v) {
-         return ParseInt(v, int64_t{1} << 20, int64_t{1} << 40, &c.output_buffer_budget);
-       }},
+       [](Config& c,
+          const std::string&
+              v) { return ParseInt(v, int64_t{1} << 20, int64_t{1} << 40, &c.output_buffer_budget); }},
       {"proto-max-bulk-len", "largest RESP bulk string in bytes (512 MiB)", false,
        [](Config& c, const std::string& v) {
          return ParseInt(v, 1024, int64_t{1} << 32, &c.max_bulk_len);
@@ -360,6 +457,17 @@ const Setting* FindSetting(const std::string& name) {
   return nullptr;
 }
 
+// Settings that may be given many times (`user`) accumulate: each occurrence gets its own
+// key, "name\x1f<position>", in the maps that collect them; Apply drops the suffix.
+bool Repeatable(const std::string& name) { return name == "user"; }
+
+std::string RepeatKey(const std::string& name, size_t position) {
+  if (!Repeatable(name)) return name;
+  char suffix[32];
+  std::snprintf(suffix, sizeof(suffix), "\x1f%08zu", position);
+  return name + suffix;
+}
+
 std::string EnvName(const std::string& name) {
   std::string out = "REDGE_";
   for (char c : name) out += c == '-' ? '_' : static_cast<char>(toupper(c));
@@ -394,19 +502,21 @@ Status ReadFile(const std::string& path, std::map<std::string, std::pair<std::st
       return Status::InvalidArgument(path + ":" + std::to_string(n) + ": unknown setting '" + name +
                                      "'");
     }
-    (*out)[name] = {value, n};
+    (*out)[RepeatKey(name, n)] = {value, n};
   }
   return Status::OK();
 }
 
-Status Apply(Config* c, const std::string& name, const std::string& value,
+Status Apply(Config* c, const std::string& key, const std::string& value,
              const std::string& where) {
+  const std::string name = key.substr(0, key.find('\x1f'));
   const Setting* s = FindSetting(name);
   if (!s) return Status::InvalidArgument(where + ": unknown setting '" + name + "'");
   std::string err = s->apply(*c, value);
   if (!err.empty()) {
     // Secrets are not repeated back into a terminal or a log.
-    const bool secret = name == "http-token" || name == "requirepass";
+    const bool secret =
+        name == "http-token" || name == "requirepass" || name == "jwt-secret" || name == "user";
     return Status::InvalidArgument(where + ": " + name + " " + err +
                                    (secret ? "" : " (got '" + value + "')"));
   }
@@ -414,6 +524,11 @@ Status Apply(Config* c, const std::string& name, const std::string& value,
 }
 
 }  // namespace
+
+bool HttpAuthConfigured(const Config& c) {
+  return !c.http_token.empty() || !c.api_keys.empty() || !c.jwt_secret.empty() ||
+         !c.jwt_jwks.empty();
+}
 
 bool IsLoopbackHost(const std::string& host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
@@ -423,6 +538,8 @@ std::string ConfigHelp() {
   std::ostringstream o;
   o << "usage: redge [--config FILE] [--NAME VALUE ...]\n"
        "       redge check-config FILE\n"
+       "       redge new-key ROLE QUEUE_GLOB [NAME]\n"
+       "       redge rotate-stream-key DATA_DIR [GRACE_SECONDS]\n"
        "       redge --version | --help\n\n"
        "Each setting is also REDGE_<NAME> in the environment and `NAME VALUE` in the config\n"
        "file; precedence: flag > environment > file > default.\n\n";
@@ -467,7 +584,7 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
       }
       value = source.args[++i];
     }
-    flags[a] = value;
+    flags[RepeatKey(a, i)] = value;
   }
   Config c;
   std::string file;
@@ -502,7 +619,7 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
   }
   for (auto& [name, value] : flags) {
     if (name == "config") continue;
-    Status s = Apply(&c, name, value, "flag --" + name);
+    Status s = Apply(&c, name, value, "flag --" + name.substr(0, name.find('\x1f')));
     if (!s.ok()) return s;
   }
   auto split = [](const std::string& addr, std::string* host, int* port) {
@@ -511,24 +628,52 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
     if (host->size() >= 2 && host->front() == '[') *host = host->substr(1, host->size() - 2);
     *port = std::stoi(addr.substr(pos + 1));
   };
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (!c.acl_users.empty() && !c.aclfile.empty()) {
+    // As Redis: two places defining users is a configuration error waiting to happen.
+    return Status::InvalidArgument(
+        "users are defined both with `user` and in --aclfile: define them in one place");
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    return Status::InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (!c.jwt_jwks.empty() && c.jwt_audience.empty()) {
+    // Public JWKS (Google's for Firebase) sign the tokens of every project that uses them:
+    // only the audience tells this deployment's users from everyone else's.
+    return Status::InvalidArgument(
+        "--jwt-jwks needs --jwt-audience (e.g. the Firebase project id): the keys of a public "
+        "JWKS sign other applications' tokens too");
+  }
+  // A non-loopback listener needs both encryption and credentials: without TLS every
+  // password and token crosses the network in clear; without credentials anyone who can
+  // reach the port reads and deletes every job.
+  auto refuse = [&](const char* what, const std::string& host, bool auth, const char* auth_flags) {
+    std::string missing;
+    if (!TlsConfigured(c)) missing = "TLS (--tls-cert, --tls-key)";
+    if (!auth) missing += std::string(missing.empty() ? "" : " and without ") + auth_flags;
+    return Status::InvalidArgument(std::string("refusing to listen for ") + what +
+                                   " on non-loopback address " + host + " without " + missing +
+                                   " (pass --insecure to allow it)");
+  };
   if (c.resp == "off") {
     c.resp_enabled = false;
   } else {
     split(c.resp, &c.resp_host, &c.resp_port);
-    if (!IsLoopbackHost(c.resp_host) && c.requirepass.empty() && !c.insecure) {
-      return Status::InvalidArgument("refusing to listen for RESP on non-loopback address " +
-                                     c.resp_host +
-                                     " without --requirepass (pass --insecure to allow it)");
+    const bool auth = !c.requirepass.empty() || !c.aclfile.empty() || !c.acl_users.empty();
+    if (!IsLoopbackHost(c.resp_host) && !c.insecure && (!auth || !TlsConfigured(c))) {
+      return refuse("RESP", c.resp_host, auth, "credentials (--requirepass, --user or --aclfile)");
     }
   }
   if (c.http == "off") {
     c.http_enabled = false;
   } else {
     split(c.http, &c.http_host, &c.http_port);
-    if (!IsLoopbackHost(c.http_host) && c.http_token.empty() && !c.insecure) {
-      return Status::InvalidArgument("refusing to listen for HTTP on non-loopback address " +
-                                     c.http_host +
-                                     " without --http-token (pass --insecure to allow it)");
+    const bool auth = HttpAuthConfigured(c);
+    if (!IsLoopbackHost(c.http_host) && !c.insecure && (!auth || !TlsConfigured(c))) {
+      return refuse("HTTP", c.http_host, auth,
+                    "credentials (--http-token, --api-keys, --jwt-secret or --jwt-jwks)");
     }
   }
   return c;

@@ -32,6 +32,24 @@ struct Config {
   int64_t max_bulk_len = 512ll << 20;
   std::string http = "127.0.0.1:8080";  // or "off"
   std::string http_token;
+  // Access control (edge/auth, docs/security.md).
+  std::string api_keys;  // --api-keys FILE
+  std::string jwt_secret;
+  std::string jwt_jwks;
+  std::string jwt_issuer;
+  std::string jwt_audience;
+  std::string jwt_owner_claim = "sub";
+  std::string jwt_roles_claim;
+  std::string jwt_default_role = "producer:*";  // grants, comma-separated, or "none"
+  double jwt_clock_skew_s = 60;
+  double stream_token_ttl_s = 3600;
+  // TLS on both listeners (edge/net/tls.h).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  // RESP ACL users (edge/resp/acl.h): an ACL file as Redis's `aclfile`.
+  std::string aclfile;
+  std::vector<std::string> acl_users;     // `user NAME RULES...` settings, in order
   std::vector<std::string> cors_origins;  // exact origins allowed cross-origin; empty = none
   double lease_timeout_s = 60;
   int64_t max_attempts = 3;
@@ -85,5 +103,9 @@ store::Status CheckConfigFile(const std::string& path);
 std::string ConfigHelp();
 // True for loopback hosts (127.0.0.0/8, ::1, localhost).
 bool IsLoopbackHost(const std::string& host);
+// Whether some HTTP credential is configured (--http-token, --api-keys, --jwt-*).
+bool HttpAuthConfigured(const Config& c);
+// Whether TLS is configured (--tls-cert and --tls-key).
+inline bool TlsConfigured(const Config& c) { return !c.tls_cert.empty(); }
 
 }  // namespace redge

@@ -1,5 +1,6 @@
 // redge: the server. Opens the store, starts the listeners, runs until SIGTERM/SIGINT;
-// SIGHUP reopens the log file.
+// SIGHUP reopens the log file and reloads the credential files (API keys, JWKS, stream-token
+// keys). Also `redge new-key` and `redge rotate-stream-key` (docs/security.md).
 #include <signal.h>
 #include <unistd.h>
 
@@ -8,7 +9,10 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 
+#include "edge/auth/access_control.h"
+#include "edge/auth/api_keys.h"
 #include "edge/config.h"
 #include "edge/fd_budget.h"
 #include "edge/http/channels_api.h"
@@ -20,13 +24,44 @@
 #include "edge/log.h"
 #include "edge/metrics.h"
 #include "edge/net/output_budget.h"
+#include "edge/net/tls.h"
 #include "edge/resp/server.h"
 #include "edge/systemd_notify.h"
 #include "store/store.h"
+#include "store/strings.h"
 
 extern char** environ;
 
 namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+redge::auth::AccessOptions AccessOptionsOf(const redge::Config& config) {
+  redge::auth::AccessOptions o;
+  o.http_token = config.http_token;
+  o.api_keys_file = config.api_keys;
+  o.jwt_secret = config.jwt_secret;
+  o.jwt_jwks_file = config.jwt_jwks;
+  o.jwt.issuer = config.jwt_issuer;
+  o.jwt.audience = config.jwt_audience;
+  o.jwt.clock_skew_s = static_cast<int64_t>(config.jwt_clock_skew_s);
+  o.jwt.owner_claim = config.jwt_owner_claim;
+  o.jwt.roles_claim = config.jwt_roles_claim;
+  o.jwt.default_grants.clear();
+  if (config.jwt_default_role != "none") {
+    std::stringstream in(config.jwt_default_role);
+    for (std::string item; std::getline(in, item, ',');) {
+      if (auto g = redge::auth::ParseGrant(item)) o.jwt.default_grants.push_back(*g);
+    }
+  }
+  o.data_dir = config.data_dir;
+  o.stream_token_ttl_ms = static_cast<int64_t>(config.stream_token_ttl_s * 1000);
+  return o;
+}
 
 int Serve(const redge::Config& config) {
   using redge::Log;
@@ -137,6 +172,28 @@ int Serve(const redge::Config& config) {
     }
   }
 
+  // Credentials of the HTTP API (and the stream-token keys, kept in the data directory).
+  auto access_created = redge::auth::AccessControl::Create(AccessOptionsOf(config));
+  if (!access_created.ok()) {
+    Log(lvl::critical, "cannot load the access control settings",
+        {{"error", access_created.status().message().substr(4)}});
+    return 1;
+  }
+  std::unique_ptr<redge::auth::AccessControl> access = std::move(access_created.value());
+
+  // TLS for both listeners, from one certificate.
+  std::shared_ptr<redge::net::TlsContext> tls;
+  if (redge::TlsConfigured(config)) {
+    auto created =
+        redge::net::TlsContext::Create({config.tls_cert, config.tls_key, config.tls_client_ca});
+    if (!created.ok()) {
+      Log(lvl::critical, "cannot set up TLS", {{"error", created.status().message().substr(4)}});
+      return 1;
+    }
+    tls = std::move(created.value());
+    Log(lvl::info, "TLS", {{"certificate", tls->Describe()}});
+  }
+
   std::unique_ptr<redge::http::HttpServer> http;
   std::unique_ptr<redge::http::JobsApi> api;
   std::unique_ptr<redge::http::ChannelsApi> channels_api;
@@ -156,8 +213,9 @@ int Serve(const redge::Config& config) {
     ho.max_stream_buffer = std::max<size_t>(
         ho.max_stream_buffer, static_cast<size_t>(config.max_event_bytes) + (1u << 20));
     ho.max_connections = fds.http_max_connections;
+    ho.tls = tls;
     redge::http::JobsApiOptions ao;
-    ao.token = config.http_token;
+    ao.access = access.get();
     ao.sse_heartbeat_ms = static_cast<int64_t>(config.sse_heartbeat_s * 1000);
     ao.sse_max_streams = config.sse_max_streams;
     ao.cors_origins = config.cors_origins;
@@ -174,7 +232,8 @@ int Serve(const redge::Config& config) {
     }
     Log(lvl::info, "HTTP listening",
         {{"addr", config.http_host + ":" + std::to_string(http->port())},
-         {"auth", config.http_token.empty() ? "none" : "bearer"}});
+         {"auth", access->Describe()},
+         {"tls", tls ? "on" : "off"}});
   }
 
   std::unique_ptr<redge::resp::RespServer> resp;
@@ -192,22 +251,37 @@ int Serve(const redge::Config& config) {
     ro.limits.max_bulk_len = config.max_bulk_len;
     ro.data_dir = config.data_dir;
     ro.fsync = config.fsync;
+    ro.tls = tls;
+    ro.aclfile = config.aclfile;
+    ro.acl_users = config.acl_users;
     resp = std::make_unique<redge::resp::RespServer>(store.get(), ro);
     auto s = resp->Start();
     if (!s.ok()) {
       Log(lvl::critical, "cannot start RESP listener", {{"error", s.message()}});
       return 1;
     }
+    const bool resp_open = resp->acl().default_open();
+    if (resp_open && !redge::IsLoopbackHost(config.resp_host) && !config.insecure) {
+      // The ACL file left the default user without a password on a public address.
+      Log(lvl::critical,
+          "refusing to listen for RESP on a non-loopback address while the default user needs "
+          "no password (set one in the ACL file or with --requirepass, or pass --insecure)",
+          {{"addr", config.resp_host}});
+      return 1;
+    }
     Log(lvl::info, "RESP listening",
         {{"addr", config.resp_host + ":" + std::to_string(resp->port())},
-         {"auth", config.requirepass.empty() ? "none" : "requirepass"}});
-    if (config.requirepass.empty() && !config.http_token.empty()) {
+         {"auth", !resp_open ? (config.aclfile.empty() && config.acl_users.empty() ? "requirepass"
+                                                                                   : "acl users")
+                             : "none"},
+         {"tls", tls ? "on" : "off"}});
+    if (resp_open && redge::HttpAuthConfigured(config)) {
       // Every HTTP job lives in the store the RESP port serves: without a password there,
       // anyone who can reach it reads, changes or deletes (FLUSHALL) what the token guards.
       Log(lvl::warn,
-          "--http-token is set but --requirepass is not: the RESP listener is open to anyone "
-          "who can reach it, and it can read, change and delete every job (FLUSHALL); set "
-          "--requirepass or --resp off",
+          "HTTP credentials are set but RESP needs no password: the RESP listener is open to "
+          "anyone who can reach it, and it can read, change and delete every job (FLUSHALL); "
+          "set --requirepass or ACL users (--aclfile), or --resp off",
           {{"resp", config.resp_host + ":" + std::to_string(resp->port())}});
     }
     resp->ExportMetrics(metrics.registry);
@@ -227,8 +301,22 @@ int Serve(const redge::Config& config) {
   while (true) {
     int sig = 0;
     sigwait(&signals, &sig);
-    if (sig == SIGHUP) {  // logrotate renamed the log file: write to a new one
-      redge::ReopenLogs();
+    if (sig == SIGHUP) {
+      redge::ReopenLogs();  // logrotate renamed the log file: write to a new one
+      // Credential files: a broken file keeps its previous contents (and says so).
+      for (const std::string& error : access->Reload()) {
+        Log(lvl::err, "reload: kept the previous credentials", {{"error", error}});
+      }
+      if (api) api->RecheckCredentials();  // streams of revoked API keys end
+      if (tls) {                           // a renewed certificate: new connections use it
+        if (auto s = tls->Reload(); !s.ok()) {
+          Log(lvl::err, "reload: kept the previous TLS certificate",
+              {{"error", s.message().substr(4)}});
+        } else {
+          Log(lvl::info, "TLS reloaded", {{"certificate", tls->Describe()}});
+        }
+      }
+      Log(lvl::info, "reloaded", {{"http_auth", access->Describe()}});
       continue;
     }
     Log(lvl::info, "shutting down", {{"signal", strsignal(sig)}});
@@ -263,6 +351,43 @@ int main(int argc, char** argv) {
   }
   if (!args.empty() && args[0] == "--version") {
     std::cout << "redge " << REDGE_VERSION << "\n";
+    return 0;
+  }
+  if (!args.empty() && args[0] == "new-key") {
+    // redge new-key ROLE QUEUE_GLOB [NAME]: a fresh API key, and the line for --api-keys.
+    if (args.size() < 3 || args.size() > 4) {
+      std::cerr << "usage: redge new-key ROLE QUEUE_GLOB [NAME]\n"
+                   "  ROLE: admin, producer, worker, reader or metrics\n";
+      return 2;
+    }
+    auto key = redge::auth::MakeApiKey(args[1], args[2], args.size() == 4 ? args[3] : "");
+    if (!key.ok()) {
+      std::cerr << "redge: " << key.status().message().substr(4) << "\n";
+      return 2;
+    }
+    std::cout << "# The key (give it to the client; it is not stored anywhere):\n"
+              << key->key << "\n"
+              << "# The line to add to the --api-keys file (then SIGHUP redge):\n"
+              << key->line << "\n";
+    return 0;
+  }
+  if (!args.empty() && args[0] == "rotate-stream-key") {
+    // redge rotate-stream-key DATA_DIR [GRACE_SECONDS]: a new stream-token key; tokens of
+    // the old one stay valid for the grace period (default 3600 s). SIGHUP redge after.
+    int64_t grace_s = 3600;
+    if (args.size() < 2 || args.size() > 3 ||
+        (args.size() == 3 && (!redge::store::strings::ParseInt64(args[2], &grace_s) ||
+                              grace_s < 0 || grace_s > 30 * 86400))) {
+      std::cerr << "usage: redge rotate-stream-key DATA_DIR [GRACE_SECONDS (0..2592000, default "
+                   "3600)]\n";
+      return 2;
+    }
+    auto s = redge::auth::StreamTokenKeys::Rotate(args[1], grace_s * 1000, NowMs());
+    if (!s.ok()) {
+      std::cerr << "redge: " << s.message().substr(4) << "\n";
+      return 1;
+    }
+    std::cout << "rotated; send SIGHUP to the running redge to use the new key\n";
     return 0;
   }
   if (!args.empty() && args[0] == "check-config") {

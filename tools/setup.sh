@@ -30,9 +30,11 @@ PACKAGES=(
   redis-server redis-tools python3-redis python3-pytest  # compat tests, benchmarks
   nodejs node-redis                              # the Node.js legacy worker example
   python3-prometheus-client                      # tests/integration: parses /metrics
+  python3-jwt python3-cryptography               # tests/integration: JWTs, JWKS, test CAs
   dpkg-dev file systemd                          # package suite: .deb Depends, systemd-analyze
   curl ca-certificates git
   chromium python3-websocket fonts-dejavu-core  # tests/browser: headless Chromium over CDP
+  libnss3-tools                                  # tests/browser: certutil trusts the test CA (HTTPS)
   python3-celery python3-kombu python3-channels-redis python3-django-channels  # tests/frameworks
   python3-daphne python3-socketio python3-rq     # tests/frameworks: real Redis frameworks
   python3-fastapi python3-uvicorn                # tests/celery: the FastAPI example of docs/celery.md

@@ -41,6 +41,7 @@ Leases jobs from queue Q of a redge HTTP listener and runs CMD once per job.
   --queue Q            queue to lease from (required)
   --concurrency N      jobs run at once (default 1)
   --token T            bearer token (redge --http-token); default $REDGE_TOKEN
+  --cacert FILE        CA certificates (PEM) of an https:// redge; default $REDGE_CACERT
   --name NAME          lease holder name (default <hostname>:<pid>)
   --timeout S          kill the command after S seconds (SIGTERM to its process group,
                        SIGKILL 2 s later) and fail the job with "timeout" (default: none)
@@ -83,6 +84,7 @@ Config ParseArgs(int argc, char** argv) {
   Config c;
   c.options.name = "";
   if (const char* t = std::getenv("REDGE_TOKEN")) c.options.token = t;
+  if (const char* ca = std::getenv("REDGE_CACERT")) c.options.ca_cert = ca;
   std::string level = "info";
   int i = 1;
   auto value = [&](const std::string& flag) -> std::string {
@@ -113,6 +115,8 @@ Config ParseArgs(int argc, char** argv) {
       c.options.concurrency = static_cast<int>(number(a));
     } else if (a == "--token") {
       c.options.token = value(a);
+    } else if (a == "--cacert") {
+      c.options.ca_cert = value(a);
     } else if (a == "--name") {
       c.options.name = value(a);
     } else if (a == "--timeout") {

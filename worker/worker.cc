@@ -33,6 +33,7 @@ std::unique_ptr<httplib::Client> MakeClient(const Options& o, double read_timeou
   cli->set_read_timeout(read_s, static_cast<time_t>((read_timeout_s - read_s) * 1e6));
   cli->set_write_timeout(10, 0);
   if (!o.token.empty()) cli->set_bearer_token_auth(o.token);
+  if (!o.ca_cert.empty()) cli->set_ca_cert_path(o.ca_cert.c_str());
   return cli;
 }
 

@@ -58,7 +58,10 @@ struct Options {
   std::string url = "http://127.0.0.1:8080";  // redge's --http listener
   std::string queue;
   std::string name;   // lease holder name; empty: "<hostname>:<pid>"
-  std::string token;  // redge's --http-token (Authorization: Bearer), empty: none
+  std::string token;  // a bearer credential (API key, --http-token), empty: none
+  // PEM CA certificates that sign redge's TLS certificate (https:// URLs); empty: the
+  // system's trusted CAs.
+  std::string ca_cert;
   int concurrency = 1;
   double lease_wait_s = 20;  // long-poll duration of one lease request (0..60)
   bool retry_on_exception = false;

@@ -206,11 +206,11 @@ ChannelsApi::ChannelsApi(DurableChannels* channels, JobsApi* jobs_api, JobsApiOp
     : channels_(channels), api_(jobs_api), options_(std::move(options)) {}
 
 void ChannelsApi::Register(HttpServer& server) {
-  server.Route("GET", "/v1/channels/{channel}/events",
-               [this](Request& req, std::shared_ptr<Exchange> ex) { Events(req, std::move(ex)); });
-  server.Route(
-      "GET", "/v1/channels/{channel}/messages",
-      [this](Request& req, std::shared_ptr<Exchange> ex) { Messages(req, std::move(ex)); });
+  const auto policy = JobsApi::RoutePolicy::Queue(auth::Permission::kSubscribe);
+  api_->Route(server, "GET", "/v1/channels/{channel}/events", policy,
+              [this](Request& req, std::shared_ptr<Exchange> ex) { Events(req, std::move(ex)); });
+  api_->Route(server, "GET", "/v1/channels/{channel}/messages", policy,
+              [this](Request& req, std::shared_ptr<Exchange> ex) { Messages(req, std::move(ex)); });
 }
 
 bool ChannelsApi::CheckChannel(const std::string& channel, Exchange& ex, const std::string& corr) {

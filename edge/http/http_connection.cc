@@ -237,7 +237,7 @@ void ExchangeImpl::Schedule() {
 // ---------------------------------------------------------------------------------------
 // HttpConnection
 
-HttpConnection::HttpConnection(ServerCore* core, IoLoop* io, int fd, std::string peer,
+HttpConnection::HttpConnection(ServerCore* core, IoLoop* io, int fd, SSL* ssl, std::string peer,
                                Admission admission)
     : core_(core),
       io_(io),
@@ -246,7 +246,9 @@ HttpConnection::HttpConnection(ServerCore* core, IoLoop* io, int fd, std::string
       peer_(std::move(peer)),
       admission_(admission),
       parser_(core->options->max_header_bytes, core->options->max_body),
-      last_active_(Clock::now()) {}
+      last_active_(Clock::now()) {
+  transport_.Init(fd, ssl);
+}
 
 HttpConnection::~HttpConnection() {
   if (fd_ >= 0) ::close(fd_);
@@ -289,7 +291,11 @@ void HttpConnection::OnEvents(uint32_t events) {
     Close();
     return;
   }
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) OnReadable();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) {
+    OnReadable();
+  } else if ((events & EPOLLOUT) && transport_.read_wants_write() && (events_ & EPOLLIN)) {
+    OnReadable();  // a TLS read that had to write first can go on
+  }
   if (!closed_ && (events & EPOLLOUT)) Flush();
 }
 
@@ -303,7 +309,7 @@ void HttpConnection::OnReadable() {
   char buf[kReadChunk];
   bool got = false;
   for (int i = 0; i < kMaxReadsPerWake; ++i) {
-    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    ssize_t n = transport_.Read(buf, sizeof(buf));
     if (n > 0) {
       got = true;
       if (lingering_) {
@@ -318,12 +324,11 @@ void HttpConnection::OnReadable() {
       if (current_ && in_.size() - in_pos_ >= kMaxReadAhead) break;
       continue;
     }
-    if (n == 0) {
+    if (n == net::Transport::kEof) {
       peer_eof_ = true;
       break;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (n == net::Transport::kWouldBlock) break;
     Close();
     return;
   }
@@ -336,6 +341,7 @@ void HttpConnection::OnReadable() {
     return;
   }
   if (got) last_active_ = Clock::now();
+  if (events_ & EPOLLIN) ReadBufferedInputLater();  // stopped with TLS input still held
   ProcessInput();
   if (!closed_ && peer_eof_) OnPeerEof();
   if (!closed_) Flush();
@@ -439,12 +445,12 @@ void HttpConnection::Pump() {
 void HttpConnection::FlushForShutdown() {
   if (closed_) return;
   ApplyOutput();
-  if (!closed_) net::SendPending(fd_, out_, &out_pos_);
+  if (!closed_) transport_.SendPending(out_, &out_pos_);
 }
 
 void HttpConnection::Flush() {
   if (closed_) return;
-  if (!net::SendPending(fd_, out_, &out_pos_)) {
+  if (!transport_.SendPending(out_, &out_pos_)) {
     Close();
     return;
   }
@@ -472,7 +478,7 @@ void HttpConnection::BeginLinger() {
     return;
   }
   lingering_ = true;
-  ::shutdown(fd_, SHUT_WR);
+  transport_.ShutdownWrite();
   in_.clear();
   in_pos_ = 0;
   if (idle_timer_ != 0) loop_->CancelTimer(idle_timer_);
@@ -499,10 +505,25 @@ void HttpConnection::UpdateInterest() {
     if (read) events |= EPOLLIN;
   }
   if (out_pos_ < out_.size()) events |= EPOLLOUT;
+  if (!peer_eof_) events |= transport_.ExtraInterest();
   if (events != events_) {
+    const bool resumed_reading = (events & EPOLLIN) && !(events_ & EPOLLIN);
     events_ = events;
     loop_->Modify(fd_, events, this);
+    if (resumed_reading) ReadBufferedInputLater();
   }
+}
+
+void HttpConnection::ReadBufferedInputLater() {
+  if (closed_ || buffered_read_posted_ || !transport_.HasBufferedInput()) return;
+  buffered_read_posted_ = true;
+  std::weak_ptr<HttpConnection> weak = weak_from_this();
+  loop_->Post([weak] {
+    auto c = weak.lock();
+    if (!c) return;
+    c->buffered_read_posted_ = false;
+    if (!c->closed_ && (c->events_ & EPOLLIN)) c->OnReadable();
+  });
 }
 
 void HttpConnection::MaybeArmIdleTimer() {
@@ -585,6 +606,7 @@ void HttpConnection::Close() {
   if (deadline_timer_ != 0) loop_->CancelTimer(deadline_timer_);
   idle_timer_ = linger_timer_ = deadline_timer_ = 0;
   loop_->Unwatch(fd_);
+  transport_.Reset();
   ::close(fd_);
   fd_ = -1;
   if (admission_ == Admission::kAccepted) {

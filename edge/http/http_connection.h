@@ -32,6 +32,7 @@
 #include "edge/http/http_server.h"
 #include "edge/net/event_loop.h"
 #include "edge/net/output_budget.h"
+#include "edge/net/tls.h"
 
 namespace redge::http::internal {
 
@@ -143,8 +144,10 @@ class ExchangeImpl final : public Exchange {
 
 class HttpConnection : public net::FdHandler, public std::enable_shared_from_this<HttpConnection> {
  public:
-  // Not kAccepted: answers 503 and closes.
-  HttpConnection(ServerCore* core, IoLoop* io, int fd, std::string peer, Admission admission);
+  // Not kAccepted: answers 503 and closes. `ssl` (owned; null for plain HTTP) is the TLS
+  // session over `fd`.
+  HttpConnection(ServerCore* core, IoLoop* io, int fd, SSL* ssl, std::string peer,
+                 Admission admission);
   ~HttpConnection() override;
 
   // Registers with the loop (loop thread).
@@ -176,6 +179,8 @@ class HttpConnection : public net::FdHandler, public std::enable_shared_from_thi
   // (a 413 to a client still uploading) before the client reads it.
   void BeginLinger();
   void UpdateInterest();
+  // TLS may hold decrypted input epoll cannot signal: read it from the loop.
+  void ReadBufferedInputLater();
   void MaybeArmIdleTimer();
   void OnIdleTimer();
   // The deadline of the request being received (head, then body); see HttpOptions.
@@ -186,6 +191,7 @@ class HttpConnection : public net::FdHandler, public std::enable_shared_from_thi
   IoLoop* const io_;
   net::EventLoop* const loop_;
   int fd_;
+  net::Transport transport_;  // plain or TLS over fd_
   const std::string peer_;
   const Admission admission_;
   RequestParser parser_;
@@ -200,6 +206,7 @@ class HttpConnection : public net::FdHandler, public std::enable_shared_from_thi
   bool continue_sent_ = false;
   bool peer_eof_ = false;
   bool lingering_ = false;
+  bool buffered_read_posted_ = false;
   size_t linger_bytes_ = 0;
   uint32_t events_ = 0;
   net::EventLoop::TimerId idle_timer_ = 0;

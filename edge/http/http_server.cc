@@ -21,6 +21,7 @@
 #include "edge/log.h"
 #include "edge/net/event_loop.h"
 #include "edge/net/listener.h"
+#include "edge/net/tls.h"
 
 namespace redge::http {
 namespace {
@@ -160,9 +161,25 @@ void HttpServer::Impl::AcceptLoop() {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    SSL* ssl = nullptr;
+    if (options.tls) {
+      // The handshake itself runs on the connection's loop, inside its first reads.
+      ssl = options.tls->NewSession(fd);
+      if (ssl == nullptr) {
+        ::close(fd);
+        if (admission == Admission::kAccepted) {
+          stats.open_connections--;
+          std::lock_guard lock(core.addresses_mu);
+          if (--core.connections_per_address[PeerAddress(peer)] <= 0) {
+            core.connections_per_address.erase(PeerAddress(peer));
+          }
+        }
+        continue;
+      }
+    }
     IoLoop* io = loops[next_loop++ % loops.size()].get();
-    io->loop->Post([this, io, fd, peer = std::move(peer), admission]() mutable {
-      auto c = std::make_shared<HttpConnection>(&core, io, fd, std::move(peer), admission);
+    io->loop->Post([this, io, fd, ssl, peer = std::move(peer), admission]() mutable {
+      auto c = std::make_shared<HttpConnection>(&core, io, fd, ssl, std::move(peer), admission);
       c->Start();
     });
   }

@@ -19,7 +19,7 @@
 //    max_stream_buffer, so a stalled reader never grows memory without bound.
 //  - A request head (body) not complete within header_timeout_ms (body_timeout_ms) gets
 //    408 and a close; one client address holds at most max_connections_per_address
-//    connections (503 beyond).
+//    connections (503 beyond). With TLS the head's deadline covers the handshake too.
 //
 // Thread-safety: Start/Stop from one controlling thread. Route() before Start(). Exchange
 // methods are safe from any thread.
@@ -42,7 +42,11 @@
 namespace redge::net {
 class EventLoop;
 class OutputBudget;
+class TlsContext;
 }  // namespace redge::net
+namespace redge::auth {
+struct Principal;
+}  // namespace redge::auth
 
 namespace redge::http {
 
@@ -61,6 +65,9 @@ struct Request {
   // Headers the filter wants on whatever response this request gets (CORS): added to a
   // filter's own Response, a routing 404/405 and the handler's reply or stream alike.
   Headers response_headers;
+  // Who sent it, set by the access layer before a guarded route's handler runs (JobsApi:
+  // access_routes.cc); null for public routes.
+  std::shared_ptr<const auth::Principal> principal;
 
   // Case-insensitive header lookup; nullopt if absent.
   std::optional<std::string_view> Header(std::string_view name) const;
@@ -136,6 +143,8 @@ struct HttpOptions {
   // The process-wide budget of unsent output (shared with RESP); null = none. Must
   // outlive the server.
   net::OutputBudget* output_budget = nullptr;
+  // HTTPS: every connection speaks TLS (edge/net/tls.h); null = plain HTTP.
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 struct HttpStats {

@@ -70,24 +70,6 @@ std::optional<json> BodyJson(const Request& req, Exchange& ex, const std::string
   return j;
 }
 
-// The credential a request carries: the token of `Authorization: Bearer T`, else the
-// `access_token` query parameter; nullopt when there is none.
-std::optional<std::string> BearerToken(const Request& req) {
-  if (auto auth = req.Header("authorization")) {
-    // RFC 9110 11.1: the scheme is case-insensitive, then one or more spaces.
-    std::string_view value = *auth;
-    size_t space = value.find(' ');
-    std::string_view scheme = value.substr(0, space);
-    if (space == std::string_view::npos || !internal::EqualsIgnoreCase(scheme, "bearer")) {
-      return std::string();  // another scheme: a credential, and a wrong one
-    }
-    value.remove_prefix(space);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    return std::string(value);
-  }
-  return req.Query("access_token");
-}
-
 std::string LeaseToken(const Request& req) {
   auto t = req.Header("x-lease-token");
   return t ? std::string(*t) : std::string();
@@ -145,66 +127,62 @@ JobsApi::JobsApi(jobs::JobService* jobs, store::Store* store, JobsApiOptions opt
     : jobs_(jobs), store_(store), options_(std::move(options)), metrics_(metrics) {}
 
 void JobsApi::Register(HttpServer& server) {
+  // CORS first: a preflight carries no credentials, and a 401 needs the CORS headers for
+  // the page to read it. Credentials are checked per route (Route, access_routes.cc).
   server.SetFilter([this](Request& req) -> std::optional<Response> {
-    // CORS first: a preflight carries no credentials, and a 401 needs the CORS headers
-    // for the page to read it.
-    if (auto preflight = ApplyCors(options_.cors_origins, req)) return preflight;
-    if (options_.token.empty() || req.path == "/healthz" || req.path == "/readyz" ||
-        IsStaticPath(req.path)) {
-      return std::nullopt;
-    }
-    // EventSource cannot set headers, so browsers may pass the token as ?access_token=.
-    std::optional<std::string> given = BearerToken(req);
-    if (given && SecretEquals(*given, options_.token)) return std::nullopt;
-    Response r;
-    if (given) {
-      r.hold = auth_throttle_.Failed(req.peer, "wrong bearer token");
-    } else {
-      auth_throttle_.Missing(req.peer, "no bearer token");
-    }
-    r.status = 401;
-    r.headers = {{"Content-Type", "application/json"}, {"WWW-Authenticate", "Bearer"}};
-    r.body =
-        json{{"error", {{"code", "unauthorized"}, {"message", "a valid bearer token is required"}}}}
-            .dump() +
-        "\n";
-    return r;
+    return ApplyCors(options_.cors_origins, req);
   });
   auto bind = [this](auto method) {
     return [this, method](Request& req, std::shared_ptr<Exchange> ex) {
       (this->*method)(req, std::move(ex));
     };
   };
-  server.Route("POST", "/v1/queues/{queue}/jobs",
-               [this](Request& req, std::shared_ptr<Exchange> ex) {
-                 Enqueue(req, std::move(ex), req.params[0], false);
-               });
-  server.Route("POST", "/v1/queues/{queue}/lease", bind(&JobsApi::Lease));
-  server.Route("GET", "/v1/queues", bind(&JobsApi::ListQueues));
-  server.Route("GET", "/v1/jobs", bind(&JobsApi::ListJobs));
-  server.Route("GET", "/v1/jobs/{id}", bind(&JobsApi::GetJob));
-  server.Route("DELETE", "/v1/jobs/{id}", bind(&JobsApi::CancelJob));
-  server.Route("GET", "/v1/jobs/{id}/trace", bind(&JobsApi::TraceJob));
-  server.Route("GET", "/v1/jobs/{id}/events", [this](Request& req, std::shared_ptr<Exchange> ex) {
-    Events(req, std::move(ex), req.params[0]);
-  });
-  server.Route("POST", "/v1/jobs/{id}/retry", bind(&JobsApi::RetryJob));
-  server.Route("POST", "/v1/jobs/{id}/events", bind(&JobsApi::WorkerEvent));
-  server.Route("POST", "/v1/jobs/{id}/heartbeat", bind(&JobsApi::WorkerHeartbeat));
-  server.Route("POST", "/v1/jobs/{id}/complete", bind(&JobsApi::WorkerComplete));
-  server.Route("POST", "/v1/jobs/{id}/fail", bind(&JobsApi::WorkerFail));
-  server.Route("GET", "/healthz", [](Request& req, std::shared_ptr<Exchange> ex) {
+  using auth::Permission;
+  using P = RoutePolicy;
+  const RoutePolicy read_job = P::Job(Permission::kRead, /*stream_token=*/true);
+  auto job = [](Permission p) { return P::Job(p); };
+  Route(server, "POST", "/v1/queues/{queue}/jobs", P::Queue(Permission::kEnqueue),
+        [this](Request& req, std::shared_ptr<Exchange> ex) {
+          Enqueue(req, std::move(ex), req.params[0], false);
+        });
+  Route(server, "POST", "/v1/queues/{queue}/lease", P::Queue(Permission::kLease),
+        bind(&JobsApi::Lease));
+  Route(server, "GET", "/v1/queues", P::Global(Permission::kQueues), bind(&JobsApi::ListQueues));
+  Route(server, "GET", "/v1/jobs", P::Global(Permission::kList), bind(&JobsApi::ListJobs));
+  Route(server, "GET", "/v1/jobs/{id}", read_job, bind(&JobsApi::GetJob));
+  Route(server, "DELETE", "/v1/jobs/{id}", job(Permission::kCancel), bind(&JobsApi::CancelJob));
+  Route(server, "GET", "/v1/jobs/{id}/trace", job(Permission::kTrace), bind(&JobsApi::TraceJob));
+  Route(server, "GET", "/v1/jobs/{id}/events", read_job,
+        [this](Request& req, std::shared_ptr<Exchange> ex) {
+          Events(req, std::move(ex), req.params[0]);
+        });
+  Route(server, "POST", "/v1/jobs/{id}/stream-token", job(Permission::kRead),
+        bind(&JobsApi::NewStreamToken));
+  Route(server, "POST", "/v1/jobs/{id}/retry", job(Permission::kRetry), bind(&JobsApi::RetryJob));
+  Route(server, "POST", "/v1/jobs/{id}/events", job(Permission::kWork),
+        bind(&JobsApi::WorkerEvent));
+  Route(server, "POST", "/v1/jobs/{id}/heartbeat", job(Permission::kWork),
+        bind(&JobsApi::WorkerHeartbeat));
+  Route(server, "POST", "/v1/jobs/{id}/complete", job(Permission::kWork),
+        bind(&JobsApi::WorkerComplete));
+  Route(server, "POST", "/v1/jobs/{id}/fail", job(Permission::kWork), bind(&JobsApi::WorkerFail));
+  Route(server, "GET", "/healthz", P::Public(), [](Request& req, std::shared_ptr<Exchange> ex) {
     ReplyJson(*ex, 200, {{"status", "ok"}}, CorrelationOf(req));
   });
-  server.Route("GET", "/readyz", bind(&JobsApi::Ready));
-  server.Route("POST", "/chat", [this](Request& req, std::shared_ptr<Exchange> ex) {
-    Enqueue(req, std::move(ex), "chat", true);
-  });
-  server.Route("GET", "/chat/stream/{id}", [this](Request& req, std::shared_ptr<Exchange> ex) {
-    Events(req, std::move(ex), req.params[0]);
-  });
-  server.Route("GET", "/chat/response/{id}", bind(&JobsApi::ChatResponse));
-  RegisterStaticRoutes(server);
+  Route(server, "GET", "/readyz", P::Public(), bind(&JobsApi::Ready));
+  Route(server, "POST", "/chat", P::Queue(Permission::kEnqueue, "chat"),
+        [this](Request& req, std::shared_ptr<Exchange> ex) {
+          Enqueue(req, std::move(ex), "chat", true);
+        });
+  Route(server, "GET", "/chat/stream/{id}", read_job,
+        [this](Request& req, std::shared_ptr<Exchange> ex) {
+          Events(req, std::move(ex), req.params[0]);
+        });
+  Route(server, "GET", "/chat/response/{id}", read_job, bind(&JobsApi::ChatResponse));
+  // The browser files hold no data: public, so a page can load before it has a token.
+  for (const char* path : {"/v1/client.js", "/ui", "/ui/", "/ui/{file}"}) {
+    Route(server, "GET", path, P::Public(), StaticRouteHandler(path));
+  }
   if (metrics_) RegisterMetrics(server);
 }
 
@@ -229,25 +207,26 @@ void JobsApi::Enqueue(Request& req, std::shared_ptr<Exchange> ex, const std::str
   }
   auto payload = BodyJson(req, *ex, corr, nullptr);
   if (!payload) return;
+  const std::string owner = req.principal ? req.principal->owner : "";
   Job job;
   bool created = false;
   Outcome out;
   if (!chat && options_.celery && payload->is_object() && payload->size() == 1 &&
       payload->contains("celery")) {
     // {"celery": {"task", "args", "kwargs", ...}}: a Celery task message for a stock worker.
-    out = options_.celery->Enqueue(queue, (*payload)["celery"], corr, idem, &job, &created);
+    out = options_.celery->Enqueue(queue, (*payload)["celery"], corr, idem, owner, &job, &created);
   } else {
-    jobs::JobService::EnqueueRequest r{queue, std::move(*payload), corr, idem};
+    jobs::JobService::EnqueueRequest r{queue, std::move(*payload), corr, idem, owner};
     out = jobs_->Enqueue(r, &job, &created);
   }
   if (!out.ok()) return ReplyOutcome(*ex, out, corr);
   const std::string& echoed = job.correlation_id;
-  if (chat) {
-    return ReplyJson(*ex, created ? 202 : 200, {{"correlation_id", job.id}, {"id", job.id}},
-                     echoed);
-  }
-  ReplyJson(*ex, created ? 202 : 200, JobCreated(job), echoed,
-            {{"Location", "/v1/jobs/" + job.id}});
+  json body = chat ? json{{"correlation_id", job.id}, {"id", job.id}} : JobCreated(job);
+  // The token a page watches this job with (an app backend hands it over instead of its
+  // own key). A repeat with the same Idempotency-Key gets a fresh one.
+  AddStreamToken(&body, job.id);
+  if (chat) return ReplyJson(*ex, created ? 202 : 200, body, echoed);
+  ReplyJson(*ex, created ? 202 : 200, body, echoed, {{"Location", "/v1/jobs/" + job.id}});
 }
 
 void JobsApi::TraceJob(Request& req, std::shared_ptr<Exchange> ex) {
@@ -383,7 +362,13 @@ void JobsApi::ListJobs(Request& req, std::shared_ptr<Exchange> ex) {
   Outcome out = jobs_->List(r, &page);
   if (!out.ok()) return ReplyOutcome(*ex, out, corr);
   json list = json::array();
-  for (const auto& job : page.jobs) list.push_back(job.ToApi());
+  for (const auto& job : page.jobs) {
+    // Only the jobs the caller may read (a producer's own, a reader's queues).
+    if (auth::DecideJob(*req.principal, auth::Permission::kRead, {job.id, job.queue, job.owner}) ==
+        auth::Decision::kAllowed) {
+      list.push_back(job.ToApi());
+    }
+  }
   ReplyJson(*ex, 200,
             {{"jobs", std::move(list)},
              {"next_cursor", page.next_cursor.empty() ? json(nullptr) : json(page.next_cursor)}},
@@ -543,6 +528,7 @@ void JobsApi::WorkerFail(Request& req, std::shared_ptr<Exchange> ex) {
 void JobsApi::ListQueues(Request& req, std::shared_ptr<Exchange> ex) {
   json queues = json::array();
   for (const auto& q : jobs_->Queues()) {
+    if (!auth::SeesQueue(*req.principal, q.queue)) continue;
     json entry = {{"queue", q.queue},
                   {"depth", q.depth},
                   {"running", q.running},

@@ -6,7 +6,14 @@
 // SSE streams and lease waits are parked on JobService watchers or store waiters and
 // resumed by the commit that makes them ready.
 //
-// Thread-safety: Register() once before the server starts; SetStopping() from any thread.
+// Access control: every route is registered with a RoutePolicy (Route() below is the only
+// way routes are added), and one guard (access_routes.cc) authenticates the request and
+// decides with auth::Decide* before any handler runs: 401 for a missing or invalid
+// credential, 403 `forbidden_<permission>` when the caller lacks the permission, 404 for a
+// job the caller may not see at all. Handlers find the caller in Request::principal.
+//
+// Thread-safety: Register() once before the server starts; SetStopping() and
+// RecheckCredentials() from any thread.
 #pragma once
 
 #include <atomic>
@@ -20,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "edge/auth/access_control.h"
+#include "edge/auth/principal.h"
 #include "edge/auth_guard.h"
 #include "edge/http/http_server.h"
 #include "edge/jobs/celery_bridge.h"
@@ -29,7 +38,9 @@
 namespace redge::http {
 
 struct JobsApiOptions {
-  std::string token;  // --http-token; empty = no auth
+  // Credentials and stream tokens (must outlive the API); null = no access control: every
+  // request is the anonymous admin and no stream tokens are minted.
+  auth::AccessControl* access = nullptr;
   int64_t sse_heartbeat_ms = 15'000;
   int64_t sse_max_streams = 10'000;
   int64_t sse_retry_ms = 3'000;           // the `retry:` hint sent to EventSource clients
@@ -68,8 +79,47 @@ class JobsApi {
   void ReleaseStreamSlot() { open_streams_.fetch_sub(1); }
   void AddWaitingPolls(int64_t delta) { waiting_polls_.fetch_add(delta); }
 
+  // After a reload of the credentials (SIGHUP): every open SSE stream whose credential is
+  // no longer valid (an API key removed from the file or given other grants) gets
+  // `auth_expired` and ends.
+  void RecheckCredentials();
+  // Open streams register a check for RecheckCredentials (posting to their loop).
+  uint64_t AddAuthHook(std::function<void()> hook);
+  void RemoveAuthHook(uint64_t id);
+  auth::AccessControl* access() const { return options_.access; }
+
+  // What a route needs from its caller (see the file comment).
+  struct RoutePolicy {
+    enum class Scope {
+      kPublic,  // no credential (health, readiness, the browser files)
+      kGlobal,  // DecideGlobal(permission)
+      kQueue,   // DecideQueue(permission, the {queue} parameter or `queue`)
+      kJob,     // DecideJob(permission, the job named by the {id} parameter)
+    };
+    Scope scope = Scope::kPublic;
+    auth::Permission permission = auth::Permission::kRead;
+    std::string queue;  // kQueue with a fixed queue (POST /chat)
+    // Whether a per-job stream token may be used (the read routes of its job). Stream
+    // tokens grant nothing else, so elsewhere they get 403 (or 404 for other jobs).
+    bool stream_token = false;
+
+    static RoutePolicy Public() { return {}; }
+    static RoutePolicy Global(auth::Permission p) { return {Scope::kGlobal, p, "", false}; }
+    static RoutePolicy Queue(auth::Permission p, std::string fixed = "") {
+      return {Scope::kQueue, p, std::move(fixed), false};
+    }
+    static RoutePolicy Job(auth::Permission p, bool stream_token = false) {
+      return {Scope::kJob, p, "", stream_token};
+    }
+  };
+
   // Used by the route handlers (jobs_api.cc, sse_routes.cc).
   struct Ctx;
+
+  // Adds a route behind the access guard (access_routes.cc); other route sets
+  // (channels_api.cc) use it too, so that every route has a policy.
+  void Route(HttpServer& server, std::string method, std::string pattern, RoutePolicy policy,
+             Handler handler);
 
  private:
   void Enqueue(Request& req, std::shared_ptr<Exchange> ex, const std::string& queue, bool chat);
@@ -87,6 +137,13 @@ class JobsApi {
   void ListQueues(Request& req, std::shared_ptr<Exchange> ex);
   void ChatResponse(Request& req, std::shared_ptr<Exchange> ex);
   void Ready(Request& req, std::shared_ptr<Exchange> ex);
+  void NewStreamToken(Request& req, std::shared_ptr<Exchange> ex);
+  // The guard: authenticates and authorizes `req` for `policy`; on refusal replies and
+  // returns false, else sets req.principal and returns true.
+  bool Admit(const RoutePolicy& policy, Request& req, const std::shared_ptr<Exchange>& exchange);
+  // The caller's stream token for `job_id` ({"stream_token", "stream_token_expires_at"}),
+  // or nothing when access control is off.
+  void AddStreamToken(nlohmann::json* body, const std::string& job_id) const;
   // GET /metrics and the scrape-time collector (ops_routes.cc).
   void RegisterMetrics(HttpServer& server);
   void CollectMetrics(MetricWriter& w);
@@ -96,7 +153,10 @@ class JobsApi {
   store::Store* store_;
   JobsApiOptions options_;
   Metrics* metrics_;
-  AuthThrottle auth_throttle_{"http"};  // 401s with a wrong token: backoff, logs
+  AuthThrottle auth_throttle_{"http"};  // 401s with a wrong credential: backoff, logs
+  std::mutex auth_hooks_mu_;
+  std::map<uint64_t, std::function<void()>> auth_hooks_;
+  uint64_t next_auth_hook_ = 1;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> open_streams_{0};
   std::atomic<int64_t> waiting_polls_{0};
@@ -113,6 +173,11 @@ void ReplyJson(Exchange& ex, int status, const nlohmann::json& body, const std::
                Headers extra = {});
 void ReplyError(Exchange& ex, int status, std::string_view code, std::string_view message,
                 const std::string& correlation, Headers extra = {});
+// 403 {"error": {"code": "forbidden_<permission>", "permission", "message"}}.
+void ReplyForbidden(Exchange& ex, auth::Permission permission, std::string_view message,
+                    const std::string& correlation);
+// Milliseconds since the Unix epoch (credential expiries, stream tokens).
+int64_t WallClockMs();
 void ReplyOutcome(Exchange& ex, const jobs::Outcome& outcome, const std::string& correlation);
 
 }  // namespace redge::http

@@ -2,9 +2,9 @@
 // scrape-time collector of the values JobsApi can see: queues and lease expiries (the jobs
 // layer), open SSE streams and parked long-polls (this API), and the store's statistics.
 //
-// Like every route but /healthz and /readyz, /metrics requires --http-token when one is set
-// (Prometheus: `authorization: {credentials: ...}` in the scrape config): queue names and
-// traffic volumes are the operator's business.
+// With access control on, /metrics needs the metrics (or admin) role (Prometheus:
+// `authorization: {credentials: <key>}` in the scrape config): queue names and traffic
+// volumes are the operator's business.
 #include "edge/http/jobs_api.h"
 
 namespace redge::http {
@@ -32,9 +32,8 @@ Histogram::Snapshot StoreWriteLatency(const store::StoreStats& stats) {
 
 void JobsApi::RegisterMetrics(HttpServer& server) {
   metrics_->registry.AddCollector([this](MetricWriter& w) { CollectMetrics(w); });
-  server.Route("GET", "/metrics", [this](Request& req, std::shared_ptr<Exchange> ex) {
-    MetricsPage(req, std::move(ex));
-  });
+  Route(server, "GET", "/metrics", RoutePolicy::Global(auth::Permission::kMetrics),
+        [this](Request& req, std::shared_ptr<Exchange> ex) { MetricsPage(req, std::move(ex)); });
 }
 
 void JobsApi::MetricsPage(Request& req, std::shared_ptr<Exchange> ex) {

@@ -69,6 +69,12 @@ struct Stream : std::enable_shared_from_this<Stream> {
   std::optional<SteadyTime> woken_at;
   JobsApi* api = nullptr;
   uint64_t drain_hook = 0;
+  // The credential that opened the stream: when it expires (a JWT's exp, a stream token's
+  // expiry) or a reload revokes it (an API key removed), the stream sends `auth_expired`
+  // and ends; the client resumes with a fresh credential and Last-Event-ID.
+  std::shared_ptr<const auth::Principal> principal;
+  net::EventLoop::TimerId expiry_timer = 0;
+  uint64_t auth_hook = 0;
   // The stream owns itself until Finish: watchers, timers and OnClose hold it weakly, so
   // no cycle through the exchange keeps a finished stream alive.
   std::shared_ptr<Stream> self;
@@ -153,13 +159,30 @@ struct Stream : std::enable_shared_from_this<Stream> {
     });
   }
 
-  // Releases the watcher, the timer and the stream slot; ends the response if `end`.
+  // The credential is no longer valid: a terminal `auth_expired` event (no id, so the
+  // reader's Last-Event-ID stays on the last real event), then the end of the stream.
+  void AuthExpired(std::string_view why) {
+    if (finished) return;
+    std::string out;
+    AppendSseEvent(&out, -1, "auth_expired",
+                   DumpJson({{"error", {{"code", "auth_expired"}, {"message", why}}}}));
+    ex->Write(out);
+    Log(spdlog::level::debug, "sse stream ended: credential no longer valid",
+        {{"job_id", std::string(id)}, {"peer", std::string(ex->peer())}});
+    Finish(true);
+  }
+
+  // Releases the watcher, the timers and the stream slot; ends the response if `end`.
   void Finish(bool end) {
     if (finished) return;
     finished = true;
     jobs->Unwatch(id, watch);
     if (heartbeat) ex->loop().CancelTimer(heartbeat);
     heartbeat = 0;
+    if (expiry_timer) ex->loop().CancelTimer(expiry_timer);
+    expiry_timer = 0;
+    if (auth_hook) api->RemoveAuthHook(auth_hook);
+    auth_hook = 0;
     open->fetch_sub(1);
     if (end) ex->End();
     if (drain_hook) api->RemoveDrainHook(drain_hook);
@@ -306,6 +329,28 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
         {{"job_id", std::string(s->id)}, {"peer", std::string(s->ex->peer())}});
     s->Finish(false);
   });
+  stream->principal = req.principal;
+  if (stream->principal && stream->principal->expires_at_ms > 0) {
+    const int64_t left = stream->principal->expires_at_ms - WallClockMs();
+    stream->expiry_timer =
+        loop->RunAfter(std::chrono::milliseconds(std::max<int64_t>(left, 0)), [weak] {
+          if (auto s = weak.lock()) {
+            s->expiry_timer = 0;
+            s->AuthExpired("the credential of this stream has expired; reconnect with a fresh one");
+          }
+        });
+  }
+  if (stream->principal && access() != nullptr) {
+    auth::AccessControl* ac = access();
+    stream->auth_hook = AddAuthHook([weak, loop, ac] {
+      loop->Post([weak, ac] {
+        auto s = weak.lock();
+        if (s && !s->finished && !ac->StillValid(*s->principal)) {
+          s->AuthExpired("the credential of this stream was revoked");
+        }
+      });
+    });
+  }
   stream->ScheduleHeartbeat();
   stream->Pump();
 }
@@ -342,6 +387,12 @@ void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
   if (stopping_) {
     return ReplyError(*ex, 503, "unavailable", "redge is shutting down", corr,
                       {{"Retry-After", "1"}});
+  }
+  if (req.principal && req.principal->expires_at_ms > 0) {
+    // A parked poll answers (with what there is) no later than its credential expires;
+    // the next poll then needs a fresh one.
+    const double left_s = static_cast<double>(req.principal->expires_at_ms - WallClockMs()) / 1000;
+    wait_s = std::max(0.001, std::min(wait_s, left_s));
   }
   auto poll = std::make_shared<Poll>();
   poll->jobs = jobs_;

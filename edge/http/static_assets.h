@@ -28,13 +28,12 @@ extern const size_t kStaticAssetCount;
 // The asset called `name`, or null.
 const StaticAsset* FindStaticAsset(std::string_view name);
 
-// GET /v1/client.js, GET /ui (index.html) and GET /ui/{file}. Responses carry ETag,
-// `Cache-Control: no-cache` (revalidate; If-None-Match gets 304) and, for HTML, the
-// Content-Security-Policy kDashboardCsp.
-void RegisterStaticRoutes(HttpServer& server);
-// True for the paths RegisterStaticRoutes serves: public, no token needed (a browser
-// navigating to /ui cannot send one; the files hold no data).
-bool IsStaticPath(std::string_view path);
+// The handler of one of the static routes: "/v1/client.js", "/ui" and "/ui/" (index.html)
+// and "/ui/{file}". Responses carry ETag, `Cache-Control: no-cache` (revalidate;
+// If-None-Match gets 304) and, for HTML, the Content-Security-Policy kDashboardCsp. The
+// routes are public (JobsApi registers them so): a browser navigating to /ui cannot send a
+// token, and the files hold no data.
+Handler StaticRouteHandler(std::string_view route);
 
 inline constexpr std::string_view kDashboardCsp =
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "

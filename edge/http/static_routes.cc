@@ -69,25 +69,21 @@ const StaticAsset* FindStaticAsset(std::string_view name) {
   return nullptr;
 }
 
-bool IsStaticPath(std::string_view path) {
-  return path == "/v1/client.js" || path == "/ui" || path == "/ui/" ||
-         (path.substr(0, 4) == "/ui/" && path.find('/', 4) == std::string_view::npos);
-}
-
-void RegisterStaticRoutes(HttpServer& server) {
-  server.Route("GET", "/v1/client.js", [](Request& req, std::shared_ptr<Exchange> ex) {
-    Serve(FindStaticAsset(kClientJs), req, *ex);
-  });
-  server.Route("GET", "/ui", [](Request& req, std::shared_ptr<Exchange> ex) {
+Handler StaticRouteHandler(std::string_view route) {
+  if (route == "/v1/client.js") {
+    return [](Request& req, std::shared_ptr<Exchange> ex) {
+      Serve(FindStaticAsset(kClientJs), req, *ex);
+    };
+  }
+  if (route == "/ui/{file}") {
+    return [](Request& req, std::shared_ptr<Exchange> ex) {
+      const std::string& file = req.params[0];
+      Serve(FindStaticAsset(file.empty() ? kIndexHtml : std::string_view(file)), req, *ex);
+    };
+  }
+  return [](Request& req, std::shared_ptr<Exchange> ex) {
     Serve(FindStaticAsset(kIndexHtml), req, *ex);
-  });
-  server.Route("GET", "/ui/", [](Request& req, std::shared_ptr<Exchange> ex) {
-    Serve(FindStaticAsset(kIndexHtml), req, *ex);
-  });
-  server.Route("GET", "/ui/{file}", [](Request& req, std::shared_ptr<Exchange> ex) {
-    const std::string& file = req.params[0];
-    Serve(FindStaticAsset(file.empty() ? kIndexHtml : std::string_view(file)), req, *ex);
-  });
+  };
 }
 
 std::optional<Response> ApplyCors(const std::vector<std::string>& allowed_origins, Request& req) {

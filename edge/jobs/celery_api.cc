@@ -114,7 +114,7 @@ Outcome CeleryBridge::Revoke(const std::string& id, bool terminate, Job* job, bo
 
 Outcome CeleryBridge::Enqueue(const std::string& queue, const json& spec,
                               const std::string& correlation_id, const std::string& idempotency_key,
-                              Job* job, bool* created) {
+                              const std::string& owner, Job* job, bool* created) {
   *created = false;
   celery::NewTask task;
   if (std::string err = celery::ParseNewTask(spec, &task); !err.empty()) {
@@ -132,7 +132,7 @@ Outcome CeleryBridge::Enqueue(const std::string& queue, const json& spec,
     out = Outcome::Ok();
     std::string idem_key;
     if (!idempotency_key.empty()) {
-      idem_key = IdempotencyKey(queue, idempotency_key);
+      idem_key = IdempotencyKey(queue, idempotency_key, owner);
       if (auto existing = st::strings::Get(txn, idem_key); existing.ok()) {
         if (auto j = Ops::Load(txn, *existing)) {
           *job = std::move(*j);
@@ -160,6 +160,9 @@ Outcome CeleryBridge::Enqueue(const std::string& queue, const json& spec,
       o.expire_at_ms = txn.now_ms() + jobs_->options().result_ttl_ms;
       (void)st::strings::Set(txn, idem_key, id, o);
       j->idempotency_key = idempotency_key;
+    }
+    if (!idem_key.empty() || !owner.empty()) {
+      j->owner = owner;  // a JWT user reads and cancels the Celery tasks it enqueued
       Ops::Save(txn, *j);
     }
     *job = std::move(*j);

@@ -88,10 +88,11 @@ class CeleryBridge {
   // POST /v1/queues/{queue}/jobs with {"celery": spec}: LPUSHes the message a Celery
   // client would send (database 0); the job exists when this returns. `correlation_id`
   // (may be empty) is kept as the message's correlation_id header; `idempotency_key`
-  // (may be empty) works as for other jobs. kBadRequest says what is wrong with `spec`.
+  // (may be empty) works as for other jobs; `owner` (may be empty) is the enqueuing
+  // principal's owner (edge/auth). kBadRequest says what is wrong with `spec`.
   Outcome Enqueue(const std::string& queue, const nlohmann::json& spec,
-                  const std::string& correlation_id, const std::string& idempotency_key, Job* job,
-                  bool* created);
+                  const std::string& correlation_id, const std::string& idempotency_key,
+                  const std::string& owner, Job* job, bool* created);
 
   // The trace route's view of a Celery job: its details with the traceback.
   static nlohmann::json TraceDetails(const Job& job);

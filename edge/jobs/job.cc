@@ -61,6 +61,7 @@ std::string Job::ToRecord() const {
             {"envelope", envelope},
             {"idempotency_key", idempotency_key}};
   if (!celery.is_null()) j["celery"] = celery;
+  if (!owner.empty()) j["owner"] = owner;  // absent when empty, as in older records
   return DumpJson(j);
 }
 
@@ -92,6 +93,7 @@ std::optional<Job> Job::FromRecord(std::string_view record) {
     job.envelope = j.value("envelope", "");
     job.idempotency_key = j.value("idempotency_key", "");
     if (auto c = j.find("celery"); c != j.end() && c->is_object()) job.celery = *c;
+    job.owner = j.value("owner", "");
     return job;
   } catch (const json::exception&) {
     return std::nullopt;
@@ -109,7 +111,8 @@ json Job::ToApi() const {
             {"updated_at", updated_at},
             {"started_at", started_at},
             {"finished_at", finished_at},
-            {"last_event_id", last_event_id}};
+            {"last_event_id", last_event_id},
+            {"owner", owner.empty() ? nlohmann::json(nullptr) : nlohmann::json(owner)}};
   if (state == JobState::kRunning) {
     j["lease"] = {{"holder", lease_holder}, {"expires_at", lease_expires_at}};
   } else {

@@ -45,6 +45,10 @@ struct Job {
   // argument sizes, its broker list, ...; null for every other job. No lease: Celery's
   // own acknowledgements and the result backend drive such a job.
   nlohmann::json celery;
+  // Who enqueued it (auth::Principal::owner: "key:<name>", "jwt:<sub>"); empty for jobs
+  // enqueued without an owning credential, over RESP, or before owners were recorded
+  // (records without the field read as empty).
+  std::string owner;
 
   // Storage form (everything).
   std::string ToRecord() const;

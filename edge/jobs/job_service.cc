@@ -155,7 +155,7 @@ Outcome JobService::Enqueue(const EnqueueRequest& request, Job* job, bool* creat
     const int64_t now = txn.now_ms();
     std::string idem_key;
     if (!request.idempotency_key.empty()) {
-      idem_key = IdempotencyKey(request.queue, request.idempotency_key);
+      idem_key = IdempotencyKey(request.queue, request.idempotency_key, request.owner);
       auto existing = st::strings::Get(txn, idem_key);
       if (existing.ok()) {
         if (auto j = TxnOps::Load(txn, *existing)) {
@@ -172,6 +172,7 @@ Outcome JobService::Enqueue(const EnqueueRequest& request, Job* job, bool* creat
     j.created_at = j.updated_at = now;
     j.payload = request.payload;
     j.idempotency_key = request.idempotency_key;
+    j.owner = request.owner;
     TxnOps::Append(*this, txn, j, "queued", {{"queue", j.queue}, {"attempt", j.attempt}});
     if (!idem_key.empty()) {
       st::strings::SetOptions o;
@@ -321,7 +322,7 @@ Outcome JobService::Retry(const std::string& id, Job* job) {
     (void)st::keys::Persist(txn, DeliveriesKey(id));
     if (!j->idempotency_key.empty()) {
       // As at enqueue: the key deduplicates for --result-ttl from now.
-      (void)st::keys::ExpireAt(txn, IdempotencyKey(j->queue, j->idempotency_key),
+      (void)st::keys::ExpireAt(txn, IdempotencyKey(j->queue, j->idempotency_key, j->owner),
                                txn.now_ms() + options_.result_ttl_ms, {});
     }
     TxnOps::Requeue(*this, txn, *j, "manual retry");

@@ -97,7 +97,8 @@ class JobService {
     std::string queue;
     nlohmann::json payload;
     std::string correlation_id;   // empty: one is generated
-    std::string idempotency_key;  // empty: none
+    std::string idempotency_key;  // empty: none; scoped to the owner
+    std::string owner;            // who enqueues (auth::Principal::owner); empty: nobody
   };
   // `created` is false when the idempotency key named an existing job.
   Outcome Enqueue(const EnqueueRequest& request, Job* job, bool* created);

@@ -20,11 +20,15 @@ namespace st = redge::store;
 
 std::string JobKey(std::string_view id) { return "redge:job:" + std::string(id); }
 std::string EventsKey(std::string_view id) { return "redge:events:" + std::string(id); }
-std::string IdempotencyKey(std::string_view queue, std::string_view key) {
+std::string IdempotencyKey(std::string_view queue, std::string_view key, std::string_view owner) {
   // Length-prefixed: ':' is legal in queue names and keys, so "a" + "b:c" and "a:b" + "c"
   // must not name the same record.
-  return "redge:idem:" + std::to_string(queue.size()) + ":" + std::string(queue) + ":" +
-         std::string(key);
+  std::string scoped =
+      std::to_string(queue.size()) + ":" + std::string(queue) + ":" + std::string(key);
+  if (owner.empty()) return "redge:idem:" + scoped;
+  // One owner's keys never name another's job (nor an ownerless one: "o" never starts the
+  // unowned form, whose first character is a digit).
+  return "redge:idem:o" + std::to_string(owner.size()) + ":" + std::string(owner) + ":" + scoped;
 }
 bool IsInternalKey(std::string_view key) {
   return key.substr(0, 6) == "redge:" &&
@@ -175,7 +179,8 @@ bool JobService::TxnOps::Finish(JobService& svc, st::Txn& txn, Job& job, JobStat
   Save(txn, job, expire_at);
   (void)st::keys::ExpireAt(txn, EventsKey(job.id), expire_at, {});
   if (!job.idempotency_key.empty()) {
-    (void)st::keys::ExpireAt(txn, IdempotencyKey(job.queue, job.idempotency_key), expire_at, {});
+    (void)st::keys::ExpireAt(txn, IdempotencyKey(job.queue, job.idempotency_key, job.owner),
+                             expire_at, {});
   }
   if (was_running) {
     txn.AfterCommit([&svc, queue = job.queue, id = job.id] { svc.SetRunning(queue, id, false); });

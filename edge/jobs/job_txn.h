@@ -12,7 +12,7 @@ namespace redge::jobs {
 std::string JobKey(std::string_view id);
 std::string EventsKey(std::string_view id);
 // redge:idem:<length of queue>:<queue>:<key>: one key per (queue, key) pair.
-std::string IdempotencyKey(std::string_view queue, std::string_view key);
+std::string IdempotencyKey(std::string_view queue, std::string_view key, std::string_view owner);
 // Keys the jobs layer writes itself (never a worker's response or queue key).
 bool IsInternalKey(std::string_view key);
 // Which readers received a job's terminal event (for the trace).

@@ -35,6 +35,7 @@ void RegisterSetCommands();
 void RegisterZSetCommands();
 void RegisterScriptingCommands();
 void RegisterStreamCommands();
+void RegisterAclCommands();
 void RegisterAdminCommands();
 void RegisterObjectCommands();
 void RegisterSortCommands();
@@ -56,6 +57,7 @@ void RegisterAllCommands() {
     RegisterZSetCommands();
     RegisterScriptingCommands();
     RegisterStreamCommands();
+    RegisterAclCommands();
     RegisterAdminCommands();
     RegisterObjectCommands();
     RegisterSortCommands();

@@ -52,7 +52,7 @@ std::string SockName(int fd, bool peer) {
 
 }  // namespace
 
-Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer)
+Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer, SSL* ssl)
     : server_(server),
       loop_(loop),
       fd_(fd),
@@ -63,7 +63,8 @@ Connection::Connection(RespServer* server, net::EventLoop* loop, int fd, std::st
       writer_(&out_, 2),
       created_(std::chrono::steady_clock::now()),
       last_active_(created_) {
-  authenticated_ = server->requirepass().empty();
+  ResetUser();
+  transport_.Init(fd, ssl);
 }
 
 Connection::~Connection() {
@@ -93,7 +94,11 @@ void Connection::Start() {
 
 void Connection::OnEvents(uint32_t events) {
   if (closed_) return;
-  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) OnReadable();
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    OnReadable();
+  } else if ((events & EPOLLOUT) && transport_.read_wants_write()) {
+    OnReadable();  // a TLS read that had to write first can go on
+  }
   if (!closed_ && (events & EPOLLOUT)) OnWritable();
 }
 
@@ -101,22 +106,22 @@ void Connection::OnReadable() {
   char buf[kReadChunk];
   // A bounded number of reads per wake-up keeps one busy client from starving others.
   for (int i = 0; i < 16; ++i) {
-    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    ssize_t n = transport_.Read(buf, sizeof(buf));
     if (n > 0) {
       server_->stats().net_input_bytes += n;
       parser_.Feed(buf, static_cast<size_t>(n));
       if (static_cast<size_t>(n) < sizeof(buf)) break;
       continue;
     }
-    if (n == 0) {
+    if (n == net::Transport::kEof) {
       Close();  // the client went away; like Redis, pending commands are dropped
       return;
     }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    if (n == net::Transport::kWouldBlock) break;
     Close();
     return;
   }
+  ReadBufferedInputLater();  // stopped with TLS input still held
   last_active_ = std::chrono::steady_clock::now();
   ProcessInput();
   FlushOutput();
@@ -161,7 +166,7 @@ void Connection::Reset() {
   set_protocol(2);
   set_name("");
   no_evict = false;
-  authenticated_ = server_->requirepass().empty();
+  ResetUser();
 }
 
 namespace {
@@ -170,13 +175,14 @@ constexpr size_t kMaxBatchBytes = 4u << 20;
 }  // namespace
 
 bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSpec** spec) {
-  if (argv.empty() || in_multi_ || !authenticated_ || reply_off_ || reply_skip_next_) return false;
+  if (argv.empty() || in_multi_ || !authenticated() || reply_off_ || reply_skip_next_) return false;
   *spec = FindCommand(argv[0]);
   const CommandSpec* s = *spec;
   if (s == nullptr || !(s->flags & kTxn) || (s->flags & kBlocking)) return false;
   int argc = static_cast<int>(argv.size());
   if ((s->arity > 0 && argc != s->arity) || (s->arity < 0 && argc < -s->arity)) return false;
   if (protocol_ == 2 && has_subscriptions() && !(s->flags & kPubSubCtx)) return false;
+  if (!AclAllows(argv)) return false;  // Dispatch refuses it (and logs why)
   if (server_->scripting().ScriptRunning()) return false;  // Dispatch may answer BUSY
   return true;
 }
@@ -193,7 +199,7 @@ void Connection::ProcessInput() {
       argv = std::move(*stashed_);
       stashed_.reset();
     } else {
-      parser_.set_auth_required(!authenticated_);
+      parser_.set_auth_required(!authenticated());
       RequestParser::State st = parser_.Next(&argv);
       if (st == RequestParser::State::kNeedMore) break;
       if (st == RequestParser::State::kError) {
@@ -363,9 +369,22 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
     if (in_multi_) multi_dirty_ = true;
     return spec;
   }
-  if (!authenticated_ && !(spec->flags & kNoAuth)) {
+  if (!authenticated() && !(spec->flags & kNoAuth)) {
     writer_.Error("NOAUTH Authentication required.");
     server_->command_stats().RecordRejected(StatsName(*spec, argv));
+    if (in_multi_) multi_dirty_ = true;
+    return spec;
+  }
+  // A user deleted (ACL DELUSER, LOAD) while connected: the connection is being closed and
+  // runs nothing more, not even an error reply (as Redis frees such clients).
+  if (UserGone()) {
+    CloseAfterReply();
+    return spec;
+  }
+  // ACL rules, before queueing in MULTI as Redis checks them (EXEC checks again).
+  if (AclDenial denied = CheckAcl(argv, in_multi_ ? "multi" : "toplevel");
+      denied != AclDenial::kOk) {
+    writer_.Error(AclNopermError(denied, argv));
     if (in_multi_) multi_dirty_ = true;
     return spec;
   }
@@ -515,8 +534,11 @@ void Connection::ExecMulti() {
   in_multi_ = false;
   queued_.clear();
   auto reply = std::make_shared<std::string>();
+  // The rules as they are at EXEC: each queued command is checked again (they may have
+  // changed since it was queued).
+  std::shared_ptr<const AclUser> user = acl_user();
   RunInStore(
-      [self = shared_from_this(), queued, watched, reply](store::Txn& txn) {
+      [self = shared_from_this(), queued, watched, reply, user](store::Txn& txn) {
         Connection* c = self.get();
         ReplyWriter w(reply.get(), c->protocol_);
         // Checked under the store lock: no commit can slip between this test and the
@@ -541,6 +563,13 @@ void Connection::ExecMulti() {
         w.ArrayHeader(static_cast<int64_t>(queued->size()));
         for (auto& argv : *queued) {
           const CommandSpec* spec = FindCommand(argv[0]);
+          int pos = 0;
+          const AclDenial denied = user ? AclCheck(*user, argv, &pos) : AclDenial::kCommand;
+          if (denied != AclDenial::kOk) {
+            c->LogAclDenial(denied, "multi", AclLogObject(denied, argv, pos));
+            w.Error(AclExecNopermError(denied));
+            continue;
+          }
           CommandContext ctx{*c, *c->server_, argv, w, &txn, /*in_exec=*/true};
           InvokeCommand(*spec, ctx);
           w.set_protocol(c->protocol_);  // HELLO inside MULTI changes it for later replies
@@ -768,7 +797,7 @@ void Connection::FlushOutput() {
   if (closed_) return;
   qbuf_ = static_cast<int64_t>(parser_.buffered());
   int64_t sent = 0;
-  const bool alive = net::SendPending(fd_, out_, &out_pos_, &sent);
+  const bool alive = transport_.SendPending(out_, &out_pos_, &sent);
   server_->stats().net_output_bytes += sent;
   if (!alive) {
     Close();
@@ -803,11 +832,25 @@ void Connection::FlushOutput() {
 
 void Connection::UpdateInterest() {
   // EPOLLRDHUP stays on while input is paused: a client that leaves is noticed at once.
-  uint32_t events =
-      EPOLLRDHUP | (input_paused_ ? 0u : EPOLLIN) | (out_pos_ < out_.size() ? EPOLLOUT : 0u);
+  uint32_t events = EPOLLRDHUP | (input_paused_ ? 0u : EPOLLIN) |
+                    (out_pos_ < out_.size() ? EPOLLOUT : 0u) | transport_.ExtraInterest();
   if (events == events_) return;
+  const bool resumed_reading = (events & EPOLLIN) && !(events_ & EPOLLIN);
   events_ = events;
   loop_->Modify(fd_, events, this);
+  if (resumed_reading) ReadBufferedInputLater();
+}
+
+void Connection::ReadBufferedInputLater() {
+  if (closed_ || input_paused_ || buffered_read_posted_ || !transport_.HasBufferedInput()) return;
+  buffered_read_posted_ = true;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  loop_->Post([weak] {
+    auto c = weak.lock();
+    if (!c) return;
+    c->buffered_read_posted_ = false;
+    if (!c->closed_ && !c->input_paused_) c->OnReadable();
+  });
 }
 
 void Connection::Close() {
@@ -821,6 +864,7 @@ void Connection::Close() {
   // Out of CLIENT LIST/KILL before the peer can see the close (and ask again).
   server_->Unregister(id_);
   loop_->Unwatch(fd_);
+  transport_.Reset();
   ::close(fd_);
   fd_ = -1;
   UnwatchAll();
@@ -890,7 +934,7 @@ std::string Connection::ClientInfoLine(const std::vector<std::string>* current) 
          " qbuf=" + std::to_string(qbuf) + " qbuf-free=0 argv-mem=" + std::to_string(argv_mem) +
          " multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" + std::to_string(omem_) +
          " tot-mem=0 events=r cmd=" + (last_command_.empty() ? "NULL" : last_command_) +
-         " user=default redir=-1 resp=" + std::to_string(protocol_) + " lib-name=" + lib_name_ +
+         " user=" + user_name_ + " redir=-1 resp=" + std::to_string(protocol_) + " lib-name=" + lib_name_ +
          " lib-ver=" + lib_ver_;
 }
 

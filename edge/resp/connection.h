@@ -23,6 +23,8 @@
 
 #include "edge/net/event_loop.h"
 #include "edge/net/output_budget.h"
+#include "edge/net/tls.h"
+#include "edge/resp/acl.h"
 #include "edge/resp/command.h"
 #include "edge/resp/protocol.h"
 #include "store/pubsub.h"
@@ -34,7 +36,9 @@ class RespServer;
 
 class Connection : public net::FdHandler, public std::enable_shared_from_this<Connection> {
  public:
-  Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer);
+  // `ssl` (owned; null for plain RESP) is the TLS session over `fd`.
+  Connection(RespServer* server, net::EventLoop* loop, int fd, std::string peer,
+             SSL* ssl = nullptr);
   ~Connection() override;
 
   // Starts watching the socket (on the loop thread).
@@ -50,8 +54,32 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
     protocol_ = p;
     writer_.set_protocol(p);
   }
-  bool authenticated() const { return authenticated_; }
-  void set_authenticated(bool a) { authenticated_ = a; }
+  // --- ACL (connection_acl.cc) ---
+  // Whether commands may run: AUTH succeeded, or the default user needs no password (as
+  // Redis decides it, at each command).
+  bool authenticated() const;
+  // After a successful AUTH / HELLO AUTH as `user`.
+  void AuthenticateAs(std::string user);
+  // Back to the default user (a new connection, RESET).
+  void ResetUser();
+  std::string user_name() const;
+  // The current rules of this connection's user (re-read after any ACL change; null once
+  // the user was deleted: everything is refused until the connection closes). Safe from
+  // any thread (EXEC and scripts may run on the store's thread).
+  std::shared_ptr<const AclUser> acl_user();
+  // The user was deleted (or replaced by ACL LOAD) since this connection authenticated.
+  bool UserGone() {
+    RefreshUser();
+    return user_gone_.load(std::memory_order_acquire);
+  }
+  // The ACL check of a command line; a denial is added to ACL LOG with `context`
+  // ("toplevel", "multi", "lua").
+  AclDenial CheckAcl(const std::vector<std::string>& argv, const char* context);
+  // The same without logging (whether a command can join a pipelined batch).
+  bool AclAllows(const std::vector<std::string>& argv);
+  // Adds an ACL LOG entry about this client (`username` empty: its user).
+  void LogAclDenial(AclDenial reason, const char* context, std::string object,
+                    std::string username = "");
   std::string name() const;
   void set_name(std::string n);
   void set_lib(std::string name, std::string ver);
@@ -101,6 +129,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   store::Subscriber& subscriber();  // created on first use
   bool has_subscriptions() const { return subscriber_ && subscriber_->SubscriptionCount() > 0; }
   size_t subscription_count() const { return subscriber_ ? subscriber_->SubscriptionCount() : 0; }
+  // What it is subscribed to (any thread: CLIENT LIST, ACL SETUSER).
+  std::vector<std::string> subscribed_channels() const;
+  std::vector<std::string> subscribed_patterns() const;
 
   // Blocking pops: parks the connection until served, timed out or unblocked.
   // `format` writes the served reply; `timeout_null_array` picks *-1 vs $-1 on timeout.
@@ -173,6 +204,8 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void DrainPubSub();
   void Close();
   void UpdateInterest();
+  // TLS may hold decrypted input epoll cannot signal: read it from the loop.
+  void ReadBufferedInputLater();
   void FinishBlock();
   // Parks the connection on the waiter that `submit` registers with the store.
   void BlockWith(const std::function<uint64_t(store::PopCallback)>& submit, int64_t timeout_ms,
@@ -190,6 +223,8 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   std::shared_ptr<Connection> self_;  // the connection owns itself while open
   std::atomic<bool> drain_scheduled_{false};
   int fd_;
+  net::Transport transport_;  // plain or TLS over fd_
+  bool buffered_read_posted_ = false;
   std::string peer_, local_;
   uint64_t id_;
   bool closed_ = false;
@@ -209,6 +244,15 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   bool authenticated_ = false;
   mutable std::mutex info_mu_;
   std::string name_, lib_name_, lib_ver_, last_command_;
+  // The ACL user (its name and a snapshot of its rules, refreshed when the registry's
+  // version moves on); user_ and user_name_ are guarded by info_mu_.
+  std::string user_name_ = "default";
+  std::shared_ptr<const AclUser> user_;
+  std::atomic<uint64_t> user_version_{0};
+  uint64_t user_incarnation_ = 0;  // info_mu_: the user as it was when authenticated
+  std::atomic<bool> user_unrestricted_{false};
+  std::atomic<bool> user_gone_{false};
+  void RefreshUser();
   std::atomic<int64_t> qbuf_{0}, omem_{0};
   const std::chrono::steady_clock::time_point created_;
   std::atomic<std::chrono::steady_clock::time_point> last_active_;

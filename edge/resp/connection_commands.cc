@@ -3,6 +3,7 @@
 #include <chrono>
 #include <climits>
 
+#include "edge/auth/crypto.h"
 #include "edge/auth_guard.h"
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
@@ -30,12 +31,17 @@ void Echo(CommandContext& ctx) { ctx.reply.Bulk(ctx.argv[1]); }
 bool CheckPassword(CommandContext& ctx, const std::string& user, const std::string& pass) {
   static constexpr char kWrongPass[] =
       "WRONGPASS invalid username-password pair or user is disabled.";
-  // Constant time, and the user name checked after the password, so neither comparison
-  // ends early on what a guesser sent.
-  const bool pass_ok = SecretEquals(pass, ctx.server.requirepass());
-  if (!pass_ok || user != "default") {
-    auto hold = ctx.server.auth_throttle().Failed(
-        ctx.conn.peer(), user != "default" ? "unknown user" : "wrong password");
+  // The password is hashed and compared with every one of the user's in constant time
+  // (AclUser::Authenticates); an unknown user costs the same hash.
+  std::shared_ptr<const AclUser> u = ctx.server.acl().Find(user);
+  const bool ok = u ? u->Authenticates(pass) : (auth::Sha256Hex(pass), false);
+  if (!ok) {
+    ctx.conn.LogAclDenial(AclDenial::kAuth, ctx.conn.in_multi() ? "multi" : "toplevel", ctx.argv[0],
+                          user);
+    auto hold =
+        ctx.server.auth_throttle().Failed(ctx.conn.peer(), !u              ? "unknown user"
+                                                           : !u->enabled() ? "user disabled"
+                                                                           : "wrong password");
     if (hold.count() > 0 && ctx.txn == nullptr) {
       ctx.conn.HoldErrorReply(hold, kWrongPass);
     } else {
@@ -43,13 +49,13 @@ bool CheckPassword(CommandContext& ctx, const std::string& user, const std::stri
     }
     return false;
   }
-  ctx.conn.set_authenticated(true);
+  ctx.conn.AuthenticateAs(user);
   return true;
 }
 
 void Auth(CommandContext& ctx) {
   if (ctx.argv.size() > 3) return ReplySyntaxError(ctx);
-  if (ctx.server.requirepass().empty() && ctx.argv.size() == 2) {
+  if (ctx.argv.size() == 2 && ctx.server.acl().Default()->nopass()) {
     return ctx.reply.Error(
         "ERR AUTH <password> called without any password configured for the default user. "
         "Are you sure your configuration is correct?");
@@ -225,7 +231,7 @@ void ClientKill(CommandContext& ctx) {
     } else if (EqualsIgnoreCase(opt, "LADDR")) {
       laddr = val;
     } else if (EqualsIgnoreCase(opt, "USER")) {
-      if (val != "default") return ctx.reply.Error("ERR No such user '" + val + "'");
+      if (!ctx.server.acl().Find(val)) return ctx.reply.Error("ERR No such user '" + val + "'");
       user = val;
     } else if (EqualsIgnoreCase(opt, "SKIPME")) {
       if (EqualsIgnoreCase(val, "yes")) {
@@ -249,6 +255,7 @@ void ClientKill(CommandContext& ctx) {
       const bool pubsub = c->subscription_count() > 0;
       if (type == "slave" || type == "master" || (type == "pubsub") != pubsub) continue;
     }
+    if (!user.empty() && c->user_name() != user) continue;
     if (c.get() == &ctx.conn) {
       if (skipme) continue;
       ctx.conn.CloseAfterReply();

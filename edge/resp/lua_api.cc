@@ -12,6 +12,8 @@
 
 #include "base/sha1.h"
 #include "edge/log.h"
+#include "edge/resp/acl.h"
+#include "edge/resp/connection.h"
 #include "edge/resp/lua_convert.h"
 #include "edge/resp/lua_engine.h"
 #include "edge/resp/lua_sandbox.h"
@@ -188,8 +190,9 @@ int AclCheckCmd(lua_State* L) {
   if (FindCommand(run->argv[0]) == nullptr) {
     return RaiseError(L, "Invalid command passed to redis.acl_check_cmd()");
   }
-  // RESP clients of redge all have every permission (no ACL users yet).
-  lua_pushboolean(L, 1);
+  std::shared_ptr<const AclUser> user = run->caller->conn.acl_user();
+  int pos = 0;
+  lua_pushboolean(L, user && AclCheck(*user, run->argv, &pos) == AclDenial::kOk);
   return 1;
 }
 

@@ -450,6 +450,18 @@ void ScriptEngine::CallCommand(ScriptRun& run, std::string* error) {
     *error = "This Redis command is not allowed from script";
     return;
   }
+  // ACL: the rules of the user of the client running the script, for every command it
+  // calls (AclCheck, as at the top level and in EXEC).
+  if (std::shared_ptr<const AclUser> user = run.caller->conn.acl_user();
+      !user || !user->unrestricted()) {
+    int pos = 0;
+    const AclDenial denied = user ? AclCheck(*user, argv, &pos) : AclDenial::kCommand;
+    if (denied != AclDenial::kOk) {
+      run.caller->conn.LogAclDenial(denied, "lua", AclLogObject(denied, argv, pos));
+      *error = AclScriptError(denied);
+      return;
+    }
+  }
   const bool write = spec->flags & kWrite;
   if (run.read_only && (write || MayReplicate(*spec))) {
     *error = "Write commands are not allowed from read-only scripts.";

@@ -30,6 +30,8 @@ RespServer::RespServer(store::Store* store, RespOptions options)
       requirepass_(options_.requirepass),
       output_limits_(options_.output_limits) {
   RegisterAllCommands();
+  // requirepass is the default user's password (ACL users: acl_registry.h).
+  if (!options_.requirepass.empty()) acl_.SetDefaultPassword(options_.requirepass);
   InitConfig();
   ReplyWriter::SetErrorObserver(
       [](void* stats, std::string_view line) {
@@ -57,6 +59,15 @@ void RespServer::InitConfig() {
   config_.SetInitial("client-output-buffer-limit", FormatOutputLimits(o.output_limits));
   config_.OnSet("requirepass", [this](const std::string& v, bool apply) {
     if (apply) set_requirepass(v);
+    return std::string();
+  });
+  config_.SetInitial("aclfile", o.aclfile);
+  config_.OnSet("acl-pubsub-default", [this](const std::string& v, bool apply) {
+    if (apply) acl_.set_pubsub_all(v == "allchannels");
+    return std::string();
+  });
+  config_.OnSet("acllog-max-len", [this](const std::string& v, bool apply) {
+    if (apply) acl_.set_log_max_len(static_cast<size_t>(std::stoll(v)));
     return std::string();
   });
   config_.OnSet("notify-keyspace-events", [this](const std::string& v, bool apply) {
@@ -153,6 +164,7 @@ std::string RespServer::requirepass() const {
 }
 
 void RespServer::set_requirepass(std::string p) {
+  acl_.SetDefaultPassword(p);
   std::lock_guard lock(config_mu_);
   requirepass_ = std::move(p);
 }
@@ -168,6 +180,25 @@ void RespServer::set_output_limits(const OutputLimits& limits) {
 }
 
 store::Status RespServer::Start() {
+  for (const std::string& line : options_.acl_users) {
+    // As redis.conf's `user` lines: the default user is reset first, others start empty.
+    bool ok = false;
+    std::vector<std::string> words = SplitArgs(line, &ok);
+    if (!ok || words.empty()) {
+      return store::Status::InvalidArgument("user setting: unbalanced quotes");
+    }
+    std::vector<std::string> rules(words.begin() + 1, words.end());
+    if (words[0] == "default") rules.insert(rules.begin(), "reset");
+    if (std::string error = acl_.SetUser(words[0], rules); !error.empty()) {
+      return store::Status::InvalidArgument("user " + words[0] + ": " + error);
+    }
+  }
+  if (!options_.aclfile.empty()) {
+    // Like Redis at startup: a broken ACL file stops the server (nothing half-loaded).
+    if (std::string errors = acl_.LoadFile(options_.aclfile); !errors.empty()) {
+      return store::Status::InvalidArgument("ACL file " + options_.aclfile + ": " + errors);
+    }
+  }
   auto listening = net::ListenTcp(options_.host, options_.port, "RESP");
   if (!listening.ok()) return listening.status();
   listen_fd_ = listening->fd;
@@ -221,7 +252,8 @@ void RespServer::AcceptLoop() {
     stats_.connections_received++;
     if (stats_.connected_clients.load() >= options_.max_clients) {
       static const char kMsg[] = "-ERR max number of clients reached\r\n";
-      ssize_t w = send(fd, kMsg, sizeof(kMsg) - 1, MSG_NOSIGNAL);
+      // A TLS client could not read a plain-text error: it just sees the close.
+      ssize_t w = options_.tls ? 0 : send(fd, kMsg, sizeof(kMsg) - 1, MSG_NOSIGNAL);
       (void)w;
       ::close(fd);
       stats_.rejected_connections++;
@@ -229,9 +261,14 @@ void RespServer::AcceptLoop() {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    SSL* ssl = nullptr;
+    if (options_.tls && (ssl = options_.tls->NewSession(fd)) == nullptr) {
+      ::close(fd);
+      continue;
+    }
     net::EventLoop* loop = loops_[next_loop_++ % loops_.size()].get();
-    loop->Post([this, loop, fd] {
-      auto c = std::make_shared<Connection>(this, loop, fd, "");
+    loop->Post([this, loop, fd, ssl] {
+      auto c = std::make_shared<Connection>(this, loop, fd, "", ssl);
       Register(c);
       c->Start();
     });

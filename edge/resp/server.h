@@ -32,6 +32,8 @@
 #include "edge/net/event_loop.h"
 #include "edge/net/output_budget.h"
 #include "edge/resp/command_stats.h"
+#include "edge/net/tls.h"
+#include "edge/resp/acl_registry.h"
 #include "edge/resp/config_table.h"
 #include "edge/resp/output_limits.h"
 #include "edge/resp/protocol.h"
@@ -64,6 +66,11 @@ struct RespOptions {
   std::string version = "7.0.15";
   std::string data_dir;
   std::string fsync = "everysec";
+  std::string aclfile;  // --aclfile: users loaded at Start; ACL LOAD / ACL SAVE use it
+  // `user NAME RULES...` settings (redis.conf's `user`), applied at Start.
+  std::vector<std::string> acl_users;
+  // TLS on every connection (edge/net/tls.h); null = plain RESP.
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 struct RespStats {
@@ -169,6 +176,14 @@ class RespServer {
   void set_requirepass(std::string p);
   // Failed AUTH / HELLO AUTH per peer address: backoff and rate-limited logs.
   AuthThrottle& auth_throttle() { return auth_throttle_; }
+  // ACL users, the ACL log and the ACL file (acl_registry.h).
+  AclRegistry& acl() { return acl_; }
+  // Closes the connections authenticated as one of `users` (ACL DELUSER, ACL LOAD);
+  // `current` (the client running the command) closes after its reply instead.
+  void KillClientsOfUsers(const std::vector<std::string>& users, Connection* current);
+  // ACL SETUSER: subscribers of `user` whose channels or patterns the new rules no longer
+  // allow are closed, as Redis does.
+  void KillSubscribersLosingChannels(const std::string& user, Connection* current);
 
  private:
   void AcceptLoop();
@@ -227,6 +242,7 @@ class RespServer {
   SlowLog slowlog_;
   OutputLimits output_limits_;
   AuthThrottle auth_throttle_{"resp"};
+  AclRegistry acl_;
 };
 
 }  // namespace redge::resp

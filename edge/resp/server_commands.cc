@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "edge/resp/acl.h"
 #include "edge/resp/command.h"
 #include "edge/resp/command_docs.h"
 #include "edge/resp/command_meta.h"

@@ -36,8 +36,13 @@ class CdpError(AssertionError):
 
 
 class Chromium:
-    def __init__(self, binary, workdir):
+    """A headless Chromium. `trust_ca` (a PEM file) is added as a trusted CA to the NSS
+    database of a private HOME, as an administrator would install a company CA: no
+    certificate error is ignored."""
+
+    def __init__(self, binary, workdir, trust_ca=None):
         self.binary = binary
+        self.trust_ca = trust_ca
         self.workdir = pathlib.Path(workdir)
         self.proc = None
         self.port = None
@@ -60,9 +65,20 @@ class Chromium:
             "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,900",
             "about:blank",
         ]
+        env = None
+        if self.trust_ca:
+            home = self.workdir / "home"
+            nssdb = home / ".pki" / "nssdb"
+            nssdb.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"],
+                           check=True, capture_output=True)
+            subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-n", "redge test CA",
+                            "-t", "C,,", "-i", str(self.trust_ca)], check=True,
+                           capture_output=True)
+            env = dict(os.environ, HOME=str(home))
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
         self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
         self._stderr_thread.start()
         if not self._found.wait(START_TIMEOUT_S):

@@ -4,12 +4,14 @@ headless Chromium driven over the DevTools protocol, and legacy Redis workers.
 The whole suite is skipped when /usr/bin/chromium (Debian package `chromium`) or the
 `websocket` module (python3-websocket) is missing.
 
-- `redge`: a fresh redge on ephemeral ports (tests/redge_process.py), stopped and checked
-  at teardown; `@pytest.mark.redge_flags(...)` gives it extra flags.
-- `proxy`: a proxy.TestProxy to that redge; it also serves tests/browser/static/ under
-  /test/, so the test page shares the API's origin.
+- `redge_factory(*flags)`: starts redge processes with extra flags on ephemeral ports
+  (tests/redge_process.py), stopped and checked at teardown; `redge`: one with defaults,
+  or with the flags of `@pytest.mark.redge_flags(...)`.
+- `proxy`: a proxy.TestProxy to `redge`; it also serves tests/browser/static/ under
+  /test/, so the test page shares the API's origin. `proxy_factory(server)` makes one for
+  another server.
 - `page`: a cdp.PageSession on a fresh headless Chromium.
-- `worker`: a redis-py client (one connection) on redge's RESP port.
+- `worker(name, server=None)`: a redis-py client (one connection) on a RESP port.
 """
 
 import importlib.util
@@ -52,23 +54,36 @@ def pytest_configure(config):
 
 
 @pytest.fixture
-def redge(tmp_path, request):
+def redge_factory(tmp_path):
     binary = redge_process.redge_binary()
-    marker = request.node.get_closest_marker("redge_flags")
-    flags = marker.args if marker else ()
-    gen = redge_process.server_factory(
+    yield from redge_process.server_factory(
         lambda workdir, flags: redge_process.RedgeProcess(binary, workdir, flags), tmp_path)
-    start = next(gen)
-    yield start(*flags)
-    next(gen, None)
 
 
 @pytest.fixture
-def proxy(redge):
+def redge(redge_factory, request):
+    marker = request.node.get_closest_marker("redge_flags")
+    return redge_factory(*(marker.args if marker else ()))
+
+
+@pytest.fixture
+def proxy_factory():
     import proxy as proxy_mod
-    p = proxy_mod.TestProxy(redge.host, redge.http_port)
-    yield p
-    p.stop()
+    proxies = []
+
+    def make(server):
+        p = proxy_mod.TestProxy(server.host, server.http_port)
+        proxies.append(p)
+        return p
+
+    yield make
+    for p in proxies:
+        p.stop()
+
+
+@pytest.fixture
+def proxy(redge, proxy_factory):
+    return proxy_factory(redge)
 
 
 @pytest.fixture
@@ -85,12 +100,32 @@ def page(browser):
 
 
 @pytest.fixture
-def worker(redge):
+def page_factory(tmp_path):
+    """page_factory(trust_ca=PEM): a page of a fresh Chromium whose NSS database trusts
+    that CA (cdp.Chromium)."""
+    import cdp
+    browsers = []
+
+    def make(trust_ca=None):
+        b = cdp.Chromium(CHROMIUM, tmp_path / f"chromium{len(browsers)}", trust_ca=trust_ca).start()
+        browsers.append(b)
+        return b.page()
+
+    yield make
+    for b in browsers:
+        b.stop()
+
+
+@pytest.fixture
+def worker(request):
+    """make(name, server=None): a redis-py client on one connection to `server` (default:
+    the `redge` fixture's)."""
     import redis
     clients = []
 
-    def make(name="browser-worker"):
-        c = redis.Redis(host=redge.host, port=redge.resp_port, decode_responses=True,
+    def make(name="browser-worker", server=None):
+        server = server or request.getfixturevalue("redge")
+        c = redis.Redis(host=server.host, port=server.resp_port, decode_responses=True,
                         socket_timeout=90, socket_connect_timeout=10,
                         single_connection_client=True, client_name=name)
         clients.append(c)

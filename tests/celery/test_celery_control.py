@@ -112,8 +112,14 @@ def test_delete_without_terminate_lets_a_running_task_finish(celery_env):
 
 def test_terminate_is_true_or_false(celery_env):
     env = celery_env
-    status, body = env.http.call("DELETE", "/v1/jobs/whatever?terminate=maybe")
+    res = env.app.send_task("app.record", args=("terminate-check",), queue="nobody-consumes")
+    status, body = env.http.call("DELETE", f"/v1/jobs/{res.id}?terminate=maybe")
     assert status == 400 and "terminate" in body["error"]["message"]
+    status, body = env.http.get(f"/v1/jobs/{res.id}")
+    assert status == 200 and body["state"] == "queued"  # the bad request revoked nothing
+    # An unknown id is a 404 before its parameters are looked at (ids are no oracle).
+    status, body = env.http.call("DELETE", "/v1/jobs/whatever?terminate=maybe")
+    assert status == 404
 
 
 def test_killed_worker_task_is_retried_then_completed_by_another(redge_factory, procs, tmp_path):

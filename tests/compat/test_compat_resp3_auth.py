@@ -203,8 +203,15 @@ def test_non_loopback_listener_requires_password(redge_factory, tmp_path):
     assert proc.returncode != 0
     assert b"requirepass" in proc.stderr and b"--insecure" in proc.stderr, proc.stderr
     assert b"redge ready" not in proc.stdout
-    # With a password it listens on every interface, and asks for it (over loopback).
-    server = redge_factory("--resp", "0.0.0.0:0", "--requirepass", "pw")
+    # A password alone is not enough either: it would cross the network in clear (TLS and
+    # a password: tests/integration/test_tls.py).
+    proc = subprocess.run(
+        [str(binary), "--resp", "0.0.0.0:0", "--requirepass", "pw", "--data-dir",
+         str(tmp_path / "refused"), "--log-level", "warn"],
+        stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    assert proc.returncode != 0 and b"without TLS" in proc.stderr, proc.stderr
+    # With --insecure and a password it listens on every interface, and asks for it.
+    server = redge_factory("--resp", "0.0.0.0:0", "--requirepass", "pw", "--insecure")
     c = server.raw()
     assert c.call("GET", "k") == NOAUTH
     assert c.call("AUTH", "pw") == "OK"

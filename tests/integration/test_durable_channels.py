@@ -272,3 +272,25 @@ def test_bad_requests_and_auth(redge_factory, path):
         assert ok.status == 200 and ok.json() == {"channel": "job:1", "messages": [],
                                                 "last_id": "0-0"}, ok
         assert http.get(f"/v1/channels/job:1/{path}", params={"wait": "61"}).status == 400
+
+
+def test_api_keys_subscribe_to_the_channels_their_glob_names(redge_factory, tmp_path):
+    import access_support as acc
+    keys = {"rd": acc.new_key(), "pr": acc.new_key(), "wk": acc.new_key(),
+            "other": acc.new_key()}
+    keyfile = acc.write_api_keys(tmp_path / "api-keys", [
+        ("reader", "job:*", keys["rd"], "rd"), ("producer", "job:*", keys["pr"], "pr"),
+        ("worker", "*", keys["wk"], "wk"), ("reader", "model:*", keys["other"], "other")])
+    redge = redge_factory(*DURABLE, "--api-keys", keyfile)
+    redge.client().publish("job:7", "hello")
+    for name in ("rd", "pr"):
+        reply = redge.http_with_token(keys[name]).get("/v1/channels/job:7/messages",
+                                                       params={"after": "0"})
+        assert reply.status == 200, reply
+        assert [m["data"] for m in reply.json()["messages"]] == ["hello"]
+    for name in ("wk", "other"):
+        for path in ("messages", "events"):
+            reply = redge.http_with_token(keys[name]).get(f"/v1/channels/job:7/{path}",
+                                                          params={"after": "0"})
+            assert reply.status == 403, reply
+            assert reply.json()["error"]["code"] == "forbidden_subscribe"

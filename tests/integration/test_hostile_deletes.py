@@ -88,7 +88,7 @@ def test_http_token_without_requirepass_warns_at_start(redge_factory):
     guarded = redge_factory("--http-token", "t0ken", "--requirepass", "pw")
 
     def warned(server):
-        return "--requirepass is not" in server.log_path.read_text(errors="replace")
+        return "RESP needs no password" in server.log_path.read_text(errors="replace")
 
     wait_until(lambda: warned(open_resp), timeout=5, what="the open-RESP warning")
     assert not warned(guarded)

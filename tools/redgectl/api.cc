@@ -132,11 +132,12 @@ std::string EscapeSegment(const std::string& s) {
   return out;
 }
 
-Api::Api(const std::string& url, const std::string& token)
-    : url_(url), token_(token), client_(std::make_unique<httplib::Client>(url)) {
+Api::Api(const std::string& url, const std::string& token, const std::string& ca_cert)
+    : url_(url), token_(token), ca_cert_(ca_cert), client_(std::make_unique<httplib::Client>(url)) {
   client_->set_connection_timeout(kConnectTimeoutS, 0);
   client_->set_read_timeout(kReadTimeoutS, 0);
   if (!token_.empty()) client_->set_bearer_token_auth(token_.c_str());
+  if (!ca_cert_.empty()) client_->set_ca_cert_path(ca_cert_.c_str());
 }
 
 Api::~Api() = default;
@@ -176,6 +177,7 @@ StreamEnd Api::FollowEvents(const std::string& job_id, int64_t after,
   stream.set_connection_timeout(kConnectTimeoutS, 0);
   stream.set_read_timeout(kStreamReadTimeoutS, 0);
   if (!token_.empty()) stream.set_bearer_token_auth(token_.c_str());
+  if (!ca_cert_.empty()) stream.set_ca_cert_path(ca_cert_.c_str());
 
   int64_t last_id = after;
   bool ever_connected = false;

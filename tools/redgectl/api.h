@@ -50,7 +50,8 @@ struct StreamEnd {
 class Api {
  public:
   // `url` is scheme://host[:port]; `token` may be empty.
-  Api(const std::string& url, const std::string& token);
+  // `ca_cert`: PEM CAs of an https:// server's certificate; empty: the system's.
+  Api(const std::string& url, const std::string& token, const std::string& ca_cert = "");
   ~Api();
 
   const std::string& url() const { return url_; }
@@ -72,6 +73,7 @@ class Api {
 
   std::string url_;
   std::string token_;
+  std::string ca_cert_;
   std::unique_ptr<httplib::Client> client_;
 };
 

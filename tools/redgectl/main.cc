@@ -46,6 +46,7 @@ commands:
 options:
   --url URL      server base URL (env REDGE_URL, default http://127.0.0.1:8080)
   --token T      bearer token for --http-token servers (env REDGE_TOKEN)
+  --cacert FILE  CA certificates (PEM) of an https:// redge (env REDGE_CACERT)
   --json         machine output: one JSON document per command; tail and enqueue --wait
                  print one JSON object per event per line: {"job","id","event","data"}
   -h, --help     this text
@@ -60,6 +61,7 @@ exit codes:
 struct Options {
   std::string url;
   std::string token;
+  std::string ca_cert;
   bool json = false;
   bool wait = false;
   std::string queue;
@@ -83,6 +85,8 @@ int Fail(const Reply& r) {
 int ParseArgs(int argc, char** argv, Options* o) {
   const char* env_url = std::getenv("REDGE_URL");
   const char* env_token = std::getenv("REDGE_TOKEN");
+  const char* env_ca = std::getenv("REDGE_CACERT");
+  o->ca_cert = env_ca ? env_ca : "";
   o->url = env_url && *env_url ? env_url : kDefaultUrl;
   o->token = env_token ? env_token : "";
   bool options_done = false;
@@ -110,12 +114,13 @@ int ParseArgs(int argc, char** argv, Options* o) {
     }
     // Options with a value, as "--name value" or "--name=value".
     std::string name = a.substr(0, a.find('='));
-    std::string* target = name == "--url"     ? &o->url
-                          : name == "--token" ? &o->token
-                          : name == "--queue" ? &o->queue
-                          : name == "--state" ? &o->state
-                          : name == "--limit" ? &o->limit
-                                              : nullptr;
+    std::string* target = name == "--url"      ? &o->url
+                          : name == "--token"  ? &o->token
+                          : name == "--cacert" ? &o->ca_cert
+                          : name == "--queue"  ? &o->queue
+                          : name == "--state"  ? &o->state
+                          : name == "--limit"  ? &o->limit
+                                               : nullptr;
     if (!target) return Usage("unknown option " + a);
     if (name.size() < a.size()) {
       *target = a.substr(name.size() + 1);
@@ -221,7 +226,7 @@ int Jobs(const Options& o, Api& api) {
 }
 
 int Run(const Options& o) {
-  Api api(o.url, o.token);
+  Api api(o.url, o.token, o.ca_cert);
   const std::string& cmd = o.args[0];
   auto need_id = [&](const char* usage) { return o.args.size() == 2 ? 0 : Usage(usage); };
   auto job_path = [&]() { return "/v1/jobs/" + EscapeSegment(o.args[1]); };

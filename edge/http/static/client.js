@@ -7,17 +7,28 @@
  *   const w = watch(job.id, {
  *     token,
  *     onEvent: (e) => console.log(e.id, e.event, e.data),
- *     onStatus: (s) => console.log(s),  // connecting | live | reconnecting | polling | done
+ *     onStatus: (s) => console.log(s),
+ *     // connecting | live | reconnecting | polling | unauthorized | done
  *     onDone: ({ state, result, error }) => console.log(state, result, error),
  *   });
  *   // w.close() stops watching.
  *
- * Tokens (redge --http-token T): pass `token: T` to submit() and watch(). fetch()
- * requests send it as `Authorization: Bearer T`. EventSource cannot set headers, so the
- * SSE URL carries it as `?access_token=T` instead: it then appears in the server's URL
- * (and in any proxy access log), so prefer short-lived tokens, serve over HTTPS, and
- * never put a token in the page source: read it from user input or from a location
- * fragment (#token=...), which browsers do not send to the server.
+ * Credentials: pass `token` to submit() and watch(): an API key, a user's JWT (e.g. a
+ * Firebase ID token), or for watch() the job's `stream_token` from the 202 (what an app
+ * backend hands a page instead of its own key: it reads that one job, for a limited time).
+ * fetch() requests send it as `Authorization: Bearer <token>`. EventSource cannot set
+ * headers, so the SSE URL carries it as `?access_token=<token>` instead: it then appears in
+ * the server's URL (and in any proxy access log), so prefer short-lived tokens (stream
+ * tokens, JWTs), serve over HTTPS, and never put a token in the page source.
+ *
+ * Expiry: when the token expires (or is revoked) while watching, the server ends the
+ * stream with an `auth_expired` event, and a long-poll gets 401. watch() then calls
+ * `refreshToken()` (a function of the page returning a fresh token, or a promise of one:
+ * Firebase's `user.getIdToken(true)`, or a call to the app backend for a new stream token)
+ * and resumes after the last event it delivered, so no event is lost or repeated. Without
+ * `refreshToken`, or when it fails or returns nothing, watch() stops with status
+ * `unauthorized` (onDone is not called: the job is not done; show the user a sign-in
+ * banner).
  *
  * Durable channels (redge --durable-channels): subscribe(channel, {onMessage, onMissed,
  * onStatus, after, token}) reads a channel's messages with the same resume and long-poll
@@ -44,6 +55,9 @@ const TERMINAL = new Set(['completed', 'failed', 'canceled']);
 const KNOWN_EVENTS = ['queued', 'started', 'progress', 'chunk', 'retrying', 'message',
   'log', 'output', 'token', 'acked', 'state', 'completed', 'failed', 'canceled'];
 const LONG_POLL_WAIT_S = 25;
+// Refreshes in a row that did not let a single request through: then the credential is
+// refused for good (status `unauthorized`) rather than refreshed forever.
+const MAX_FUTILE_REFRESHES = 2;
 
 function authHeaders(token) {
   return token ? { Authorization: `Bearer ${token}` } : {};
@@ -94,7 +108,8 @@ export async function submit(queue, payload, opts = {}) {
  * @param {string} jobId
  * @param {{onEvent?: function({id: number, event: string, data: *, raw: string}),
  *          onStatus?: function(string), onDone?: function({state: string, result: *,
- *          error: *}), baseUrl?: string, token?: string, after?: number,
+ *          error: *}), baseUrl?: string, token?: string,
+ *          refreshToken?: function(): (string|Promise<string>), after?: number,
  *          pollAfterFailures?: number, sseRetryMs?: number, events?: string[]}} [opts]
  *   after: deliver events with ids > after (0 = from the first).
  *   events: more event names to listen for on the SSE stream (a worker's own names,
@@ -105,9 +120,10 @@ export async function submit(queue, payload, opts = {}) {
  * @returns {{close: function()}}
  */
 export function watch(jobId, {
-  onEvent, onStatus, onDone, baseUrl = '', token, after = 0, pollAfterFailures = 3,
-  sseRetryMs = 10000, events = [],
+  onEvent, onStatus, onDone, baseUrl = '', token: initialToken, refreshToken, after = 0,
+  pollAfterFailures = 3, sseRetryMs = 10000, events = [],
 } = {}) {
+  let token = initialToken;
   const id = encodeURIComponent(jobId);
   let lastId = Number(after) || 0;
   let closed = false;
@@ -118,6 +134,8 @@ export function watch(jobId, {
   let sseTimer = null;     // switches from polling back to SSE
   let reopenTimer = null;  // reopens an EventSource the browser gave up on
   let chain = Promise.resolve();  // SSE events are handled one at a time, in order
+  let refreshing = null;   // the refresh in progress (one at a time)
+  let futileRefreshes = 0;  // refreshes since a request last got through
 
   const setStatus = (s) => {
     if (s === status || (closed && s !== 'done')) return;
@@ -140,6 +158,51 @@ export function watch(jobId, {
     close();
     setStatus('done');
     if (onDone) onDone(outcome);
+  }
+
+  // The credential was refused or expired: no more requests with it.
+  function unauthorized() {
+    if (closed) return;
+    setStatus('unauthorized');
+    close();
+  }
+
+  // Gets a fresh token from the page; resolves true when watching may go on with it.
+  function refresh() {
+    if (!refreshing) {
+      refreshing = (async () => {
+        if (!refreshToken || futileRefreshes >= MAX_FUTILE_REFRESHES) return false;
+        futileRefreshes++;
+        try {
+          const fresh = await refreshToken();
+          if (closed || !fresh) return false;
+          token = fresh;
+          return true;
+        } catch (_) {
+          return false;
+        }
+      })().finally(() => { refreshing = null; });
+    }
+    return refreshing;
+  }
+
+  // Called when the credential stopped working: refresh it and resume with SSE after the
+  // last delivered event (the URL's ?after= is Last-Event-ID), or give up.
+  async function reauthenticate() {
+    if (closed) return;
+    if (es) es.close();
+    es = null;
+    if (poll) poll.abort();
+    poll = null;
+    clearTimeout(sseTimer);
+    clearTimeout(reopenTimer);
+    setStatus('reconnecting');
+    if (await refresh()) {
+      failures = 0;
+      startSse();
+    } else {
+      unauthorized();
+    }
   }
 
   // Delivers one event unless it was delivered already; ends on a terminal event.
@@ -167,6 +230,7 @@ export function watch(jobId, {
     if (waitS) url += `&wait=${waitS}`;
     const res = await fetch(url, { headers: authHeaders(token), signal, cache: 'no-store' });
     if (!res.ok) throw await errorFrom(res);
+    futileRefreshes = 0;
     return res.json();
   }
 
@@ -193,6 +257,7 @@ export function watch(jobId, {
       if (es !== source) return;
       opened = true;
       failures = 0;
+      futileRefreshes = 0;
       setStatus('live');
     };
     const onMessage = (m) => {
@@ -228,6 +293,14 @@ export function watch(jobId, {
         message = JSON.parse(m.data).error.message || message;
       } catch (_) { /* keep the default */ }
       chain = chain.then(() => finish({ state: 'not_found', result: undefined, error: message }));
+    });
+    // The credential expired or was revoked: the server ends the stream after this event
+    // (it has no id, so the position stays on the last delivered event).
+    source.addEventListener('auth_expired', () => {
+      if (es !== source) return;
+      source.close();
+      es = null;
+      chain = chain.then(reauthenticate);
     });
     source.onerror = () => {
       if (es !== source || closed) return;
@@ -276,6 +349,12 @@ export function watch(jobId, {
           if (closed || poll !== ctl || ctl.signal.aborted) return;
           if (err && err.status === 404) {
             finish({ state: 'not_found', result: undefined, error: err.message });
+            return;
+          }
+          if (err && (err.status === 401 || err.status === 403)) {
+            // Refused (an expired or revoked credential, or one that may not read this
+            // job): refresh it and go back to SSE, or stop.
+            reauthenticate();
             return;
           }
           // Network or server trouble: wait before the next long-poll.

@@ -4,6 +4,7 @@
 const state = {
   loaded: false, loadError: null, errors: [], job: null,
   events: [], statuses: [], done: null, doneCount: 0, eventsAfterDone: 0,
+  refreshRequests: 0, refreshes: 0,
 };
 window.testState = state;
 window.addEventListener('error', (e) => state.errors.push('error: ' + e.message));
@@ -12,6 +13,10 @@ window.addEventListener('unhandledrejection',
 
 let client = null;
 let handle = null;
+// refreshToken() of the auth tests: asks the "app backend" (here redge itself, with the
+// backend's API key) for a fresh stream token, once the test opens the gate.
+let gate = null;
+let openGate = null;
 
 function show(id, text) { document.getElementById(id).textContent = text; }
 
@@ -20,8 +25,28 @@ window.testApi = {
   async start({ queue, payload, submitOpts = {}, watchOpts = {} }) {
     const job = await client.submit(queue, payload, submitOpts);
     state.job = job;
+    const { useStreamToken, refreshKey, gated, ...rest } = watchOpts;
+    const auth = {};
+    if (useStreamToken) auth.token = job.stream_token;
+    if (refreshKey) {
+      auth.refreshToken = async () => {
+        state.refreshRequests++;
+        if (gated) {
+          if (!gate) gate = new Promise((resolve) => { openGate = resolve; });
+          await gate;
+          gate = null;
+        }
+        const res = await fetch(`/v1/jobs/${job.id}/stream-token`, {
+          method: 'POST', headers: { Authorization: `Bearer ${refreshKey}` },
+        });
+        const body = await res.json();
+        state.refreshes++;
+        return body.stream_token;
+      };
+    }
     handle = client.watch(job.id, {
-      ...watchOpts,
+      ...rest,
+      ...auth,
       onEvent(ev) {
         if (state.done) state.eventsAfterDone++;
         state.events.push({ id: ev.id, event: ev.event, data: ev.data, hasRaw: ev.raw !== undefined });
@@ -55,6 +80,11 @@ window.testApi = {
       onStatus(s) { state.statuses.push(s); show('status', s); },
     });
     return true;
+  },
+  // Lets a gated refreshToken() go on.
+  releaseRefresh() {
+    if (!gate) gate = new Promise((resolve) => { openGate = resolve; });
+    openGate();
   },
 };
 
