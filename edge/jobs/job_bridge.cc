@@ -75,7 +75,7 @@ void JobService::OnResponseSet(st::Txn& txn, const st::KeyEvent& ev) {
   const std::string& value = ev.values->front();
   json parsed = json::parse(value, nullptr, false);
   if (parsed.is_discarded()) parsed = value;  // plain text results stay strings
-  if (parsed.is_object() && parsed.value("isError", false) == true) {
+  if (FlagIsTrue(parsed, "isError")) {
     TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr, ErrorText(parsed));
   } else {
     TxnOps::Finish(*this, txn, *job, JobState::kCompleted, std::move(parsed), "");
@@ -98,9 +98,9 @@ void JobService::OnProgress(st::Txn& txn, std::string_view channel, std::string_
     return;
   }
   json msg = json::parse(message, nullptr, false);
-  if (msg.is_object() && msg.value("complete", false) == true) {
+  if (FlagIsTrue(msg, "complete")) {
     json content = msg.contains("content") ? msg["content"] : json();
-    if (msg.value("isError", false) == true) {
+    if (FlagIsTrue(msg, "isError")) {
       TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr,
                      content.is_string() ? content.get<std::string>() : content.dump());
     } else {
