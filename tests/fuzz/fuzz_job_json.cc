@@ -50,28 +50,6 @@ bool ParseBody(const std::string& text, json* out) {
   return !out->is_discarded();
 }
 
-// True if `s` is well-formed UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF).
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
-    if (n == 9 || n > s.size() - i - 1) return false;
-    uint32_t cp = n == 0 ? c : n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
 // Issue 11 (branch i11, DumpJson): a response value that is neither JSON nor UTF-8 is kept
 // as a JSON string, and serializing it throws out of the store transaction (redge
 // terminates). Until that branch is merged the bridge's SET path gets UTF-8 only, so the
@@ -206,7 +184,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       txn.set_client("resp-worker");
       store.PublishInTxn(txn, "redge:progress:" + job.id, text);
     });
-    const bool respond = kRawResponsesMayBeBinary || ValidUtf8(text);
+    const bool respond = kRawResponsesMayBeBinary || redge::fuzz::ValidUtf8(text);
     if (respond) {
       (void)store.Exec(0, [&](redge::store::Txn& txn) {
         txn.set_client("resp-worker");

@@ -395,6 +395,12 @@ std::string Encode(const std::vector<std::string>& argv, bool inline_form) {
   return out;
 }
 
+// REDGE_FUZZ_TRACE=1 prints each command of an input (to read a finding or a seed).
+bool Trace() {
+  static const bool on = std::getenv("REDGE_FUZZ_TRACE") != nullptr;
+  return on;
+}
+
 void Check(bool ok, const char* what) {
   if (!ok) {
     std::fprintf(stderr, "fuzz_resp_commands: invariant broken: %s\n", what);
@@ -473,6 +479,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const int c = in.ConsumeIntegralInRange(0, kClients - 1);
     const bool inline_form = in.ConsumeIntegralInRange(0, 15) == 0;
     std::vector<std::string> argv = Command(in, job);
+    if (Trace()) {
+      std::fprintf(stderr, "client %d%s:", c, inline_form ? " (inline)" : "");
+      for (const auto& a : argv) std::fprintf(stderr, " [%s]", a.c_str());
+      std::fprintf(stderr, "\n");
+    }
     if (!clients[c]) clients[c] = std::make_unique<Client>(server.resp_port());
     if (!clients[c]->Send(Encode(argv, inline_form))) continue;  // QUIT, CLIENT KILL...
     ++sent[c];
