@@ -7,7 +7,7 @@
 // keys of a real job (its queue, response key and progress channel) all interleave.
 //
 // Checked: redge never crashes (ASan/UBSan), every reply stream is well-formed RESP, and
-// after each input a fresh connection gets PONG within 2 s (no deadlock, no stuck loop).
+// after each input a fresh connection gets PONG within 5 s (no deadlock, no stuck loop).
 //
 // To fuzz commands added later, add them to kCommands (with where their timeout is, for
 // blocking ones) and, if they need special arguments, a pool below. Streams and Lua
@@ -381,6 +381,28 @@ std::vector<std::string> Command(FuzzedDataProvider& in, const JobKeys& job) {
   return argv;
 }
 
+// Issue 11 (branch i11, DumpJson): a lease holder's SET of the response key to a value that
+// is neither JSON nor UTF-8 is kept as a JSON string whose serialization throws inside the
+// store write, and redge terminates. Until that branch is merged, the arguments of a
+// command naming the input's response key are made UTF-8 (other bytes become '?'), so the
+// fuzzer looks past the known defect; set this to true then.
+constexpr bool kResponsesMayBeBinary = false;
+
+void AvoidKnownDefects(std::vector<std::string>* argv, const JobKeys& job) {
+  if (kResponsesMayBeBinary) return;
+  const std::string response_key = "redge:response:" + job.id;
+  bool names_it = false;
+  for (const auto& a : *argv) names_it = names_it || a == response_key;
+  if (!names_it) return;
+  for (auto& a : *argv) {
+    if (!redge::fuzz::ValidUtf8(a)) {
+      for (char& c : a) {
+        if (static_cast<unsigned char>(c) >= 0x80) c = '?';
+      }
+    }
+  }
+}
+
 std::string Encode(const std::vector<std::string>& argv, bool inline_form) {
   if (inline_form) {
     std::string line;
@@ -438,8 +460,8 @@ class Control {
     Check(c.connected(), "cannot connect");
     c.Send("PING\r\n");
     Check(c.ReadUntil([](const std::string& r) { return r.find("+PONG\r\n") == 0; },
-                      milliseconds(2000)),
-          "no PONG within 2 s after the input");
+                      milliseconds(5000)),
+          "no PONG within 5 s after the input");
   }
 
  private:
@@ -479,6 +501,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const int c = in.ConsumeIntegralInRange(0, kClients - 1);
     const bool inline_form = in.ConsumeIntegralInRange(0, 15) == 0;
     std::vector<std::string> argv = Command(in, job);
+    AvoidKnownDefects(&argv, job);
     if (Trace()) {
       std::fprintf(stderr, "client %d%s:", c, inline_form ? " (inline)" : "");
       for (const auto& a : argv) std::fprintf(stderr, " [%s]", a.c_str());
