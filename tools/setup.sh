@@ -34,6 +34,7 @@ PACKAGES=(
   python3-celery python3-kombu python3-channels-redis python3-django-channels  # tests/frameworks
   python3-daphne python3-socketio python3-rq     # tests/frameworks: real Redis frameworks
   tcl                                            # tools/redis_suite.sh: Redis's own tests
+  clang-14 libclang-rt-14-dev                    # tools/fuzz.sh: libFuzzer, ASan+UBSan tree
 )
 
 missing=()
