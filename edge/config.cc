@@ -7,6 +7,8 @@
 #include <functional>
 #include <sstream>
 
+#include "edge/decimal.h"
+#include "edge/resp/output_limits.h"
 #include "store/store.h"
 #include "store/strings.h"
 
@@ -32,9 +34,8 @@ std::string ParseInt(const std::string& v, int64_t lo, int64_t hi, int64_t* out)
 
 // A duration in seconds, fractions allowed (tests use sub-second leases and heartbeats).
 std::string ParseSeconds(const std::string& v, double lo, double hi, double* out) {
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  if (v.empty() || end != v.c_str() + v.size() || !(d >= lo && d <= hi)) {
+  double d = 0;
+  if (!ParseDecimal(v, &d) || !(d >= lo && d <= hi)) {
     std::ostringstream o;
     o << "must be a number of seconds in [" << lo << ", " << hi << "]";
     return o.str();
@@ -108,8 +109,14 @@ const std::vector<Setting>& Settings() {
        [](Config& c, const std::string& v) { return ParseAddress(v, &c.resp); }},
       {"http", "HTTP listener ADDR:PORT, or off (default 127.0.0.1:8080)", false,
        [](Config& c, const std::string& v) { return ParseAddress(v, &c.http); }},
-      {"http-token", "bearer token HTTP clients must send (default none)", false,
+      {"http-token",
+       "bearer token HTTP clients must send: printable ASCII without spaces (default none)", false,
        [](Config& c, const std::string& v) -> std::string {
+         // Empty means no token. Anything else must be sendable as `Bearer <token>`: a
+         // token of spaces (or with them) would protect nothing or could never match.
+         for (char ch : v) {
+           if (ch <= ' ' || ch > '~') return "must be printable ASCII without spaces";
+         }
          c.http_token = v;
          return "";
        }},
@@ -136,6 +143,31 @@ const std::vector<Setting>& Settings() {
       {"max-body", "largest HTTP request body in bytes (default 1048576)", false,
        [](Config& c, const std::string& v) {
          return ParseInt(v, 1, int64_t{1} << 30, &c.max_body);
+       }},
+      {"http-header-timeout",
+       "seconds a client has to send a complete request head (slowloris: 408 and a close; "
+       "default 10)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.05, 3600, &c.http_header_timeout_s);
+       }},
+      {"http-body-timeout",
+       "seconds a client has to send a request body after its head (default 60)", false,
+       [](Config& c, const std::string& v) {
+         return ParseSeconds(v, 0.05, 3600, &c.http_body_timeout_s);
+       }},
+      {"http-max-conns-per-ip",
+       "HTTP connections one client address may hold, 0 for no limit (default 1024; raise it "
+       "behind a reverse proxy, whose connections all share its address)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseInt(v, 0, 10'000'000, &c.http_max_conns_per_ip);
+       }},
+      {"max-event-bytes",
+       "largest job event data (a worker's event, a result) in bytes of JSON (default 1048576)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseInt(v, 65536, int64_t{64} << 20, &c.max_event_bytes);
        }},
       {"queue-key-template", "queue list key (default redge:queue:{queue})", false,
        [](Config& c, const std::string& v) {
@@ -183,6 +215,24 @@ const std::vector<Setting>& Settings() {
        false,
        [](Config& c, const std::string& v) {
          return ParseInt(v, 1024, int64_t{1} << 40, &c.pubsub_output_limit);
+       }},
+      {"client-output-buffer-limit",
+       "RESP output limits as in redis.conf, \"CLASS HARD SOFT SECONDS ...\" (default \"normal 1gb "
+       "0 0 pubsub 32mb 8mb 60\"; pubsub-output-limit sets the pubsub hard limit too)",
+       false,
+       [](Config& c, const std::string& v) -> std::string {
+         resp::OutputLimits check;
+         std::string err = resp::ParseOutputLimits(v, &check);
+         if (!err.empty()) return "is invalid: " + err;
+         c.client_output_buffer_limit = v;
+         return "";
+       }},
+      {"output-buffer-budget",
+       "bytes of unsent output all HTTP and RESP connections may hold together; over it the "
+       "slowest readers are closed (default 1073741824)",
+       false,
+       [](Config& c, const std::string& v) {
+         return ParseInt(v, int64_t{1} << 20, int64_t{1} << 40, &c.output_buffer_budget);
        }},
       {"proto-max-bulk-len", "largest RESP bulk string in bytes (512 MiB)", false,
        [](Config& c, const std::string& v) {
@@ -265,7 +315,10 @@ Status Apply(Config* c, const std::string& name, const std::string& value,
   if (!s) return Status::InvalidArgument(where + ": unknown setting '" + name + "'");
   std::string err = s->apply(*c, value);
   if (!err.empty()) {
-    return Status::InvalidArgument(where + ": " + name + " " + err + " (got '" + value + "')");
+    // Secrets are not repeated back into a terminal or a log.
+    const bool secret = name == "http-token" || name == "requirepass";
+    return Status::InvalidArgument(where + ": " + name + " " + err +
+                                   (secret ? "" : " (got '" + value + "')"));
   }
   return Status::OK();
 }

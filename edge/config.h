@@ -28,6 +28,7 @@ struct Config {
   int io_threads = 2;
   int64_t maxclients = 10000;
   int64_t pubsub_output_limit = 32ll << 20;
+  std::string client_output_buffer_limit;  // Redis's format; empty = the defaults
   int64_t max_bulk_len = 512ll << 20;
   std::string http = "127.0.0.1:8080";  // or "off"
   std::string http_token;
@@ -38,6 +39,11 @@ struct Config {
   double sse_heartbeat_s = 15;
   int64_t sse_max_streams = 10000;
   int64_t max_body = 1 << 20;
+  int64_t max_event_bytes = 1 << 20;
+  double http_header_timeout_s = 10;
+  double http_body_timeout_s = 60;
+  int64_t http_max_conns_per_ip = 1024;
+  int64_t output_buffer_budget = int64_t{1} << 30;
   std::string queue_key_template = "redge:queue:{queue}";
   std::string response_key_template = "redge:response:{id}";
   std::string progress_channel_template = "redge:progress:{id}";

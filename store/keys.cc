@@ -225,6 +225,32 @@ Result<bool> RenameNX(Txn& txn, std::string_view from, std::string_view to) {
   return true;
 }
 
+Result<int64_t> MemoryUsage(Txn& txn, std::string_view key, int64_t samples) {
+  auto found = txn.GetMeta(key);
+  if (!found.ok()) return found.status();
+  // Per record: the key bytes RocksDB keeps plus an estimate of its own overhead (entry
+  // header, index share), the same for metadata and elements.
+  constexpr int64_t kRecordOverhead = 32;
+  const Meta& meta = *found;
+  int64_t total = kRecordOverhead + 1 + static_cast<int64_t>(key.size()) + 25 +
+                  static_cast<int64_t>(meta.value.size());
+  if (!IsCollection(meta.type)) return total;
+  const int64_t element_key = 1 + 4 + static_cast<int64_t>(key.size()) + 8;
+  int64_t seen = 0, bytes = 0;
+  Status s =
+      txn.ScanElements(key, meta.version, "", [&](std::string_view sub, std::string_view value) {
+        bytes += kRecordOverhead + element_key + static_cast<int64_t>(sub.size() + value.size());
+        ++seen;
+        return samples == 0 || seen < samples;
+      });
+  if (!s.ok()) return s;
+  // Streams keep no element count in their metadata: what was scanned is what is there,
+  // unless the sample stopped early (then the count is unknown and the sample stands).
+  const int64_t count = meta.type == KeyType::kStream ? seen : static_cast<int64_t>(meta.size());
+  if (seen > 0 && count > seen) bytes = bytes / seen * count;
+  return total + bytes;
+}
+
 Result<bool> Copy(Txn& txn, std::string_view source, int dst_db, std::string_view destination,
                   bool replace) {
   const int src_db = txn.db();

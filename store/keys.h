@@ -73,4 +73,10 @@ Result<bool> Move(Txn& txn, std::string_view key, int dst_db);
 // database, so they are rewritten). Blocked clients and WATCHers of the keys are told.
 Status SwapDb(Txn& txn, int a, int b);
 
+// MEMORY USAGE key [SAMPLES n]: an estimate in bytes of what the key costs here: its
+// metadata record plus its element records, the elements extrapolated from the first
+// `samples` of them (all of them when samples is 0), as Redis estimates. NotFound if
+// absent.
+Result<int64_t> MemoryUsage(Txn& txn, std::string_view key, int64_t samples);
+
 }  // namespace redge::store::keys

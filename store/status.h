@@ -53,6 +53,9 @@ class Status {
   static Status InvalidArgument(const std::string& message) {
     return Status(Code::kInvalidArgument, "ERR " + message);
   }
+  // An error whose prefix is not ERR ("NOGROUP ...", "BUSYGROUP ..."): `line` is the whole
+  // Redis error line.
+  static Status RedisError(const std::string& line) { return Status(Code::kInvalidArgument, line); }
   static Status IOError(const std::string& message) {
     return Status(Code::kIOError, "ERR store write failed: " + message);
   }

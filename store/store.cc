@@ -13,6 +13,7 @@
 
 #include "store/compaction_filter.h"
 #include "store/encoding.h"
+#include "store/retryable_fs.h"
 #include "store/store_impl.h"
 
 namespace redge::store {
@@ -120,6 +121,10 @@ Status Store::OpenDb() {
   db_options.max_background_jobs = 2;
   db_options.bytes_per_sync = 1 << 20;
   db_options.max_total_wal_size = 256u << 20;
+  db_options.max_open_files = options_.max_open_files;
+  // Running out of file descriptors is a retryable error, so the store recovers by itself.
+  im.env = rocksdb::NewCompositeEnv(NewRetryableFileSystem());
+  db_options.env = im.env.get();
 
   auto cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
   rocksdb::BlockBasedTableOptions table;
@@ -194,6 +199,9 @@ Status Store::OpenDb() {
 
   im.group_commit = std::make_unique<GroupCommit>(im.db, options_.fsync);
   im.group_commit->set_failure_flag(&im.last_write_failed);
+  im.last_save_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   im.writer = std::thread([this] { RunWriter(); });
   if (options_.active_expire) {
     im.expirer = std::thread([this] { RunExpirer(); });
@@ -321,12 +329,55 @@ void Store::RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock) {
       for (; i < ops.size(); ++i) ops[i].done(Status::Shutdown());
       return;
     }
+    if (ops[i].save) {
+      Op& op = ops[i++];
+      lock.unlock();
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      rocksdb::Status rs = im.db->Flush(fo, {im.meta_cf, im.data_cf, im.expire_cf});
+      Status s = rs.ok() ? im.group_commit->SyncNow() : Status::IOError(rs.ToString());
+      if (s.ok()) {
+        im.last_save_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+      }
+      op.done(s);
+      continue;
+    }
     if (ops[i].flush_first >= 0) {
       // FLUSHDB/FLUSHALL: a direct DeleteRange write, alone.
       Op& op = ops[i++];
       uint64_t seq = 0;
       Status s = FlushRange(op.flush_first, op.flush_last, &seq);
+      // Registered before traffic: safe to run without the lock.
+      const auto& flush_observers = im.flush_observers;
+      if (s.ok() && im.blocked.load() > 0) {
+        // Blocked clients' keys in these databases are gone: their serve functions see it
+        // (a blocked XREADGROUP gets Redis's "-UNBLOCKED the stream key no longer exists").
+        // The batch commits after the flush, so `done` still runs once the flush is durable.
+        Txn txn(this, op.flush_first, clock_->NowMs(), &im.batch);
+        {
+          std::lock_guard wlock(im.waiters_mu);
+          for (const auto& [meta_key, queue] : im.waiters_by_key) {
+            const int db = static_cast<uint8_t>(meta_key[0]);
+            if (db < op.flush_first || db > op.flush_last) continue;
+            txn.SwitchDb(db);
+            txn.SignalKeyReady(std::string_view(meta_key).substr(1));
+          }
+        }
+        ServeBlockedPops(txn);
+        Commit(txn, lock, std::move(op.done));  // releases the lock
+        for (int db = op.flush_first; db <= op.flush_last; ++db) {
+          for (auto& observer : flush_observers) observer(db);
+        }
+        continue;
+      }
       lock.unlock();
+      if (s.ok()) {
+        for (int db = op.flush_first; db <= op.flush_last; ++db) {
+          for (auto& observer : flush_observers) observer(db);
+        }
+      }
       if (!s.ok()) {
         op.done(s);
       } else {
@@ -448,6 +499,11 @@ void Store::AddChannelObserver(std::string channel_prefix, ChannelObserver obser
   std::lock_guard lock(impl_->mu);
   impl_->channel_observers.emplace_back(std::move(channel_prefix), std::move(observer));
   impl_->has_channel_observers = true;
+}
+
+void Store::AddFlushObserver(std::function<void(int db)> observer) {
+  std::lock_guard lock(impl_->mu);
+  impl_->flush_observers.push_back(std::move(observer));
 }
 
 void Store::SetCommitListener(CommitListener listener) {
@@ -576,6 +632,21 @@ Status Store::FlushRange(int first, int last, uint64_t* seq) {
   *seq = im.db->GetLatestSequenceNumber();
   return Status::OK();
 }
+
+void Store::SaveAsync(std::function<void(Status)> done) {
+  Impl& im = *impl_;
+  Op op;
+  op.save = true;
+  op.done = std::move(done);
+  {
+    std::lock_guard qlock(im.queue_mu);
+    im.queue.push_back(std::move(op));
+    im.queued++;
+  }
+  im.queue_cv.notify_one();
+}
+
+int64_t Store::LastSaveUnix() const { return impl_->last_save_unix.load(); }
 
 void Store::FlushAsync(int db, std::function<void(Status)> done) {
   if (db < -1 || db >= kNumDbs) return done(Status::InvalidArgument("DB index is out of range"));

@@ -15,7 +15,9 @@
 //  - Expiry: an expired key is never returned. Lazy expiry on access plus an active
 //    expirer that wakes at the earliest deadline (an index ordered by deadline; no scans).
 //  - Failure: a failed write (disk full, I/O error) returns Status::kIOError, leaves the
-//    previous state in place and notifies nobody; reads keep working.
+//    previous state in place and notifies nobody; reads keep working. Once the cause is
+//    gone (space freed; file descriptors available again after EMFILE/ENFILE) the store
+//    writes again by itself (retryable_fs.h).
 //
 // Thread-safety: every public method is safe to call from any thread. Callbacks
 // (pop deliveries, AfterCommit hooks, pub/sub wakes) run on the thread of the command
@@ -63,6 +65,9 @@ struct Options {
   // ExpireDueKeys() instead.
   bool active_expire = true;
   size_t block_cache_bytes = 64u << 20;
+  // Table files RocksDB keeps open (-1: all of them, RocksDB's default). A bound lets the
+  // server reserve the descriptors the store needs (see edge/main.cc).
+  int max_open_files = -1;
   size_t write_buffer_bytes = 64u << 20;
   // Receives RocksDB's own log lines (level: 0 debug, 1 info, 2 warn, 3 error, 4 fatal).
   // RocksDB's default LOG file lives on the data disk; when that disk fills, RocksDB 7.8
@@ -228,6 +233,10 @@ class Store {
   // --- Observers (register before serving traffic; thread-safe) ---------------------
   void AddKeyObserver(std::string key_prefix, KeyObserver observer);
   void AddChannelObserver(std::string channel_prefix, ChannelObserver observer);
+  // Called after a FlushDb(db) (FLUSHDB, FLUSHALL) committed, without the store lock:
+  // those delete by range, so no key observer sees their keys go. (A flush inside MULTI
+  // deletes key by key and raises "del" events instead.) Must not block.
+  void AddFlushObserver(std::function<void(int db)> observer);
 
   // Called with the store lock held right after every successful commit: `touched` holds
   // the written keys as [db byte][key]; `flushed_db` is the database a FLUSHDB emptied,
@@ -262,6 +271,12 @@ class Store {
   // Event-loop forms: `done` runs once the flush is durable (see ExecAsync). `db` -1
   // flushes every database.
   void FlushAsync(int db, std::function<void(Status)> done);
+  // SAVE / BGSAVE: everything committed so far is synced to the WAL and the memtables are
+  // written to table files (RocksDB's flush, which shortens the next start's WAL replay).
+  // Ordered after every operation queued before it; `done` runs when it is finished.
+  void SaveAsync(std::function<void(Status)> done);
+  // Unix time (seconds) of the last successful SaveAsync, or of the store's opening.
+  int64_t LastSaveUnix() const;
   // FLUSHDB inside a transaction: deletes key by key (O(n)), so it stays atomic with the
   // rest of the batch.
   static void FlushDbInTxn(Txn& txn);

@@ -38,9 +38,13 @@ struct Store::Op {
   // Set instead of `fn` for FLUSHDB/FLUSHALL: a DeleteRange write of databases
   // [flush_first, flush_last], which cannot join a WriteBatchWithIndex.
   int flush_first = -1, flush_last = -1;
+  // Set instead of `fn` for SAVE: memtables flushed to table files and the WAL synced.
+  bool save = false;
 };
 
 struct Store::Impl {
+  // RocksDB's Env over RetryableFileSystem (retryable_fs.h); outlives `db`.
+  std::unique_ptr<rocksdb::Env> env;
   rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyHandle* meta_cf = nullptr;
   rocksdb::ColumnFamilyHandle* data_cf = nullptr;
@@ -75,6 +79,7 @@ struct Store::Impl {
 
   std::vector<std::pair<std::string, KeyObserver>> key_observers;
   std::vector<std::pair<std::string, ChannelObserver>> channel_observers;
+  std::vector<std::function<void(int db)>> flush_observers;
   std::atomic<bool> has_channel_observers{false};
   CommitListener commit_listener;
 
@@ -110,6 +115,7 @@ struct Store::Impl {
 
   // Keyspace notification classes enabled (bits of KeyspaceClass in txn.cc); 0 = off.
   std::atomic<uint32_t> keyspace_events{0};
+  std::atomic<int64_t> last_save_unix{0};  // LASTSAVE: open time, then each SaveAsync
   std::atomic<int64_t> blocked{0};
   std::atomic<int64_t> writes{0};
   std::atomic<int64_t> write_failures{0};

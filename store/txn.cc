@@ -181,8 +181,10 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
   auto& im = *store_->impl_;
   auto old = ReadRawMeta(key);
   int64_t old_deadline = 0;
+  bool was_stream = false;
   if (old.ok() && old->has_value()) {
     old_deadline = (*old)->expire_at_ms;
+    was_stream = (*old)->type == KeyType::kStream;
   } else {
     key_count_delta_[db_]++;
     if (uint32_t flags = im.keyspace_events.load(std::memory_order_relaxed); flags & kNotifyNew) {
@@ -208,7 +210,10 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
   Touch(key);
   // Types that blocking commands wait on: any write may give a waiter something (a push,
   // a ZADD, an XADD, a RENAME onto the key). The waiter's serve function decides.
-  if (meta.type == KeyType::kList || meta.type == KeyType::kZSet || meta.type == KeyType::kStream) {
+  // A stream replaced by another type wakes its XREADGROUP readers (Redis's
+  // signalKeyAsReady on overwrite): they get "UNBLOCKED the stream key no longer exists".
+  if (meta.type == KeyType::kList || meta.type == KeyType::kZSet || meta.type == KeyType::kStream ||
+      was_stream) {
     SignalKeyReady(key);
   }
 }
@@ -225,6 +230,9 @@ void Txn::DeleteKey(std::string_view key) {
   meta_cache_valid_ = false;
   key_count_delta_[db_]--;
   Touch(key);
+  // Blocked XREADGROUP readers of a deleted stream are answered at once (Redis 7.0's
+  // signalDeletedKeyAsReady), not left waiting for a group that can no longer exist.
+  if ((*old)->type == KeyType::kStream) SignalKeyReady(key);
 }
 
 uint64_t Txn::NewVersion() { return ++store_->impl_->next_version; }

@@ -123,9 +123,9 @@ class Txn {
 
   // Tells blocked clients of `key` (in this database) that it may now serve them: their
   // serve functions run after this transaction's commands, inside its batch. Writes of
-  // list, sorted-set and stream metadata signal by themselves; call this for other changes
-  // that can wake a waiter (a stream group created or deleted, a key deleted under an
-  // XREADGROUP).
+  // list, sorted-set and stream metadata signal by themselves, and so do deleting a stream
+  // or replacing it with another type (PutMeta/DeleteKey); call this for other changes
+  // that can wake a waiter.
   void SignalKeyReady(std::string_view key);
 
   // Savepoints (nestable): RollbackToSavePoint undoes every write, key-count change,

@@ -56,7 +56,7 @@ def raise_nofile_limit(want=16384):
 class RedgeProcess:
     """The process, its ports and its stderr log (workdir/redge.stderr)."""
 
-    def __init__(self, binary, workdir, extra_args, data_dir=None):
+    def __init__(self, binary, workdir, extra_args, data_dir=None, nofile=None):
         self.binary = pathlib.Path(binary)
         self.workdir = pathlib.Path(workdir)
         self.data_dir = pathlib.Path(data_dir) if data_dir else self.workdir / "data"
@@ -70,6 +70,8 @@ class RedgeProcess:
         self.extra_stdout = b""
         self._drain = None
         self._log = None
+        # (soft, hard) RLIMIT_NOFILE for the server process, or None to inherit ours.
+        self.nofile = nofile
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self):
@@ -96,6 +98,8 @@ class RedgeProcess:
             stdout=subprocess.PIPE,
             stderr=self._log,
             start_new_session=True,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, self.nofile))
+            if self.nofile else None,
         )
         line = self._read_ready_line()
         m = READY_RE.match(line)

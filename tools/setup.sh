@@ -24,6 +24,7 @@ PACKAGES=(
   librocksdb-dev                                 # store/
   libcpp-httplib-dev nlohmann-json3-dev          # edge/ HTTP API
   libspdlog-dev                                  # logs
+  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev    # Lua scripting (EVAL, FUNCTION)
   libgtest-dev                                   # tests/unit
   redis-server redis-tools python3-redis python3-pytest  # compat tests, benchmarks
   nodejs node-redis                              # the Node.js legacy worker example

@@ -217,6 +217,9 @@ run_suite "ctest (unit, crash)" \
   ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error -j2
 # Real redge processes and real Redis clients.
 run_pytest "pytest (integration, compat, browser)" tests/integration tests/compat tests/browser
+# Real frameworks, unchanged, against a real redge: Celery, Django Channels (channels_redis),
+# python-socketio's RedisManager, RQ.
+run_pytest "pytest (frameworks)" tests/frameworks
 # The whole system SIGKILLed 30 times under load, then checked (prints its figures).
 run_suite "crash (whole system, 30 SIGKILLs)" env PYTHONDONTWRITEBYTECODE=1 \
   /usr/bin/python3 -m pytest -q -s -p no:cacheprovider tests/crash

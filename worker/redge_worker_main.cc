@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "edge/json_input.h"
 #include "worker/worker.h"
 
 namespace {
@@ -171,8 +172,10 @@ class StdoutEvents {
     all_ += '\n';
     if (line.empty()) return;
     FlushHeld();
-    json parsed = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded()) {
+    json parsed;
+    // Nested deeper than redge accepts (or not JSON): sent as text, never built into a
+    // json whose dump would recurse that deep.
+    if (redge::ParseJson(line, &parsed) != redge::JsonError::kNone) {
       ctx_->Chunk(line);
     } else if (parsed.is_object() && parsed.contains("event") && parsed["event"].is_string()) {
       ctx_->Event(parsed["event"].get<std::string>(), parsed);

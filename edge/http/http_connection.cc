@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <utility>
 
+#include "edge/auth_guard.h"
 #include "edge/net/socket_io.h"
 
 namespace redge::http::internal {
@@ -136,6 +137,39 @@ void ExchangeImpl::End() {
   if (schedule) Schedule();
 }
 
+size_t ExchangeImpl::buffered() const {
+  std::lock_guard lock(mu_);
+  return outbox_.size() + unsent_.load();
+}
+
+void ExchangeImpl::OnDrain(size_t low_water, std::function<void()> fn) {
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return;
+    on_drain_ = std::move(fn);
+    drain_low_water_ = low_water;
+  }
+  MaybeDrained();
+}
+
+void ExchangeImpl::SetUnsent(size_t n) {
+  unsent_ = n;
+  MaybeDrained();
+}
+
+void ExchangeImpl::MaybeDrained() {
+  std::function<void()> fn;
+  {
+    std::lock_guard lock(mu_);
+    if (!on_drain_ || closed_ || outbox_.size() + unsent_.load() > drain_low_water_) return;
+    fn = std::move(on_drain_);
+    on_drain_ = nullptr;
+  }
+  // Posted, never run inline: the caller may be inside this exchange's Write or Flush.
+  auto shared = std::make_shared<std::function<void()>>(std::move(fn));
+  ref_->Post([shared] { (*shared)(); });
+}
+
 void ExchangeImpl::OnClose(std::function<void()> fn) {
   if (!fn) return;
   {
@@ -174,6 +208,7 @@ void ExchangeImpl::ConnectionClosed() {
     closed_ = true;
     notified_ = true;
     outbox_.clear();
+    on_drain_ = nullptr;
     counted = std::exchange(stream_counted_, false);
     if (!FinishedLocked()) callbacks.swap(on_close_);
     on_close_.clear();
@@ -202,13 +237,14 @@ void ExchangeImpl::Schedule() {
 // ---------------------------------------------------------------------------------------
 // HttpConnection
 
-HttpConnection::HttpConnection(ServerCore* core, IoLoop* io, int fd, std::string peer, bool reject)
+HttpConnection::HttpConnection(ServerCore* core, IoLoop* io, int fd, std::string peer,
+                               Admission admission)
     : core_(core),
       io_(io),
       loop_(io->loop.get()),
       fd_(fd),
       peer_(std::move(peer)),
-      reject_(reject),
+      admission_(admission),
       parser_(core->options->max_header_bytes, core->options->max_body),
       last_active_(Clock::now()) {}
 
@@ -223,14 +259,27 @@ void HttpConnection::Start() {
     Close();
     return;
   }
-  if (reject_) {
-    AppendResponse(&out_, ErrorResponse(503, "unavailable", "too many connections"), 1,
-                   /*close=*/true, /*head=*/false);
+  if (net::OutputBudget* budget = core_->options->output_budget) {
+    std::weak_ptr<HttpConnection> weak = weak_from_this();
+    budget_ = budget->Register([weak, ref = io_->ref] {
+      ref->Post([weak] {
+        if (auto c = weak.lock()) c->Close();
+      });
+    });
+  }
+  if (admission_ != Admission::kAccepted) {
+    AppendResponse(
+        &out_,
+        admission_ == Admission::kServerFull
+            ? ErrorResponse(503, "unavailable", "too many connections")
+            : ErrorResponse(503, "unavailable", "too many connections from your address"),
+        1, /*close=*/true, /*head=*/false);
     close_after_flush_ = true;
     Flush();
     return;
   }
   MaybeArmIdleTimer();
+  UpdateRequestDeadline();  // the first request's head is due from now
 }
 
 void HttpConnection::OnEvents(uint32_t events) {
@@ -330,6 +379,7 @@ void HttpConnection::ProcessInput() {
     continue_sent_ = false;
     Dispatch();
   }
+  UpdateRequestDeadline();
   if (in_pos_ == in_.size()) {
     in_.clear();
     in_pos_ = 0;
@@ -340,6 +390,10 @@ void HttpConnection::ProcessInput() {
 }
 
 void HttpConnection::Dispatch() {
+  first_request_ = false;
+  if (deadline_timer_ != 0) loop_->CancelTimer(deadline_timer_);
+  deadline_timer_ = 0;
+  deadline_phase_ = Phase::kNone;
   ParsedRequest parsed = parser_.Take();
   parsed.request.peer = peer_;
   core_->stats->requests++;
@@ -397,6 +451,7 @@ void HttpConnection::Flush() {
   if (out_pos_ == out_.size()) {
     out_.clear();
     out_pos_ = 0;
+    if (out_.capacity() > kCompactOutput / 16) std::string().swap(out_);  // give a burst back
     if (close_after_flush_ && !lingering_) {
       BeginLinger();
       return;
@@ -405,6 +460,7 @@ void HttpConnection::Flush() {
     out_.erase(0, out_pos_);
     out_pos_ = 0;
   }
+  if (budget_) core_->options->output_budget->Update(*budget_, out_.size() - out_pos_);
   if (current_) current_->SetUnsent(out_.size() - out_pos_);
   UpdateInterest();
   MaybeArmIdleTimer();
@@ -476,17 +532,73 @@ void HttpConnection::OnIdleTimer() {
   MaybeArmIdleTimer();
 }
 
+void HttpConnection::UpdateRequestDeadline() {
+  // No deadline while a request is answered, while closing, or between requests of a
+  // keep-alive connection before the next one's first byte (the idle timer governs that).
+  Phase phase = Phase::kNone;
+  if (!closed_ && !current_ && !close_after_flush_ && !lingering_) {
+    if (parser_.in_body()) {
+      phase = Phase::kBody;
+    } else if (first_request_ || in_pos_ < in_.size()) {
+      phase = Phase::kHead;
+    }
+  }
+  if (phase == deadline_phase_) return;
+  if (deadline_timer_ != 0) loop_->CancelTimer(deadline_timer_);
+  deadline_timer_ = 0;
+  deadline_phase_ = phase;
+  if (phase == Phase::kNone) return;
+  const int ms =
+      phase == Phase::kHead ? core_->options->header_timeout_ms : core_->options->body_timeout_ms;
+  if (ms <= 0) return;
+  std::weak_ptr<HttpConnection> weak = weak_from_this();
+  deadline_timer_ = loop_->RunAfter(std::chrono::milliseconds(ms), [weak] {
+    if (auto c = weak.lock()) {
+      c->deadline_timer_ = 0;
+      c->OnRequestDeadline();
+    }
+  });
+}
+
+void HttpConnection::OnRequestDeadline() {
+  if (closed_ || current_ || close_after_flush_ || lingering_) return;
+  core_->stats->request_timeouts++;
+  if (deadline_phase_ == Phase::kHead && in_pos_ == in_.size()) {
+    Close();  // not a byte of a request: nothing to answer
+    return;
+  }
+  const bool head = deadline_phase_ == Phase::kHead;
+  const int ms = head ? core_->options->header_timeout_ms : core_->options->body_timeout_ms;
+  SendError(408, "request_timeout",
+            std::string(head ? "the request head" : "the request body") +
+                " did not arrive within " + std::to_string(ms) + " ms");
+  deadline_phase_ = Phase::kNone;
+  Flush();
+}
+
 void HttpConnection::Close() {
   if (closed_) return;
   closed_ = true;
   auto self = shared_from_this();
   if (idle_timer_ != 0) loop_->CancelTimer(idle_timer_);
   if (linger_timer_ != 0) loop_->CancelTimer(linger_timer_);
-  idle_timer_ = linger_timer_ = 0;
+  if (deadline_timer_ != 0) loop_->CancelTimer(deadline_timer_);
+  idle_timer_ = linger_timer_ = deadline_timer_ = 0;
   loop_->Unwatch(fd_);
   ::close(fd_);
   fd_ = -1;
-  if (!reject_) core_->stats->open_connections--;
+  if (admission_ == Admission::kAccepted) {
+    core_->stats->open_connections--;
+    const std::string address = PeerAddress(peer_);
+    std::lock_guard lock(core_->addresses_mu);
+    auto it = core_->connections_per_address.find(address);
+    if (it != core_->connections_per_address.end() && --it->second <= 0) {
+      core_->connections_per_address.erase(it);
+    }
+  }
+  budget_.reset();
+  std::string().swap(out_);
+  out_pos_ = 0;
   io_->conns.erase(this);
   if (auto exchange = std::move(current_)) exchange->ConnectionClosed();
   // Keep this object alive until the loop finishes the current batch of events, which

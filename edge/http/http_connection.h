@@ -31,6 +31,7 @@
 #include "edge/http/http_response.h"
 #include "edge/http/http_server.h"
 #include "edge/net/event_loop.h"
+#include "edge/net/output_budget.h"
 
 namespace redge::http::internal {
 
@@ -55,10 +56,16 @@ struct IoLoop {
   std::thread thread;
 };
 
+// Whether the acceptor let a connection in: if not, it answers 503 and closes.
+enum class Admission { kAccepted, kServerFull, kAddressFull };
+
 // What connections need from the server.
 struct ServerCore {
   const HttpOptions* options = nullptr;
   HttpStats* stats = nullptr;
+  // Open connections per client address (for max_connections_per_address).
+  std::mutex addresses_mu;
+  std::unordered_map<std::string, int> connections_per_address;
   // Filter + routing + handler; runs on the loop thread.
   std::function<void(Request&, const std::shared_ptr<Exchange>&)> dispatch;
   std::atomic<bool> stopping{false};
@@ -84,6 +91,8 @@ class ExchangeImpl final : public Exchange {
   void AddHeaders(Headers headers) override;
   bool Write(std::string_view bytes) override;
   void End() override;
+  size_t buffered() const override;
+  void OnDrain(size_t low_water, std::function<void()> fn) override;
   void OnClose(std::function<void()> fn) override;
   bool closed() const override { return closed_.load(); }
   net::EventLoop& loop() override { return *loop_; }
@@ -94,14 +103,16 @@ class ExchangeImpl final : public Exchange {
   // The connection closed: marks the exchange closed and, unless it finished, runs the
   // OnClose callbacks (here, on the loop thread).
   void ConnectionClosed();
-  // Bytes of this exchange's connection not yet accepted by the socket.
-  void SetUnsent(size_t n) { unsent_ = n; }
+  // Bytes of this exchange's connection not yet accepted by the socket; runs a due OnDrain.
+  void SetUnsent(size_t n);
 
  private:
   enum class State { kNew, kReplied, kStreaming, kEnded };
   bool FinishedLocked() const { return state_ == State::kReplied || state_ == State::kEnded; }
   // Hands the outbox to the connection (inline while it dispatches us, else by a task).
   void Schedule();
+  // Posts the OnDrain callback if buffered() is at or below its low-water mark.
+  void MaybeDrained();
 
   const std::weak_ptr<HttpConnection> conn_;
   const std::shared_ptr<LoopRef> ref_;
@@ -113,7 +124,7 @@ class ExchangeImpl final : public Exchange {
   const bool keep_alive_;
   const bool head_;
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   State state_ = State::kNew;
   std::string outbox_;
   bool pump_pending_ = false;
@@ -123,6 +134,8 @@ class ExchangeImpl final : public Exchange {
   bool stream_counted_ = false;  // counted in stats.open_streams
   bool chunked_ = false;
   std::vector<std::function<void()>> on_close_;
+  std::function<void()> on_drain_;
+  size_t drain_low_water_ = 0;
   Headers extra_headers_;  // AddHeaders(), appended to the response or stream head
   std::atomic<bool> closed_{false};
   std::atomic<size_t> unsent_{0};
@@ -130,8 +143,8 @@ class ExchangeImpl final : public Exchange {
 
 class HttpConnection : public net::FdHandler, public std::enable_shared_from_this<HttpConnection> {
  public:
-  // `reject`: over max_connections; answers 503 and closes.
-  HttpConnection(ServerCore* core, IoLoop* io, int fd, std::string peer, bool reject);
+  // Not kAccepted: answers 503 and closes.
+  HttpConnection(ServerCore* core, IoLoop* io, int fd, std::string peer, Admission admission);
   ~HttpConnection() override;
 
   // Registers with the loop (loop thread).
@@ -165,13 +178,16 @@ class HttpConnection : public net::FdHandler, public std::enable_shared_from_thi
   void UpdateInterest();
   void MaybeArmIdleTimer();
   void OnIdleTimer();
+  // The deadline of the request being received (head, then body); see HttpOptions.
+  void UpdateRequestDeadline();
+  void OnRequestDeadline();
 
   ServerCore* const core_;
   IoLoop* const io_;
   net::EventLoop* const loop_;
   int fd_;
   const std::string peer_;
-  const bool reject_;
+  const Admission admission_;
   RequestParser parser_;
   std::string in_;
   size_t in_pos_ = 0;
@@ -188,7 +204,12 @@ class HttpConnection : public net::FdHandler, public std::enable_shared_from_thi
   uint32_t events_ = 0;
   net::EventLoop::TimerId idle_timer_ = 0;
   net::EventLoop::TimerId linger_timer_ = 0;
+  enum class Phase { kNone, kHead, kBody };
+  Phase deadline_phase_ = Phase::kNone;
+  net::EventLoop::TimerId deadline_timer_ = 0;
+  bool first_request_ = true;
   Clock::time_point last_active_;
+  net::OutputBudget::Handle budget_;  // this connection's share of the output budget
 };
 
 }  // namespace redge::http::internal

@@ -330,9 +330,16 @@ RequestParser::Result RequestParser::ParseHeaderLine(std::string_view line) {
   return Result::kNeedMore;
 }
 
+// RFC 9112 3.2: an HTTP/1.1 request must carry exactly one Host (HTTP/1.0 may omit it).
+RequestParser::Result RequestParser::MissingHost(int hosts) {
+  return Fail(400, "bad_request",
+              hosts > 1 ? "more than one Host header" : "an HTTP/1.1 request needs a Host header");
+}
+
 RequestParser::Result RequestParser::StartBody() {
   std::vector<std::string> codings;
   std::vector<std::string> connection;
+  int hosts = 0;
   bool has_length = false;
   bool length_too_big = false;
   uint64_t length = 0;
@@ -341,8 +348,15 @@ RequestParser::Result RequestParser::StartBody() {
       SplitList(value, &codings);
     } else if (name == "connection") {
       SplitList(value, &connection);
+    } else if (name == "host") {
+      hosts++;
     } else if (name == "expect") {
-      expect_continue_ = EqualsIgnoreCase(value, "100-continue") && parsed_.minor_version >= 1;
+      // RFC 9110 10.1.1: 100-continue is the only expectation; any other gets 417. An
+      // HTTP/1.0 client cannot expect 100-continue, so it is ignored there.
+      if (!EqualsIgnoreCase(value, "100-continue")) {
+        return Fail(417, "expectation_failed", "the only expectation supported is 100-continue");
+      }
+      expect_continue_ = parsed_.minor_version >= 1;
     } else if (name == "content-length") {
       // Repeated or listed values must agree (RFC 9112 6.3); anything else is a
       // request-smuggling vector, so it is refused.
@@ -380,6 +394,7 @@ RequestParser::Result RequestParser::StartBody() {
     if (codings.size() != 1 || codings[0] != "chunked") {
       return Fail(501, "not_implemented", "only the chunked transfer coding is supported");
     }
+    if (hosts > 1 || (hosts == 0 && parsed_.minor_version >= 1)) return MissingHost(hosts);
     state_ = State::kChunkSize;
     return Result::kNeedMore;
   }
@@ -387,6 +402,7 @@ RequestParser::Result RequestParser::StartBody() {
     return Fail(413, "payload_too_large",
                 "request body exceeds " + std::to_string(max_body_) + " bytes");
   }
+  if (hosts > 1 || (hosts == 0 && parsed_.minor_version >= 1)) return MissingHost(hosts);
   remaining_ = length;
   state_ = length > 0 ? State::kBody : State::kDone;
   return Result::kNeedMore;

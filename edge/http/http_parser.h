@@ -51,6 +51,8 @@ class RequestParser {
   // True between a complete head carrying `Expect: 100-continue` and the end of its body:
   // the client waits for "100 Continue" before sending the body.
   bool awaiting_continue() const { return expect_continue_ && InBody(); }
+  // True between a complete head and the end of its body.
+  bool in_body() const { return InBody(); }
 
  private:
   enum class State { kHead, kBody, kChunkSize, kChunkData, kChunkDataEnd, kTrailers, kDone };
@@ -64,6 +66,7 @@ class RequestParser {
   Result ParseHeaderLine(std::string_view line);
   // Chooses Content-Length, chunked or no body from the headers.
   Result StartBody();
+  Result MissingHost(int hosts);
 
   const size_t max_header_bytes_;
   const size_t max_body_;

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "edge/auth_guard.h"
 #include "edge/http/http_connection.h"
 #include "edge/http/http_parser.h"
 #include "edge/http/http_response.h"
@@ -24,6 +25,7 @@
 namespace redge::http {
 namespace {
 
+using internal::Admission;
 using internal::ErrorResponse;
 using internal::HttpConnection;
 using internal::IoLoop;
@@ -134,33 +136,33 @@ void HttpServer::Impl::AcceptLoop() {
   HttpStats& stats = *core.stats;
   while (!core.stopping) {
     sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    int fd =
-        accept4(listen_fd, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (core.stopping) break;
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-        // Out of descriptors or memory: back off briefly instead of spinning on accept.
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        continue;
-      }
-      Log(spdlog::level::err, "http accept failed", {{"error", strerror(errno)}});
-      break;
-    }
+    int fd = net::AcceptConnection(listen_fd, core.stopping, &ss, "HTTP");
+    if (fd < 0) break;
     stats.connections_accepted++;
-    // Counted here, not on the loop, so a burst of accepts cannot overshoot the limit.
-    bool reject = stats.open_connections.load() >= options.max_connections;
-    if (reject) {
-      stats.rejected_connections++;
-    } else {
+    std::string peer = PeerName(ss);
+    // Counted here, not on the loop, so a burst of accepts cannot overshoot the limits.
+    Admission admission = Admission::kAccepted;
+    if (stats.open_connections.load() >= options.max_connections) {
+      admission = Admission::kServerFull;
+    } else if (options.max_connections_per_address > 0) {
+      std::lock_guard lock(core.addresses_mu);
+      int& n = core.connections_per_address[PeerAddress(peer)];
+      if (n >= options.max_connections_per_address) {
+        admission = Admission::kAddressFull;
+      } else {
+        n++;
+      }
+    }
+    if (admission == Admission::kAccepted) {
       stats.open_connections++;
+    } else {
+      stats.rejected_connections++;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     IoLoop* io = loops[next_loop++ % loops.size()].get();
-    io->loop->Post([this, io, fd, peer = PeerName(ss), reject]() mutable {
-      auto c = std::make_shared<HttpConnection>(&core, io, fd, std::move(peer), reject);
+    io->loop->Post([this, io, fd, peer = std::move(peer), admission]() mutable {
+      auto c = std::make_shared<HttpConnection>(&core, io, fd, std::move(peer), admission);
       c->Start();
     });
   }
@@ -171,6 +173,12 @@ void HttpServer::Impl::Dispatch(Request& request, const std::shared_ptr<Exchange
     std::optional<Response> response;
     if (filter) response = filter(request);
     if (!request.response_headers.empty()) exchange->AddHeaders(request.response_headers);
+    if (response && response->hold.count() > 0) {
+      auto held = std::make_shared<Response>(std::move(*response));
+      exchange->loop().RunAfter(held->hold,
+                                [exchange, held] { exchange->Reply(std::move(*held)); });
+      return;
+    }
     if (response) {
       exchange->Reply(std::move(*response));
       return;

@@ -11,17 +11,22 @@
 //  - Requests of one connection are answered in order (HTTP/1.1 keep-alive and
 //    pipelining); a handler may answer later from any thread through its Exchange.
 //  - Bad input gets a status and a close, never a crash or unbounded memory: 400 for a
-//    malformed request, 413 for a body over max_body, 431 for headers over
+//    malformed request (an HTTP/1.1 request without exactly one Host included), 413 for a
+//    body over max_body, 417 for an Expect other than 100-continue, 431 for headers over
 //    max_header_bytes, 501 for an unsupported Transfer-Encoding, 505 for non-HTTP/1.x.
 //  - Request bodies: Content-Length and chunked. `Expect: 100-continue` is honoured.
 //  - A stream whose peer does not read is closed when its unsent output exceeds
 //    max_stream_buffer, so a stalled reader never grows memory without bound.
+//  - A request head (body) not complete within header_timeout_ms (body_timeout_ms) gets
+//    408 and a close; one client address holds at most max_connections_per_address
+//    connections (503 beyond).
 //
 // Thread-safety: Start/Stop from one controlling thread. Route() before Start(). Exchange
 // methods are safe from any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,7 +41,8 @@
 
 namespace redge::net {
 class EventLoop;
-}
+class OutputBudget;
+}  // namespace redge::net
 
 namespace redge::http {
 
@@ -66,6 +72,9 @@ struct Response {
   int status = 200;
   Headers headers;  // Content-Length and Date are added by the server
   std::string body;
+  // A filter's response only: sent this long after the request (a failed credential held
+  // by an AuthThrottle); the connection serves nothing else meanwhile.
+  std::chrono::milliseconds hold{0};
 };
 
 // One request's answer. Handlers receive it as a shared_ptr and may keep it (a long-poll
@@ -87,6 +96,12 @@ class Exchange {
   virtual bool Write(std::string_view bytes) = 0;
   // Ends the stream (terminating chunk), then closes the connection once it is flushed.
   virtual void End() = 0;
+  // Bytes given to Write() (framing included) that the peer has not received yet.
+  virtual size_t buffered() const = 0;
+  // Runs `fn` once, on the loop thread, when buffered() is `low_water` or less (posted at
+  // once if it already is): how a stream paces its writes to its reader. Replaces an
+  // earlier `fn`; never runs once the exchange is closed.
+  virtual void OnDrain(size_t low_water, std::function<void()> fn) = 0;
   // Runs `fn` once, on the loop thread, when the peer disconnects or the server stops
   // before the exchange finished. Runs at once if that already happened.
   virtual void OnClose(std::function<void()> fn) = 0;
@@ -109,7 +124,18 @@ struct HttpOptions {
   size_t max_header_bytes = 64u << 10;  // request line + headers: 431 beyond it
   size_t max_stream_buffer = 8u << 20;  // unsent bytes of one stream before it is closed
   int max_connections = 20000;
+  // Connections from one client address (0 = no limit): more get 503 and a close.
+  int max_connections_per_address = 1024;
+  // Slowloris: a request head must be complete this long after its first byte (after the
+  // connection opened, for the first request), and its body this long after the head;
+  // else 408 and a close. An idle keep-alive connection between requests is governed by
+  // keep_alive_idle_seconds instead.
+  int header_timeout_ms = 10'000;
+  int body_timeout_ms = 60'000;
   int keep_alive_idle_seconds = 75;  // an idle keep-alive connection is closed after this
+  // The process-wide budget of unsent output (shared with RESP); null = none. Must
+  // outlive the server.
+  net::OutputBudget* output_budget = nullptr;
 };
 
 struct HttpStats {
@@ -118,6 +144,7 @@ struct HttpStats {
   std::atomic<int64_t> requests{0};
   std::atomic<int64_t> open_streams{0};
   std::atomic<int64_t> rejected_connections{0};
+  std::atomic<int64_t> request_timeouts{0};  // 408s for a head or body not sent in time
 };
 
 class HttpServer {

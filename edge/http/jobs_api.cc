@@ -3,7 +3,11 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "edge/auth_guard.h"
+#include "edge/decimal.h"
+#include "edge/http/http_parser.h"
 #include "edge/http/static_assets.h"
+#include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/net/event_loop.h"
 
@@ -28,9 +32,8 @@ bool PrintableAscii(std::string_view s) {
 
 // Seconds with fractions, in (lo, hi]; nullopt when malformed or out of range.
 std::optional<double> ParseSeconds(const std::string& v, double lo, double hi) {
-  char* end = nullptr;
-  double d = std::strtod(v.c_str(), &end);
-  if (v.empty() || end != v.c_str() + v.size() || !(d >= lo && d <= hi)) return std::nullopt;
+  double d = 0;
+  if (!ParseDecimal(v, &d) || !(d >= lo && d <= hi)) return std::nullopt;
   return d;
 }
 
@@ -55,16 +58,34 @@ json LeasedJob(const Job& job, int64_t lease_timeout_ms) {
 }
 
 // Parses a JSON request body; an empty body is `fallback`. Replies 400 and returns
-// nullopt when it is not JSON.
+// nullopt when it is not JSON or nests deeper than kMaxJsonInputDepth.
 std::optional<json> BodyJson(const Request& req, Exchange& ex, const std::string& corr,
                              json fallback) {
   if (req.body.empty()) return fallback;
-  json j = json::parse(req.body, nullptr, false);
-  if (j.is_discarded()) {
-    ReplyError(ex, 400, "invalid_json", "the request body is not valid JSON", corr);
+  json j;
+  if (JsonError e = ParseJson(req.body, &j); e != JsonError::kNone) {
+    ReplyError(ex, 400, "invalid_json", "the request body is " + JsonErrorText(e), corr);
     return std::nullopt;
   }
   return j;
+}
+
+// The credential a request carries: the token of `Authorization: Bearer T`, else the
+// `access_token` query parameter; nullopt when there is none.
+std::optional<std::string> BearerToken(const Request& req) {
+  if (auto auth = req.Header("authorization")) {
+    // RFC 9110 11.1: the scheme is case-insensitive, then one or more spaces.
+    std::string_view value = *auth;
+    size_t space = value.find(' ');
+    std::string_view scheme = value.substr(0, space);
+    if (space == std::string_view::npos || !internal::EqualsIgnoreCase(scheme, "bearer")) {
+      return std::string();  // another scheme: a credential, and a wrong one
+    }
+    value.remove_prefix(space);
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    return std::string(value);
+  }
+  return req.Query("access_token");
 }
 
 std::string LeaseToken(const Request& req) {
@@ -88,7 +109,7 @@ void ReplyJson(Exchange& ex, int status, const json& body, const std::string& co
   r.headers.emplace_back("Content-Type", "application/json");
   r.headers.emplace_back("Cache-Control", "no-store");
   if (!correlation.empty()) r.headers.emplace_back("X-Correlation-ID", correlation);
-  if (status != 204) r.body = body.dump() + "\n";
+  if (status != 204) r.body = DumpJson(body) + "\n";
   ex.Reply(std::move(r));
 }
 
@@ -111,6 +132,8 @@ void ReplyOutcome(Exchange& ex, const Outcome& outcome, const std::string& corre
       return ReplyError(ex, 409, "conflict", outcome.message, correlation);
     case Code::kLeaseLost:
       return ReplyError(ex, 409, "lease_lost", outcome.message, correlation);
+    case Code::kTooLarge:
+      return ReplyError(ex, 413, "payload_too_large", outcome.message, correlation);
     case Code::kUnavailable:
       return ReplyError(ex, 503, "unavailable", outcome.message, correlation,
                         {{"Retry-After", "5"}});
@@ -130,13 +153,15 @@ void JobsApi::Register(HttpServer& server) {
         IsStaticPath(req.path)) {
       return std::nullopt;
     }
-    auto auth = req.Header("authorization");
     // EventSource cannot set headers, so browsers may pass the token as ?access_token=.
-    if ((auth && *auth == "Bearer " + options_.token) ||
-        req.Query("access_token") == options_.token) {
-      return std::nullopt;
-    }
+    std::optional<std::string> given = BearerToken(req);
+    if (given && SecretEquals(*given, options_.token)) return std::nullopt;
     Response r;
+    if (given) {
+      r.hold = auth_throttle_.Failed(req.peer, "wrong bearer token");
+    } else {
+      auth_throttle_.Missing(req.peer, "no bearer token");
+    }
     r.status = 401;
     r.headers = {{"Content-Type", "application/json"}, {"WWW-Authenticate", "Bearer"}};
     r.body =
@@ -186,10 +211,7 @@ void JobsApi::Register(HttpServer& server) {
 void JobsApi::Enqueue(Request& req, std::shared_ptr<Exchange> ex, const std::string& queue,
                       bool chat) {
   const std::string corr = CorrelationOf(req);
-  if (!jobs::ValidQueueName(queue)) {
-    return ReplyError(*ex, 400, "bad_request",
-                      "queue names are 1-128 characters of A-Z a-z 0-9 _ - . :", corr);
-  }
+  if (Outcome q = jobs_->CheckQueue(queue); !q.ok()) return ReplyOutcome(*ex, q, corr);
   if (auto h = req.Header("x-correlation-id"); h && corr.empty()) {
     return ReplyError(*ex, 400, "bad_request",
                       "X-Correlation-ID must be 1-128 printable ASCII characters", corr);
@@ -291,9 +313,8 @@ void JobsApi::ListJobs(Request& req, std::shared_ptr<Exchange> ex) {
   const std::string corr = CorrelationOf(req);
   jobs::JobService::ListRequest r;
   if (auto q = req.Query("queue")) {
-    if (!jobs::ValidQueueName(*q)) {
-      return ReplyError(*ex, 400, "bad_request",
-                        "queue names are 1-128 characters of A-Z a-z 0-9 _ - . :", corr);
+    if (Outcome check = jobs_->CheckQueue(*q); !check.ok()) {
+      return ReplyOutcome(*ex, check, corr);
     }
     r.queue = std::string(*q);
   }
@@ -340,9 +361,7 @@ void JobsApi::ListJobs(Request& req, std::shared_ptr<Exchange> ex) {
 void JobsApi::Lease(Request& req, std::shared_ptr<Exchange> ex) {
   const std::string corr = CorrelationOf(req);
   const std::string queue = req.params[0];
-  if (!jobs::ValidQueueName(queue)) {
-    return ReplyError(*ex, 400, "bad_request", "invalid queue name", corr);
-  }
+  if (Outcome q = jobs_->CheckQueue(queue); !q.ok()) return ReplyOutcome(*ex, q, corr);
   double wait_s = 0;
   if (auto w = req.Query("wait")) {
     auto parsed = ParseSeconds(*w, 0, 60);
@@ -421,11 +440,13 @@ void JobsApi::WorkerEvent(Request& req, std::shared_ptr<Exchange> ex) {
       return ReplyError(*ex, 400, "bad_request", "\"event\" must be a non-empty string", corr);
     }
     type = (*body)["event"].get<std::string>();
-    if (type.size() > 64 || jobs::IsReservedEventType(type)) {
-      return ReplyError(*ex, 400, "bad_request",
-                        "event type '" + type +
-                            "' is reserved or too long; use /complete or /fail to finish a job",
-                        corr);
+    if (!jobs::ValidEventType(type)) {
+      return ReplyError(*ex, 400, "bad_request", std::string(jobs::kEventTypeRule), corr);
+    }
+    if (jobs::IsReservedEventType(type)) {
+      return ReplyError(
+          *ex, 400, "bad_request",
+          "event type '" + type + "' is reserved; use /complete or /fail to finish a job", corr);
     }
   }
   if (body->is_object() && body->contains("data")) {
@@ -478,7 +499,7 @@ void JobsApi::WorkerFail(Request& req, std::shared_ptr<Exchange> ex) {
   std::string error = "worker failed";
   if (body->contains("error")) {
     const json& e = (*body)["error"];
-    error = e.is_string() ? e.get<std::string>() : e.dump();
+    error = e.is_string() ? e.get<std::string>() : DumpJson(e);
   }
   bool retry = false;
   if (auto it = body->find("retry"); it != body->end()) {

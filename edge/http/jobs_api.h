@@ -1,5 +1,6 @@
 // JobsApi: the HTTP routes of docs/http-api.md over a JobService: producers, browsers
-// (SSE and long-poll), HTTP workers, operators and the seed chat compatibility routes.
+// (SSE and long-poll), HTTP workers, operators and the /chat routes of the chat API that
+// existing deployments (the API + Redis stack redge replaces) expose to their browsers.
 //
 // Every handler answers on its connection's event loop and never blocks it: long-polls,
 // SSE streams and lease waits are parked on JobService watchers or store waiters and
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "edge/auth_guard.h"
 #include "edge/http/http_server.h"
 #include "edge/jobs/job_service.h"
 #include "edge/metrics.h"
@@ -85,6 +87,7 @@ class JobsApi {
   store::Store* store_;
   JobsApiOptions options_;
   Metrics* metrics_;
+  AuthThrottle auth_throttle_{"http"};  // 401s with a wrong token: backoff, logs
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> open_streams_{0};
   std::atomic<int64_t> waiting_polls_{0};

@@ -6,7 +6,10 @@
 #include <optional>
 #include <utility>
 
+#include "edge/decimal.h"
 #include "edge/http/jobs_api.h"
+#include "edge/http/sse.h"
+#include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/net/event_loop.h"
 
@@ -32,10 +35,16 @@ std::optional<int64_t> ParseEventId(std::string_view s) {
   return v;
 }
 
-std::string FormatEvent(const Event& e) {
-  // data is compact JSON: one line, so one `data:` field carries it.
-  return "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data.dump() + "\n\n";
+void AppendEvent(std::string* out, const Event& e) {
+  AppendSseEvent(out, e.id, e.type, DumpJson(e.data));
 }
+
+// Pacing of a stream: events are written while it holds less than kSseHighWater unsent
+// bytes; then it waits until its reader has taken all but kSseLowWater, and reads what
+// is left from the store. So a slow reader costs at most kSseHighWater plus one event
+// (<= --max-event-bytes), never its backlog, and any stored event can be delivered.
+constexpr size_t kSseHighWater = 64 * 1024;
+constexpr size_t kSseLowWater = 16 * 1024;
 
 bool IsTerminalEvent(const Event& e) {
   return e.type == "completed" || e.type == "failed" || e.type == "canceled";
@@ -50,7 +59,8 @@ struct Stream : std::enable_shared_from_this<Stream> {
   uint64_t watch = 0;
   net::EventLoop::TimerId heartbeat = 0;
   int64_t heartbeat_ms = 0;
-  bool pump_pending = false;  // a Pump is already posted: coalesce wake-ups
+  bool pump_pending = false;    // a Pump is already posted: coalesce wake-ups
+  bool waiting_reader = false;  // an OnDrain is registered
   bool finished = false;
   std::atomic<int64_t>* open = nullptr;
   Histogram* delivery = nullptr;  // redge_event_delivery_seconds, or null
@@ -65,20 +75,34 @@ struct Stream : std::enable_shared_from_this<Stream> {
 
   void Pump() {
     pump_pending = false;
-    if (finished) return;
+    if (finished || waiting_reader) return;  // the reader's drain pumps next
+    const size_t buffered = ex->buffered();
+    if (buffered >= kSseHighWater) return WaitForReader();
     // Taken before the read: that read sees every change notified so far.
     const std::optional<SteadyTime> woken = std::exchange(woken_at, std::nullopt);
     Job job;
     std::vector<Event> events;
-    Outcome out = jobs->Read(id, last_sent, &job, &events);
+    Outcome out = jobs->Read(id, last_sent, &job, &events, kSseHighWater - buffered);
+    if (out.code == Outcome::Code::kNotFound) {
+      // The job was deleted (DEL, FLUSHALL over RESP) or expired under the stream: say so
+      // in a terminal `gone` event rather than leave the reader waiting or reconnecting.
+      std::string gone;
+      AppendSseEvent(
+          &gone, -1, "gone",
+          DumpJson({{"error",
+                     {{"code", "not_found"},
+                      {"message", "job " + id + " no longer exists (deleted or expired)"}}}}));
+      ex->Write(gone);
+      return Finish(true);
+    }
     if (!out.ok()) {
-      // Expired or the store failed: end the stream; EventSource reconnects and learns.
+      // The store failed: end the stream; EventSource reconnects and learns.
       return Finish(true);
     }
     bool terminal = false;
     std::string batch;
     for (const auto& e : events) {
-      batch += FormatEvent(e);
+      AppendEvent(&batch, e);
       last_sent = e.id;
       if (IsTerminalEvent(e)) {
         terminal = true;
@@ -96,14 +120,29 @@ struct Stream : std::enable_shared_from_this<Stream> {
            {"peer", std::string(ex->peer())},
            {"last_event_id", std::to_string(last_sent)}});
       if (terminal) jobs->RecordDelivery(id, "sse", ex->peer());
-      Finish(true);
+      return Finish(true);
     }
+    if (last_sent < job.last_event_id) WaitForReader();  // more is stored than was read
+  }
+
+  void WaitForReader() {
+    if (waiting_reader || finished) return;
+    waiting_reader = true;
+    std::weak_ptr<Stream> weak = shared_from_this();
+    ex->OnDrain(kSseLowWater, [weak] {
+      auto s = weak.lock();
+      if (!s) return;
+      s->waiting_reader = false;
+      s->Pump();
+    });
   }
 
   void Heartbeat() {
     heartbeat = 0;
     if (finished) return;
-    if (!ex->Write(": heartbeat\n\n")) return Finish(false);
+    std::string comment;
+    AppendSseComment(&comment, "heartbeat");
+    if (!ex->Write(comment)) return Finish(false);
     ScheduleHeartbeat();
   }
 
@@ -215,7 +254,9 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
                      {"X-Accel-Buffering", "no"}};
   if (!corr.empty()) headers.emplace_back("X-Correlation-ID", corr);
   ex->StartStream(200, std::move(headers));
-  ex->Write("retry: " + std::to_string(options_.sse_retry_ms) + "\n\n");
+  std::string retry;
+  AppendSseRetry(&retry, options_.sse_retry_ms);
+  ex->Write(retry);
 
   auto stream = std::make_shared<Stream>();
   stream->jobs = jobs_;
@@ -252,7 +293,9 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
     loop->Post([weak] {
       auto s = weak.lock();
       if (!s || s->finished) return;
-      s->ex->Write("retry: 1000\n\n");
+      std::string retry;
+      AppendSseRetry(&retry, 1000);
+      s->ex->Write(retry);
       s->Finish(true);
     });
   });
@@ -277,9 +320,7 @@ void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
   }
   double wait_s = 0;
   if (auto w = req.Query("wait")) {
-    char* end = nullptr;
-    wait_s = std::strtod(w->c_str(), &end);
-    if (w->empty() || end != w->c_str() + w->size() || !(wait_s > 0 && wait_s <= 60)) {
+    if (!ParseDecimal(*w, &wait_s) || !(wait_s > 0 && wait_s <= 60)) {
       return ReplyError(*ex, 400, "bad_request", "wait must be in (0, 60] seconds", corr);
     }
   }

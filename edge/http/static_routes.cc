@@ -81,6 +81,9 @@ void RegisterStaticRoutes(HttpServer& server) {
   server.Route("GET", "/ui", [](Request& req, std::shared_ptr<Exchange> ex) {
     Serve(FindStaticAsset(kIndexHtml), req, *ex);
   });
+  server.Route("GET", "/ui/", [](Request& req, std::shared_ptr<Exchange> ex) {
+    Serve(FindStaticAsset(kIndexHtml), req, *ex);
+  });
   server.Route("GET", "/ui/{file}", [](Request& req, std::shared_ptr<Exchange> ex) {
     const std::string& file = req.params[0];
     Serve(FindStaticAsset(file.empty() ? kIndexHtml : std::string_view(file)), req, *ex);

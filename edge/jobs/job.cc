@@ -1,5 +1,6 @@
 #include "edge/jobs/job.h"
 
+#include "edge/json_input.h"
 #include "edge/log.h"
 
 namespace redge::jobs {
@@ -59,11 +60,11 @@ std::string Job::ToRecord() const {
             {"error", error},
             {"envelope", envelope},
             {"idempotency_key", idempotency_key}};
-  return j.dump();
+  return DumpJson(j);
 }
 
 std::optional<Job> Job::FromRecord(std::string_view record) {
-  json j = json::parse(record, nullptr, /*allow_exceptions=*/false);
+  json j = ParseRecord(record);
   if (!j.is_object() || !j.contains("id") || !j.contains("state")) return std::nullopt;
   try {
     Job job;
@@ -118,11 +119,18 @@ json Job::ToApi() const {
 }
 
 std::string Event::ToRecord() const {
-  return json{{"id", id}, {"event", type}, {"data", data}, {"ts", ts}}.dump();
+  return DumpJson(json{{"id", id}, {"event", type}, {"data", data}, {"ts", ts}});
+}
+
+std::string Event::ToRecord(std::string_view data_json) const {
+  std::string out = "{\"id\":" + std::to_string(id) + ",\"event\":" + DumpJson(type) + ",\"data\":";
+  out.append(data_json);
+  out.append(",\"ts\":").append(std::to_string(ts)).push_back('}');
+  return out;
 }
 
 std::optional<Event> Event::FromRecord(std::string_view record) {
-  json j = json::parse(record, nullptr, false);
+  json j = ParseRecord(record);
   if (!j.is_object()) return std::nullopt;
   try {
     Event e;
@@ -139,10 +147,31 @@ std::optional<Event> Event::FromRecord(std::string_view record) {
 json Event::ToApi() const { return json{{"id", id}, {"event", type}, {"data", data}, {"ts", ts}}; }
 
 std::string MakeEnvelope(const Job& job, int64_t now_ms) {
-  return json{
-      {"id", job.id},           {"queue", job.queue},    {"correlation_id", job.correlation_id},
-      {"attempt", job.attempt}, {"enqueued_at", now_ms}, {"payload", job.payload}}
-      .dump();
+  return DumpJson(json{{"id", job.id},
+                       {"queue", job.queue},
+                       {"correlation_id", job.correlation_id},
+                       {"attempt", job.attempt},
+                       {"enqueued_at", now_ms},
+                       {"payload", job.payload}});
+}
+
+std::string CapText(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  // Back off to the first byte of a UTF-8 character (continuation bytes are 10xxxxxx).
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(text.substr(0, cut)) + "...";
+}
+
+bool ValidEventType(std::string_view type) {
+  if (type.empty() || type.size() > kMaxEventTypeLength) return false;
+  for (char c : type) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '-' || c == '.' || c == ':')) {
+      return false;
+    }
+  }
+  return true;
 }
 
 bool FlagIsTrue(const json& j, const char* key) {
@@ -153,7 +182,7 @@ bool FlagIsTrue(const json& j, const char* key) {
 
 bool IsReservedEventType(std::string_view type) {
   return type == "queued" || type == "started" || type == "retrying" || type == "completed" ||
-         type == "failed" || type == "canceled";
+         type == "failed" || type == "canceled" || type == "gone";
 }
 
 }  // namespace redge::jobs

@@ -56,6 +56,8 @@ struct Event {
   int64_t ts = 0;
 
   std::string ToRecord() const;
+  // ToRecord() with `data_json` (DumpJson(data), already made) in place of `data`.
+  std::string ToRecord(std::string_view data_json) const;
   static std::optional<Event> FromRecord(std::string_view record);
   nlohmann::json ToApi() const;
 };
@@ -71,5 +73,17 @@ bool IsReservedEventType(std::string_view type);
 // worker's JSON ("isError", "complete") may hold any type, and json::value<bool>() throws
 // on a non-boolean, which inside a store write or on an event loop would end the process.
 bool FlagIsTrue(const nlohmann::json& j, const char* key);
+
+// Event names a worker may choose: 1-64 characters of A-Z a-z 0-9 _ - . : (so a name is
+// one token on an SSE `event:` line and in logs, and cannot carry a line break).
+inline constexpr size_t kMaxEventTypeLength = 64;
+inline constexpr std::string_view kEventTypeRule =
+    "event names are 1-64 characters of A-Z a-z 0-9 _ - . :";
+bool ValidEventType(std::string_view type);
+
+// Error texts and retry reasons are cut to this many bytes (at a UTF-8 character boundary,
+// with "..." appended), so an event carrying one always fits --max-event-bytes.
+inline constexpr size_t kMaxErrorTextBytes = 16 * 1024;
+std::string CapText(std::string_view text, size_t max_bytes = kMaxErrorTextBytes);
 
 }  // namespace redge::jobs

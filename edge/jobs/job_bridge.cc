@@ -2,6 +2,7 @@
 // the templated keys into job transitions, inside the worker's own write.
 #include "edge/jobs/job_service.h"
 #include "edge/jobs/job_txn.h"
+#include "edge/json_input.h"
 #include "edge/log.h"
 
 namespace redge::jobs {
@@ -25,7 +26,7 @@ std::string ErrorText(const json& j) {
   for (const char* field : {"content", "error", "message"}) {
     if (j.contains(field)) {
       const json& v = j[field];
-      return v.is_string() ? v.get<std::string>() : v.dump();
+      return v.is_string() ? v.get<std::string>() : DumpJson(v);
     }
   }
   return "worker reported an error";
@@ -37,7 +38,7 @@ void JobService::OnQueuePop(st::Txn& txn, const st::KeyEvent& ev) {
   if (ev.db != 0 || !IsPopEvent(ev.event) || ev.values == nullptr) return;
   if (!queue_key_.Match(ev.key)) return;
   for (const auto& value : *ev.values) {
-    json envelope = json::parse(value, nullptr, false);
+    json envelope = ParseRecord(value);
     if (!envelope.is_object() || !envelope.contains("id") || !envelope["id"].is_string()) continue;
     std::string id = envelope["id"].get<std::string>();
     auto job = TxnOps::Load(txn, id);
@@ -73,12 +74,23 @@ void JobService::OnResponseSet(st::Txn& txn, const st::KeyEvent& ev) {
     return;
   }
   const std::string& value = ev.values->front();
-  json parsed = json::parse(value, nullptr, false);
-  if (parsed.is_discarded()) parsed = value;  // plain text results stay strings
-  if (FlagIsTrue(parsed, "isError")) {
+  json parsed;
+  JsonError error = ParseJson(value, &parsed);
+  if (error == JsonError::kSyntax) parsed = value;  // plain text results stay strings
+  if (error == JsonError::kTooDeep) {
+    // Refused rather than kept as text: the worker meant JSON, and its reader would get
+    // a string it did not send. The job fails with the reason instead of hanging.
+    Log(spdlog::level::warn, "response refused",
+        {{"job_id", std::string(job->id)},
+         {"correlation_id", std::string(job->correlation_id)},
+         {"client", std::string(client)},
+         {"reason", JsonErrorText(error)}});
+    TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr,
+                   "the worker's response was refused: " + JsonErrorText(error));
+  } else if (FlagIsTrue(parsed, "isError")) {
     TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr, ErrorText(parsed));
   } else {
-    TxnOps::Finish(*this, txn, *job, JobState::kCompleted, std::move(parsed), "");
+    TxnOps::FinishOrFailTooLarge(*this, txn, *job, std::move(parsed));
   }
 }
 
@@ -97,24 +109,52 @@ void JobService::OnProgress(st::Txn& txn, std::string_view channel, std::string_
          {"holder", std::string(job->lease_holder)}});
     return;
   }
-  json msg = json::parse(message, nullptr, false);
+  json msg;
+  if (JsonError error = ParseJson(message, &msg); error == JsonError::kTooDeep) {
+    // Not stored: nothing recursive may run on it. Still a sign of life.
+    Log(spdlog::level::warn, "progress message refused",
+        {{"job_id", std::string(job->id)},
+         {"correlation_id", std::string(job->correlation_id)},
+         {"client", std::string(client)},
+         {"reason", JsonErrorText(error)}});
+    msg = nullptr;
+  }
   if (FlagIsTrue(msg, "complete")) {
     json content = msg.contains("content") ? msg["content"] : json();
     if (FlagIsTrue(msg, "isError")) {
       TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr,
-                     content.is_string() ? content.get<std::string>() : content.dump());
+                     content.is_string() ? content.get<std::string>() : DumpJson(content));
     } else {
-      TxnOps::Finish(*this, txn, *job, JobState::kCompleted, std::move(content), "");
+      TxnOps::FinishOrFailTooLarge(*this, txn, *job, std::move(content));
     }
     return;
   }
   std::string type = "progress";
   if (msg.is_object() && msg.contains("event") && msg["event"].is_string()) {
     std::string named = msg["event"].get<std::string>();
-    if (!named.empty() && !IsReservedEventType(named)) type = std::move(named);
+    if (!named.empty() && !ValidEventType(named)) {
+      // Refused, not renamed: the worker must learn that its name cannot be streamed.
+      Log(spdlog::level::warn, "progress message refused",
+          {{"job_id", std::string(job->id)},
+           {"correlation_id", std::string(job->correlation_id)},
+           {"client", std::string(client)},
+           {"reason", std::string(kEventTypeRule)}});
+      msg = nullptr;
+    } else if (!named.empty() && !IsReservedEventType(named)) {
+      type = std::move(named);
+    }
   }
   // Only a JSON object is an event; any other message is a sign of life.
-  if (msg.is_object()) TxnOps::Append(*this, txn, *job, std::move(type), std::move(msg));
+  size_t bytes = 0;
+  if (msg.is_object() &&
+      TxnOps::Append(*this, txn, *job, std::move(type), std::move(msg), &bytes) == 0) {
+    Log(spdlog::level::warn, "progress message refused",
+        {{"job_id", std::string(job->id)},
+         {"correlation_id", std::string(job->correlation_id)},
+         {"client", std::string(client)},
+         {"reason", std::to_string(bytes) + " bytes as JSON, over the event size limit of " +
+                        std::to_string(options_.max_event_bytes) + " bytes (--max-event-bytes)"}});
+  }
   TxnOps::ExtendLease(*this, txn, *job);
   TxnOps::Save(txn, *job);
 }

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdio>
 
+#include "edge/auth_guard.h"
 #include "edge/jobs/job_txn.h"
+#include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/metrics.h"
 #include "store/keys.h"
@@ -57,7 +59,7 @@ std::string NewCorrelationId() {
 }
 
 bool ValidQueueName(std::string_view queue) {
-  if (queue.empty() || queue.size() > 128) return false;
+  if (queue.empty() || queue.size() > 128 || queue == "." || queue == "..") return false;
   for (char c : queue) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
           c == ':')) {
@@ -90,6 +92,17 @@ st::Status JobService::Start() {
                              [this](st::Txn& txn, std::string_view ch, std::string_view msg) {
                                OnProgress(txn, ch, msg);
                              });
+  // Job records deleted behind the jobs layer's back (a RESP client's DEL or FLUSHALL):
+  // gauges and readers must not keep waiting for them.
+  store_->AddKeyObserver(std::string(JobKey("")), [this](st::Txn& txn, const st::KeyEvent& ev) {
+    if (ev.db != 0) return;
+    if (ev.event != "del" && ev.event != "expired" && ev.event != "rename_from") return;
+    std::string id(ev.key.substr(JobKey("").size()));
+    txn.AfterCommit([this, id] { OnJobGone(id); });
+  });
+  store_->AddFlushObserver([this](int db) {
+    if (db == 0) OnJobsFlushed();
+  });
   // Rebuild what lives only in memory: lease deadlines and per-queue running counts.
   std::vector<std::pair<std::string, int64_t>> leases;
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
@@ -99,7 +112,8 @@ st::Status JobService::Start() {
       std::lock_guard lock(queues_mu_);
       auto& running = running_[job->queue];
       if (job->state == JobState::kRunning) {
-        running++;
+        running.insert(job->id);
+        running_queue_[job->id] = job->queue;
         leases.emplace_back(job->id, job->lease_expires_at);
       }
     }
@@ -129,7 +143,8 @@ void JobService::Stop() {
 }
 
 Outcome JobService::Enqueue(const EnqueueRequest& request, Job* job, bool* created) {
-  Outcome out;
+  Outcome out = CheckQueue(request.queue);
+  if (!out.ok()) return out;
   *created = false;
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
     const int64_t now = txn.now_ms();
@@ -165,7 +180,10 @@ Outcome JobService::Enqueue(const EnqueueRequest& request, Job* job, bool* creat
     *created = true;
     std::string queue = job->queue;
     txn.AfterCommit([this, queue] {
-      AdjustRunning(queue, 0);
+      {
+        std::lock_guard lock(queues_mu_);
+        running_[queue];  // a known queue from now on
+      }
       if (metrics_) metrics_->jobs_enqueued->With(queue).Inc();
     });
   });
@@ -184,19 +202,25 @@ Outcome JobService::Get(const std::string& id, Job* job) {
   return Read(id, -1, job, &none);
 }
 
-Outcome JobService::Read(const std::string& id, int64_t after, Job* job,
-                         std::vector<Event>* events) {
+Outcome JobService::Read(const std::string& id, int64_t after, Job* job, std::vector<Event>* events,
+                         size_t max_bytes) {
   Outcome out = Outcome::Error(Code::kNotFound, "no job " + id + " (unknown or expired)");
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
     auto j = TxnOps::Load(txn, id);
     if (!j) return;
     out = Outcome::Ok();
-    if (after >= 0 && after < j->last_event_id) {
-      auto raw = st::lists::Range(txn, EventsKey(id), after, -1);
-      if (raw.ok()) {
-        for (const auto& r : *raw) {
-          if (auto e = Event::FromRecord(r)) events->push_back(std::move(*e));
-        }
+    // A few records at a time, so a reader that takes little (a paced SSE stream) never
+    // loads a long backlog of big events at once.
+    constexpr int64_t kWindow = 16;
+    size_t bytes = 0;
+    for (int64_t start = std::max<int64_t>(after, 0);
+         after >= 0 && start < j->last_event_id && bytes < max_bytes; start += kWindow) {
+      auto raw = st::lists::Range(txn, EventsKey(id), start, start + kWindow - 1);
+      if (!raw.ok() || raw->empty()) break;
+      for (const auto& r : *raw) {
+        if (bytes >= max_bytes) break;
+        bytes += r.size();
+        if (auto e = Event::FromRecord(r)) events->push_back(std::move(*e));
       }
     }
     *job = std::move(*j);
@@ -213,7 +237,7 @@ Outcome JobService::Trace(const std::string& id, Job* job, std::vector<Event>* e
     auto raw = st::lists::Range(txn, DeliveriesKey(id), 0, -1);
     if (!raw.ok()) return;
     for (const auto& r : *raw) {
-      auto j = nlohmann::json::parse(r, nullptr, false);
+      auto j = ParseRecord(r);
       if (!j.is_discarded()) deliveries->push_back(std::move(j));
     }
   });
@@ -233,7 +257,7 @@ void JobService::RecordDelivery(const std::string& id, const std::string& reader
         auto len = st::lists::Len(txn, key);
         if (len.ok() && *len >= 100) return;
         nlohmann::json d = {{"reader", reader}, {"peer", peer}, {"at", txn.now_ms()}};
-        (void)st::lists::Push(txn, key, st::ListEnd::kRight, {d.dump()}, false);
+        (void)st::lists::Push(txn, key, st::ListEnd::kRight, {DumpJson(d)}, false);
         (void)st::keys::ExpireAt(txn, key, job->finished_at + options_.result_ttl_ms, {});
       },
       [](st::Status) {});
@@ -342,20 +366,20 @@ uint64_t JobService::LeaseAsync(const std::string& queue, const std::string& wor
   request.keys = {queue_key_.Format(queue)};
   request.from = st::ListEnd::kRight;  // LPUSH + pop from the right: oldest first
   request.client = worker;
-  return store_->BlockPopAsync(std::move(request), [this, worker,
-                                                    done](st::Result<st::PopResult> r) {
-    if (!r.ok()) return done(Unavailable(r.status()), "");
-    // The queue observer started the lease inside the write that popped it.
-    auto envelope = nlohmann::json::parse(r->values.empty() ? "" : r->values[0], nullptr, false);
-    std::string id;
-    if (envelope.is_object() && envelope.contains("id") && envelope["id"].is_string()) {
-      id = envelope["id"].get<std::string>();
-    } else {
-      Log(spdlog::level::warn, "lease popped an entry that is not a job envelope",
-          {{"queue_key", std::string(r->key)}, {"worker", std::string(worker)}});
-    }
-    done(Outcome::Ok(), std::move(id));
-  });
+  return store_->BlockPopAsync(
+      std::move(request), [this, worker, done](st::Result<st::PopResult> r) {
+        if (!r.ok()) return done(Unavailable(r.status()), "");
+        // The queue observer started the lease inside the write that popped it.
+        auto envelope = ParseRecord(r->values.empty() ? "" : r->values[0]);
+        std::string id;
+        if (envelope.is_object() && envelope.contains("id") && envelope["id"].is_string()) {
+          id = envelope["id"].get<std::string>();
+        } else {
+          Log(spdlog::level::warn, "lease popped an entry that is not a job envelope",
+              {{"queue_key", std::string(r->key)}, {"worker", std::string(worker)}});
+        }
+        done(Outcome::Ok(), std::move(id));
+      });
 }
 
 std::optional<Job> JobService::LeasedJob(const std::string& id, const std::string& worker) {
@@ -378,7 +402,7 @@ Outcome CheckLease(const Job& job, const std::string& token, int64_t now, bool* 
   if (token.empty()) {
     return Outcome::Error(Code::kLeaseLost, "X-Lease-Token is required");
   }
-  if (token != job.lease_token) {
+  if (!SecretEquals(token, job.lease_token)) {
     return Outcome::Error(Code::kLeaseLost, "this lease of job " + job.id + " is no longer valid");
   }
   if (job.state == JobState::kCanceled) {
@@ -411,7 +435,12 @@ Outcome JobService::AppendEvent(const std::string& id, const std::string& token,
     if (!j) return;
     out = CheckLease(*j, token, txn.now_ms(), canceled);
     if (!out.ok() || *canceled) return;
-    *event_id = TxnOps::Append(*this, txn, *j, type, data);
+    size_t bytes = 0;
+    *event_id = TxnOps::Append(*this, txn, *j, type, data, &bytes);
+    if (*event_id == 0) {
+      out = TooLarge("event data", bytes);
+      return;
+    }
     TxnOps::ExtendLease(*this, txn, *j);
     TxnOps::Save(txn, *j);
   });
@@ -444,7 +473,10 @@ Outcome JobService::Complete(const std::string& id, const std::string& token,
     auto j = TxnOps::Load(txn, id);
     if (!j) return;
     out = CheckFinishingLease(*j, token, txn.now_ms());
-    if (out.ok()) TxnOps::Finish(*this, txn, *j, JobState::kCompleted, result, "");
+    size_t bytes = 0;
+    if (out.ok() && !TxnOps::Finish(*this, txn, *j, JobState::kCompleted, result, "", &bytes)) {
+      out = TooLarge("the completed event ({\"result\": ...})", bytes);
+    }
     *job = std::move(*j);
   });
   if (!s.ok()) return Unavailable(s);
@@ -498,6 +530,11 @@ void JobService::OnEventCommitted(const std::string& id,
     metrics_->event_append_seconds->Observe(
         std::chrono::duration<double>(committed - appended).count());
   }
+  WakeWatchers(id, committed);
+}
+
+void JobService::WakeWatchers(const std::string& id,
+                              std::chrono::steady_clock::time_point committed) {
   std::vector<WatchFn> fns;
   {
     std::lock_guard lock(watch_mu_);
@@ -508,16 +545,11 @@ void JobService::OnEventCommitted(const std::string& id,
   for (auto& fn : fns) fn(committed);
 }
 
-void JobService::AdjustRunning(const std::string& queue, int delta) {
-  std::lock_guard lock(queues_mu_);
-  running_[queue] += delta;
-}
-
 std::vector<QueueInfo> JobService::Queues() {
   std::map<std::string, int64_t> running;
   {
     std::lock_guard lock(queues_mu_);
-    running = running_;
+    for (auto& [queue, ids] : running_) running[queue] = static_cast<int64_t>(ids.size());
   }
   std::vector<QueueInfo> out;
   (void)store_->Exec(0, [&](st::Txn& txn) {
@@ -532,7 +564,7 @@ std::vector<QueueInfo> JobService::Queues() {
       if (q.depth > 0) {
         auto oldest = st::lists::Index(txn, key, -1);
         if (oldest.ok()) {
-          auto env = nlohmann::json::parse(*oldest, nullptr, false);
+          auto env = ParseRecord(*oldest);
           if (env.is_object() && env.contains("enqueued_at") &&
               env["enqueued_at"].is_number_integer()) {
             q.oldest_age_ms = std::max<int64_t>(0, now - env["enqueued_at"].get<int64_t>());

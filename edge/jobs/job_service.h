@@ -50,11 +50,15 @@ struct JobsOptions {
   std::string queue_key_template = "redge:queue:{queue}";
   std::string response_key_template = "redge:response:{id}";
   std::string progress_channel_template = "redge:progress:{id}";
+  // Largest event data, as compact JSON, that is stored (a worker's event, a result in
+  // the `completed` event): --max-event-bytes. Every stored event then fits an SSE
+  // stream's buffer.
+  int64_t max_event_bytes = 1 << 20;
 };
 
 // The outcome of a jobs operation, mapped to HTTP statuses by the API layer.
 struct Outcome {
-  enum class Code { kOk, kNotFound, kBadRequest, kConflict, kLeaseLost, kUnavailable };
+  enum class Code { kOk, kNotFound, kBadRequest, kConflict, kLeaseLost, kUnavailable, kTooLarge };
   Code code = Code::kOk;
   std::string message;
 
@@ -93,8 +97,10 @@ class JobService {
   // `created` is false when the idempotency key named an existing job.
   Outcome Enqueue(const EnqueueRequest& request, Job* job, bool* created);
   Outcome Get(const std::string& id, Job* job);
-  // The job and its events with id > after.
-  Outcome Read(const std::string& id, int64_t after, Job* job, std::vector<Event>* events);
+  // The job and its events with id > after, in order; once the records read total
+  // `max_bytes` or more the rest is left for a later call (at least one event is read).
+  Outcome Read(const std::string& id, int64_t after, Job* job, std::vector<Event>* events,
+               size_t max_bytes = SIZE_MAX);
   Outcome Cancel(const std::string& id, Job* job);
   // failed / canceled -> queued again (attempt + 1, a `retrying` event, the record's TTL
   // removed) in one write. kConflict for a job in any other state.
@@ -155,6 +161,10 @@ class JobService {
   void Unwatch(const std::string& id, uint64_t token);
 
   std::vector<QueueInfo> Queues();
+  // Whether `queue` may be used: a valid name (ValidQueueName) whose queue key is not one
+  // of the jobs layer's own keys (a --queue-key-template like "redge:{queue}" with queue
+  // "job:x" would name a job record). kBadRequest says why.
+  Outcome CheckQueue(std::string_view queue) const;
   const JobsOptions& options() const { return options_; }
   // Lease expiries handled (committed) since start, for metrics and tests.
   int64_t lease_expiries() const { return lease_expiries_.load(); }
@@ -172,8 +182,16 @@ class JobService {
   // After the commit of an event appended at `appended`: times the append and wakes the
   // job's watchers.
   void OnEventCommitted(const std::string& id, std::chrono::steady_clock::time_point appended);
-  void AdjustRunning(const std::string& queue, int delta);
+  void WakeWatchers(const std::string& id, std::chrono::steady_clock::time_point committed);
+  // Counts job `id` as running in `queue` or not (the redge_queue_running gauge).
+  void SetRunning(const std::string& queue, const std::string& id, bool running);
+  // A job record was deleted (DEL, UNLINK, expiry, RENAME over RESP): it stops counting
+  // as running and its watchers are woken, so streams and long-polls on it end.
+  void OnJobGone(const std::string& id);
+  // Database 0 was flushed (FLUSHDB, FLUSHALL): every job is gone.
+  void OnJobsFlushed();
   Outcome Unavailable(const store::Status& s);
+  Outcome TooLarge(const std::string& what, size_t bytes) const;
 
   store::Store* store_;
   JobsOptions options_;
@@ -185,7 +203,10 @@ class JobService {
   uint64_t next_watch_ = 1;
 
   std::mutex queues_mu_;
-  std::map<std::string, int64_t> running_;  // queue -> running jobs (known queues)
+  // Known queues -> ids of their running jobs, and each running job's queue: ids rather
+  // than counts, so a deleted job can leave the gauge.
+  std::map<std::string, std::set<std::string>> running_;
+  std::unordered_map<std::string, std::string> running_queue_;
 
   std::mutex lease_mu_;
   std::unordered_map<uint64_t, uint64_t> lease_waits_;  // our handle -> store waiter id
@@ -201,7 +222,8 @@ class JobService {
   bool started_ = false;
 };
 
-// Helpers shared with the HTTP layer.
+// Helpers shared with the HTTP layer. Queue names: 1-128 characters of A-Z a-z 0-9 _ - . :,
+// not "." or ".." (URL paths cannot carry those as a segment).
 std::string NewJobId(int64_t now_ms);
 std::string NewCorrelationId();
 bool ValidQueueName(std::string_view queue);

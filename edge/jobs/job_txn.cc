@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/metrics.h"
 #include "store/keys.h"
@@ -19,7 +20,10 @@ namespace st = redge::store;
 std::string JobKey(std::string_view id) { return "redge:job:" + std::string(id); }
 std::string EventsKey(std::string_view id) { return "redge:events:" + std::string(id); }
 std::string IdempotencyKey(std::string_view queue, std::string_view key) {
-  return "redge:idem:" + std::string(queue) + ":" + std::string(key);
+  // Length-prefixed: ':' is legal in queue names and keys, so "a" + "b:c" and "a:b" + "c"
+  // must not name the same record.
+  return "redge:idem:" + std::to_string(queue.size()) + ":" + std::string(queue) + ":" +
+         std::string(key);
 }
 bool IsInternalKey(std::string_view key) {
   return key.substr(0, 6) == "redge:" &&
@@ -42,14 +46,19 @@ void JobService::TxnOps::Save(st::Txn& txn, const Job& job, int64_t expire_at_ms
 }
 
 int64_t JobService::TxnOps::Append(JobService& svc, st::Txn& txn, Job& job, std::string type,
-                                   nlohmann::json data) {
+                                   nlohmann::json data, size_t* data_bytes) {
+  // Checked here, where every event is written, so no stored event can be too big for an
+  // SSE stream's buffer (the one serialization of the data serves the check and the record).
+  const std::string data_json = DumpJson(data);
+  if (data_bytes) *data_bytes = data_json.size();
+  if (data_json.size() > static_cast<size_t>(svc.options_.max_event_bytes)) return 0;
   Event e;
   e.id = ++job.last_event_id;
   e.type = std::move(type);
-  e.data = std::move(data);
   e.ts = txn.now_ms();
   job.updated_at = e.ts;
-  (void)st::lists::Push(txn, EventsKey(job.id), st::ListEnd::kRight, {e.ToRecord()}, false);
+  (void)st::lists::Push(txn, EventsKey(job.id), st::ListEnd::kRight, {e.ToRecord(data_json)},
+                        false);
   std::string id = job.id;
   const auto appended = std::chrono::steady_clock::now();
   txn.AfterCommit([&svc, id, appended] { svc.OnEventCommitted(id, appended); });
@@ -65,12 +74,13 @@ void JobService::TxnOps::StartLease(JobService& svc, st::Txn& txn, Job& job,
   job.lease_expires_at = now + svc.options_.lease_timeout_ms;
   if (job.started_at == 0) job.started_at = now;
   job.envelope.clear();
-  Append(svc, txn, job, "started", {{"worker", job.lease_holder}, {"attempt", job.attempt}});
+  Append(svc, txn, job, "started",
+         {{"worker", CapText(job.lease_holder, 1024)}, {"attempt", job.attempt}});
   Save(txn, job);
   std::string id = job.id, queue = job.queue;
   int64_t deadline = job.lease_expires_at;
   txn.AfterCommit([&svc, id, queue, deadline] {
-    svc.AdjustRunning(queue, +1);
+    svc.SetRunning(queue, id, true);
     svc.ScheduleLease(id, deadline);
   });
   Log(spdlog::level::info, "job leased",
@@ -108,10 +118,11 @@ void JobService::TxnOps::Requeue(JobService& svc, st::Txn& txn, Job& job,
   job.lease_expires_at = 0;
   job.attempt++;
   Append(svc, txn, job, "retrying",
-         {{"attempt", job.attempt}, {"reason", reason}, {"previous_worker", previous}});
+         {{"attempt", job.attempt},
+          {"reason", CapText(reason)},
+          {"previous_worker", CapText(previous, 1024)}});
   if (was_running) {
-    std::string queue = job.queue;
-    txn.AfterCommit([&svc, queue] { svc.AdjustRunning(queue, -1); });
+    txn.AfterCommit([&svc, queue = job.queue, id = job.id] { svc.SetRunning(queue, id, false); });
   }
   if (Metrics* m = svc.metrics_) {
     txn.AfterCommit([m, queue = job.queue] { m->jobs_retried->With(queue).Inc(); });
@@ -125,8 +136,19 @@ void JobService::TxnOps::Requeue(JobService& svc, st::Txn& txn, Job& job,
   Enqueue(svc, txn, job);
 }
 
-void JobService::TxnOps::Finish(JobService& svc, st::Txn& txn, Job& job, JobState state,
-                                nlohmann::json result, std::string error) {
+bool JobService::TxnOps::Finish(JobService& svc, st::Txn& txn, Job& job, JobState state,
+                                nlohmann::json result, std::string error, size_t* data_bytes) {
+  // The terminal event first: if it cannot be stored, nothing else changes.
+  nlohmann::json data = nlohmann::json::object();
+  if (state == JobState::kCompleted) {
+    data["result"] = result;
+  } else {
+    error = CapText(error);
+    if (state == JobState::kFailed) data["error"] = error;
+  }
+  if (Append(svc, txn, job, std::string(StateName(state)), std::move(data), data_bytes) == 0) {
+    return false;
+  }
   const bool was_running = job.state == JobState::kRunning;
   const bool was_queued = job.state == JobState::kQueued;
   if (was_queued && !job.envelope.empty()) {
@@ -138,15 +160,11 @@ void JobService::TxnOps::Finish(JobService& svc, st::Txn& txn, Job& job, JobStat
   job.finished_at = now;
   job.envelope.clear();
   job.lease_expires_at = 0;
-  nlohmann::json data = nlohmann::json::object();
   if (state == JobState::kCompleted) {
     job.result = std::move(result);
-    data["result"] = job.result;
   } else {
     job.error = std::move(error);
-    if (state == JobState::kFailed) data["error"] = job.error;
   }
-  Append(svc, txn, job, std::string(StateName(state)), std::move(data));
   const int64_t expire_at = now + svc.options_.result_ttl_ms;
   Save(txn, job, expire_at);
   (void)st::keys::ExpireAt(txn, EventsKey(job.id), expire_at, {});
@@ -154,8 +172,7 @@ void JobService::TxnOps::Finish(JobService& svc, st::Txn& txn, Job& job, JobStat
     (void)st::keys::ExpireAt(txn, IdempotencyKey(job.queue, job.idempotency_key), expire_at, {});
   }
   if (was_running) {
-    std::string queue = job.queue;
-    txn.AfterCommit([&svc, queue] { svc.AdjustRunning(queue, -1); });
+    txn.AfterCommit([&svc, queue = job.queue, id = job.id] { svc.SetRunning(queue, id, false); });
   }
   if (Metrics* m = svc.metrics_) {
     CounterFamily* counter = state == JobState::kCompleted ? m->jobs_completed
@@ -169,6 +186,22 @@ void JobService::TxnOps::Finish(JobService& svc, st::Txn& txn, Job& job, JobStat
        {"correlation_id", std::string(job.correlation_id)},
        {"queue", std::string(job.queue)},
        {"attempt", std::to_string(job.attempt)}});
+  return true;
+}
+
+void JobService::TxnOps::FinishOrFailTooLarge(JobService& svc, st::Txn& txn, Job& job,
+                                              nlohmann::json result) {
+  size_t bytes = 0;
+  if (Finish(svc, txn, job, JobState::kCompleted, std::move(result), "", &bytes)) return;
+  std::string why = "the result is " + std::to_string(bytes) +
+                    " bytes as JSON, over the event size limit of " +
+                    std::to_string(svc.options_.max_event_bytes) + " bytes (--max-event-bytes)";
+  Log(spdlog::level::warn, "result refused",
+      {{"job_id", std::string(job.id)},
+       {"correlation_id", std::string(job.correlation_id)},
+       {"client", std::string(txn.client())},
+       {"reason", why}});
+  Finish(svc, txn, job, JobState::kFailed, nullptr, why);
 }
 
 }  // namespace redge::jobs

@@ -5,8 +5,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
+
+#include "edge/log.h"
 
 namespace redge::net {
 
@@ -47,6 +52,56 @@ store::Result<Listening> ListenTcp(const std::string& host, int port, const std:
   out.port = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
                                            : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
   return out;
+}
+
+int AcceptConnection(int listen_fd, const std::atomic<bool>& stopping, sockaddr_storage* peer,
+                     const char* what) {
+  using Clock = std::chrono::steady_clock;
+  auto pause = std::chrono::milliseconds(10);
+  int64_t failures = 0;  // since the last log line
+  Clock::time_point last_log{};
+  while (!stopping.load()) {
+    socklen_t len = sizeof(*peer);
+    int fd =
+        accept4(listen_fd, reinterpret_cast<sockaddr*>(peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) return fd;
+    const int err = errno;
+    if (stopping.load()) break;
+    switch (err) {
+      case EINTR:
+      case EAGAIN:
+      case ECONNABORTED:
+      case EPROTO:
+      case EPERM:
+      case ENETDOWN:
+      case ENOPROTOOPT:
+      case EHOSTDOWN:
+      case ENONET:
+      case EHOSTUNREACH:
+      case EOPNOTSUPP:
+      case ENETUNREACH:
+        continue;  // that one connection failed; the next may not
+      case EBADF:
+      case EINVAL:
+      case ENOTSOCK:
+        Log(spdlog::level::err, "accept loop stopped: the listener is gone",
+            {{"listener", what}, {"error", strerror(err)}});
+        return -1;
+      default:
+        break;
+    }
+    failures++;
+    const auto now = Clock::now();
+    if (now - last_log >= std::chrono::seconds(10)) {
+      Log(spdlog::level::err, "accept failed; retrying (logged at most every 10 s)",
+          {{"listener", what}, {"error", strerror(err)}, {"failures", std::to_string(failures)}});
+      last_log = now;
+      failures = 0;
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::seconds(1));
+  }
+  return -1;
 }
 
 }  // namespace redge::net

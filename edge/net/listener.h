@@ -4,6 +4,9 @@
 // Thread-safety: a free function; the returned descriptor belongs to the caller.
 #pragma once
 
+#include <sys/socket.h>
+
+#include <atomic>
 #include <string>
 
 #include "store/status.h"
@@ -17,5 +20,16 @@ struct Listening {
 
 // `what` names the listener in error messages ("RESP", "HTTP").
 store::Result<Listening> ListenTcp(const std::string& host, int port, const std::string& what);
+
+// The accept loops' step: waits for and accepts one connection on the blocking listener
+// `listen_fd` (the new socket is non-blocking and close-on-exec) and returns it, or -1
+// once `stopping` is set or the listener itself is gone (EBADF, EINVAL, ENOTSOCK: logged
+// unless stopping). Everything else is retried, never a reason to stop accepting:
+// network errors of a pending connection (ECONNABORTED, EPROTO, EPERM from a firewall,
+// ...) at once; running out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM)
+// and anything unexpected after a pause (10 ms, doubling to 1 s while it lasts), logged
+// at most once per 10 s with a count. Call from one thread per listener.
+int AcceptConnection(int listen_fd, const std::atomic<bool>& stopping, sockaddr_storage* peer,
+                     const char* what);
 
 }  // namespace redge::net

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 
+#include "edge/resp/connection.h"
+#include "edge/resp/server.h"
 #include "store/strings.h"
 
 namespace redge::resp {
@@ -32,6 +35,7 @@ void RegisterSetCommands();
 void RegisterZSetCommands();
 void RegisterScriptingCommands();
 void RegisterStreamCommands();
+void RegisterAdminCommands();
 
 void RegisterAllCommands() {
   static std::once_flag once;
@@ -48,6 +52,7 @@ void RegisterAllCommands() {
     RegisterZSetCommands();
     RegisterScriptingCommands();
     RegisterStreamCommands();
+    RegisterAdminCommands();
   });
 }
 
@@ -67,6 +72,56 @@ std::vector<const CommandSpec*> AllCommands() {
   std::vector<const CommandSpec*> out;
   for (auto& [name, spec] : Table()) out.push_back(&spec);
   return out;
+}
+
+std::vector<std::string> RedactedArgv(const std::vector<std::string>& argv) {
+  std::vector<std::string> out = argv;
+  if (out.empty()) return out;
+  const std::string cmd = ToLower(out[0]);
+  auto redact = [&](size_t i) {
+    if (i < out.size()) out[i] = "(redacted)";
+  };
+  if (cmd == "auth") {
+    for (size_t i = 1; i < out.size(); ++i) redact(i);
+  } else if (cmd == "hello") {
+    for (size_t i = 1; i + 2 < out.size(); ++i) {
+      if (EqualsIgnoreCase(out[i], "auth")) {
+        redact(i + 1);
+        redact(i + 2);
+        break;
+      }
+    }
+  } else if (cmd == "acl" && out.size() > 1 && EqualsIgnoreCase(out[1], "setuser")) {
+    for (size_t i = 3; i < out.size(); ++i) redact(i);
+  } else if (cmd == "config" && out.size() > 1 && EqualsIgnoreCase(out[1], "set")) {
+    for (size_t i = 2; i + 1 < out.size(); i += 2) {
+      if (EqualsIgnoreCase(out[i], "requirepass") || EqualsIgnoreCase(out[i], "masterauth")) {
+        redact(i + 1);
+      }
+    }
+  } else if (cmd == "migrate") {
+    for (size_t i = 6; i < out.size(); ++i) {
+      if (EqualsIgnoreCase(out[i], "auth")) {
+        redact(i + 1);
+      } else if (EqualsIgnoreCase(out[i], "auth2")) {
+        redact(i + 1);
+        redact(i + 2);
+      }
+    }
+  }
+  return out;
+}
+
+void RunHandler(const CommandSpec& spec, CommandContext& ctx) {
+  const auto t0 = std::chrono::steady_clock::now();
+  spec.handler(ctx);
+  const int64_t us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  // EXEC is not logged, the commands it ran are (Redis's skip_slowlog flag).
+  if (std::string_view(spec.name) == "exec") return;
+  SlowLog& log = ctx.server.slowlog();
+  if (log.Slow(us)) log.Record(RedactedArgv(ctx.argv), us, ctx.conn.peer(), ctx.conn.name());
 }
 
 std::string ToLower(std::string_view s) {
@@ -132,6 +187,46 @@ void ReplySyntaxError(CommandContext& ctx) { ctx.reply.Error("ERR syntax error")
 
 void ReplyArityError(CommandContext& ctx) {
   ctx.reply.Error("ERR wrong number of arguments for '" + ToLower(ctx.argv[0]) + "' command");
+}
+
+std::string UpperCase(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+void WriteHelp(ReplyWriter& w, std::string_view command, const std::vector<std::string>& lines) {
+  w.ArrayHeader(static_cast<int64_t>(lines.size()) + 3);
+  w.Simple(UpperCase(command) + " <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  for (const auto& l : lines) w.Simple(l);
+  w.Simple("HELP");
+  w.Simple("    Prints this help.");
+}
+
+std::string SubcommandSyntaxError(const CommandContext& ctx) {
+  return "ERR unknown subcommand or wrong number of arguments for '" + ctx.argv[1].substr(0, 128) +
+         "'. Try " + UpperCase(ctx.argv[0]) + " HELP.";
+}
+
+void ReplySubcommandSyntaxError(CommandContext& ctx) {
+  ctx.reply.Error(SubcommandSyntaxError(ctx));
+}
+
+std::string CheckSubcommand(CommandContext& ctx, const std::vector<Subcommand>& table) {
+  std::string sub = ToLower(ctx.argv[1]);
+  for (const auto& s : table) {
+    if (sub != s.name) continue;
+    const int argc = static_cast<int>(ctx.argv.size());
+    if ((s.arity > 0 && argc != s.arity) || (s.arity < 0 && argc < -s.arity)) {
+      ctx.reply.Error("ERR wrong number of arguments for '" + ToLower(ctx.argv[0]) + "|" + sub +
+                      "' command");
+      return "";
+    }
+    return sub;
+  }
+  ctx.reply.Error("ERR unknown subcommand '" + ctx.argv[1].substr(0, 128) + "'. Try " +
+                  UpperCase(ctx.argv[0]) + " HELP.");
+  return "";
 }
 
 }  // namespace redge::resp

@@ -45,6 +45,10 @@ struct CommandContext {
   ReplyWriter& reply;
   store::Txn* txn = nullptr;  // set for kTxn commands
   bool in_exec = false;       // running inside EXEC: blocking commands must not block
+  // Called from a Lua script (redis.call). in_exec is set too; commands Redis refuses in
+  // scripts only with some options check this (XREAD BLOCK: "... is not allowed with
+  // BLOCK option from scripts").
+  bool in_script = false;
 };
 
 using CommandHandler = void (*)(CommandContext& ctx);
@@ -66,6 +70,13 @@ void RegisterCommands(const std::vector<CommandSpec>& specs);
 const CommandSpec* FindCommand(std::string_view name);
 // Every registered command, sorted by name.
 std::vector<const CommandSpec*> AllCommands();
+// The arguments as MONITOR and SLOWLOG show them: credentials replaced by "(redacted)"
+// (every AUTH argument, HELLO's after AUTH, ACL SETUSER's rules, CONFIG SET's
+// requirepass/masterauth values, MIGRATE's AUTH/AUTH2), as Redis 7.0 redacts them.
+std::vector<std::string> RedactedArgv(const std::vector<std::string>& argv);
+// Runs spec.handler(ctx), timing it for the slow log (SLOWLOG): the one place handlers
+// of client commands are called from.
+void RunHandler(const CommandSpec& spec, CommandContext& ctx);
 // Registers every group of edge/resp/*_commands.cc (idempotent).
 void RegisterAllCommands();
 
@@ -84,5 +95,21 @@ void ReplyBulkOrNull(CommandContext& ctx, const store::Result<std::string>& r);
 void ReplySyntaxError(CommandContext& ctx);
 // "ERR wrong number of arguments for '<name>' command".
 void ReplyArityError(CommandContext& ctx);
+
+std::string UpperCase(std::string_view s);
+// addReplyHelp: "<CMD> <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", the
+// lines, then HELP's own two lines, as status replies.
+void WriteHelp(ReplyWriter& w, std::string_view command, const std::vector<std::string>& lines);
+// "ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP."
+std::string SubcommandSyntaxError(const CommandContext& ctx);
+void ReplySubcommandSyntaxError(CommandContext& ctx);
+// A container command's subcommand table check (Redis's processCommand): unknown
+// subcommand or wrong arity get Redis's errors; returns the lower-case subcommand or ""
+// after writing the error.
+struct Subcommand {
+  const char* name;
+  int arity;
+};
+std::string CheckSubcommand(CommandContext& ctx, const std::vector<Subcommand>& table);
 
 }  // namespace redge::resp

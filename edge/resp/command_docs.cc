@@ -173,6 +173,15 @@ const std::map<std::string, std::string, std::less<>>& Syntax() {
        "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] "
        "[AGGREGATE SUM|MIN|MAX]"},
       {"zdiffstore", "destination numkeys key [key ...]"},
+      // scripting
+      {"eval", "script numkeys [key [key ...]] [arg [arg ...]]"},
+      {"evalsha", "sha1 numkeys [key [key ...]] [arg [arg ...]]"},
+      {"eval_ro", "script numkeys [key [key ...]] [arg [arg ...]]"},
+      {"evalsha_ro", "sha1 numkeys [key [key ...]] [arg [arg ...]]"},
+      {"fcall", "function numkeys [key [key ...]] [arg [arg ...]]"},
+      {"fcall_ro", "function numkeys [key [key ...]] [arg [arg ...]]"},
+      {"script", "subcommand [argument ...]"},
+      {"function", "subcommand [argument ...]"},
       // pubsub
       {"subscribe", "channel [channel ...]"},
       {"psubscribe", "pattern [pattern ...]"},
@@ -194,6 +203,28 @@ const std::map<std::string, std::string, std::less<>>& Syntax() {
       {"discard", ""},
       {"watch", "key [key ...]"},
       {"unwatch", ""},
+      // streams
+      {"xadd",
+       "key [NOMKSTREAM] [MAXLEN|MINID [=|~] threshold [LIMIT count]] *|id field value "
+       "[field value ...]"},
+      {"xrange", "key start end [COUNT count]"},
+      {"xrevrange", "key end start [COUNT count]"},
+      {"xlen", "key"},
+      {"xdel", "key id [id ...]"},
+      {"xtrim", "key MAXLEN|MINID [=|~] threshold [LIMIT count]"},
+      {"xsetid", "key last-id [ENTRIESADDED entries-added] [MAXDELETEDID max-deleted-id]"},
+      {"xread", "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]"},
+      {"xreadgroup",
+       "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] "
+       "id [id ...]"},
+      {"xgroup", "subcommand [argument ...]"},
+      {"xack", "key group id [id ...]"},
+      {"xpending", "key group [[IDLE min-idle-time] start end count [consumer]]"},
+      {"xclaim",
+       "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] "
+       "[RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]"},
+      {"xautoclaim", "key group consumer min-idle-time start [COUNT count] [JUSTID]"},
+      {"xinfo", "subcommand [argument ...]"},
   };
   return kSyntax;
 }

@@ -10,6 +10,7 @@
 
 #include "edge/log.h"
 #include "edge/net/socket_io.h"
+#include "edge/resp/lua_engine.h"
 #include "edge/resp/server.h"
 #include "store/encoding.h"
 
@@ -20,6 +21,13 @@ constexpr size_t kReadChunk = 64 * 1024;
 // Stop turning queued pub/sub messages into output while this much is unsent; the
 // broker's per-subscriber limit then applies to a client that does not read.
 constexpr size_t kPubSubDrainHighWater = 256 * 1024;
+// Backpressure: while this much output is unsent, the connection neither reads its socket
+// nor runs the commands it already has (a client that pipelines 20,000 GETs without
+// reading their replies costs this plus one batch of replies, not all of them). Reading
+// resumes once the client has taken enough.
+constexpr size_t kInputPauseOutputBytes = 256 * 1024;
+// An output buffer that grew past this is freed, not kept, once everything is sent.
+constexpr size_t kKeepOutputCapacity = 64 * 1024;
 
 std::string SockName(int fd, bool peer) {
   sockaddr_storage ss{};
@@ -65,7 +73,20 @@ void Connection::Start() {
   self_ = shared_from_this();
   Log(spdlog::level::debug, "resp client connected",
       {{"peer", peer_}, {"id", std::to_string(id_)}});
-  loop_->Watch(fd_, EPOLLIN | EPOLLRDHUP, this);
+  events_ = EPOLLIN | EPOLLRDHUP;
+  loop_->Watch(fd_, events_, this);
+  if (net::OutputBudget* budget = server_->options().output_budget) {
+    std::weak_ptr<Connection> weak = weak_from_this();
+    net::EventLoop* loop = loop_;
+    budget_ = budget->Register([weak, loop] {
+      loop->Post([weak] {
+        if (auto c = weak.lock(); c && !c->closed_) {
+          c->server_->stats().output_limit_disconnections++;
+          c->Close();
+        }
+      });
+    });
+  }
 }
 
 void Connection::OnEvents(uint32_t events) {
@@ -169,12 +190,17 @@ bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSp
   int argc = static_cast<int>(argv.size());
   if ((s->arity > 0 && argc != s->arity) || (s->arity < 0 && argc < -s->arity)) return false;
   if (protocol_ == 2 && has_subscriptions() && !(s->flags & kPubSubCtx)) return false;
+  if (server_->scripting().ScriptRunning()) return false;  // Dispatch may answer BUSY
   return true;
 }
 
 void Connection::ProcessInput() {
   std::vector<std::string> argv;
   while (!closed_ && !waiting_ && !blocked() && !close_after_reply_) {
+    if (out_.size() - out_pos_ >= kInputPauseOutputBytes) {
+      input_paused_ = true;  // FlushOutput resumes once the client has read enough
+      break;
+    }
     argv.clear();
     if (stashed_) {
       argv = std::move(*stashed_);
@@ -195,6 +221,12 @@ void Connection::ProcessInput() {
         CloseAfterReply();
         break;
       }
+    }
+    if (IsHttpRequestLine(argv)) {
+      server_->stats().cross_protocol_closes++;
+      LogCrossProtocolAttempt(peer_);
+      Close();  // nothing of the request runs, and no reply is sent
+      return;
     }
     const CommandSpec* spec = nullptr;
     if (Batchable(argv, &spec)) {
@@ -262,7 +294,7 @@ void Connection::CommitGroup(RespServer* server, net::EventLoop* loop,
           ReplyWriter w(&p.reply, p.protocol);
           for (auto& cmd : p.commands) {
             CommandContext ctx{*p.conn, *server, cmd.argv, w, &txn};
-            cmd.spec->handler(ctx);
+            RunHandler(*cmd.spec, ctx);
           }
         }
       },
@@ -297,7 +329,7 @@ void Connection::FlushBatch() {
         ReplyWriter w(reply.get(), self->protocol_);
         for (auto& c : *commands) {
           CommandContext ctx{*self, *self->server_, c.argv, w, &txn};
-          c.spec->handler(ctx);
+          RunHandler(*c.spec, ctx);
         }
       },
       reply, commands->size());
@@ -346,6 +378,12 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
                   "in this context");
     return spec;
   }
+  // Past lua-time-limit, a running script leaves other clients only a few commands.
+  if (auto busy = server_->scripting().BusyError(argv)) {
+    writer_.Error(*busy);
+    if (in_multi_) multi_dirty_ = true;
+    return spec;
+  }
   if (in_multi_ && !(spec->flags & kNoMulti)) {
     queued_.push_back(std::move(argv));
     writer_.Simple("QUEUED");
@@ -366,7 +404,7 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
   }
   if (!(spec.flags & kTxn)) {
     CommandContext ctx{*this, *server_, argv, writer_};
-    spec.handler(ctx);
+    RunHandler(spec, ctx);
     return;
   }
   // A store command: the reply is held until the batch is durable (fsync=always may
@@ -377,13 +415,14 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
       [spec = &spec, argv = std::move(argv), reply, self = shared_from_this()](store::Txn& txn) {
         ReplyWriter w(reply.get(), self->protocol_);
         CommandContext ctx{*self, *self->server_, argv, w, &txn};
-        spec->handler(ctx);
+        RunHandler(*spec, ctx);
       },
       reply);
 }
 
 void Connection::RunInStore(std::function<void(store::Txn&)> body,
-                            std::shared_ptr<std::string> reply, size_t replies) {
+                            std::shared_ptr<std::string> reply, size_t replies,
+                            store::ExecMode mode) {
   waiting_ = true;
   std::weak_ptr<Connection> weak = weak_from_this();
   net::EventLoop* loop = loop_;
@@ -394,7 +433,8 @@ void Connection::RunInStore(std::function<void(store::Txn&)> body,
     body(txn);
   };
   server_->store().ExecAsync(
-      db_, std::move(labeled), [weak, loop, reply, proto, replies, suppress](store::Status s) {
+      db_, std::move(labeled),
+      [weak, loop, reply, proto, replies, suppress](store::Status s) {
         if (suppress) reply->clear();
         if (!s.ok()) {
           // Nothing of the batch was written: every command of it gets the error.
@@ -416,7 +456,8 @@ void Connection::RunInStore(std::function<void(store::Txn&)> body,
             if (auto c = weak.lock()) c->Resume();
           });
         }
-      });
+      },
+      mode);
 }
 
 Connection::Completion Connection::Suspend() {
@@ -463,6 +504,14 @@ void Connection::ExecMulti() {
     return;
   }
   auto queued = std::make_shared<std::vector<std::vector<std::string>>>(std::move(queued_));
+  // A transaction with a script runs alone on the store's writer thread, like EVAL.
+  store::ExecMode mode = store::ExecMode::kInlineOrQueue;
+  for (const auto& argv : *queued) {
+    const CommandSpec* spec = FindCommand(argv[0]);
+    if (spec && (spec->flags & kNoScript) && spec->group == std::string_view("scripting")) {
+      mode = store::ExecMode::kExclusive;
+    }
+  }
   auto watched = watched_;
   in_multi_ = false;
   queued_.clear();
@@ -485,11 +534,11 @@ void Connection::ExecMulti() {
         for (auto& argv : *queued) {
           const CommandSpec* spec = FindCommand(argv[0]);
           CommandContext ctx{*c, *c->server_, argv, w, &txn, /*in_exec=*/true};
-          spec->handler(ctx);
+          RunHandler(*spec, ctx);
           w.set_protocol(c->protocol_);  // HELLO inside MULTI changes it for later replies
         }
       },
-      reply);
+      reply, 1, mode);
   UnwatchAll();
 }
 
@@ -517,7 +566,7 @@ store::Subscriber& Connection::subscriber() {
     std::weak_ptr<Connection> weak = weak_from_this();
     net::EventLoop* loop = loop_;
     auto sub =
-        server_->store().pubsub().NewSubscriber(server_->pubsub_output_limit.load(), [weak, loop] {
+        server_->store().pubsub().NewSubscriber(server_->output_limits().pubsub.hard, [weak, loop] {
           auto c = weak.lock();
           if (!c || c->drain_scheduled_.exchange(true)) return;
           loop->Post([weak] {
@@ -541,7 +590,10 @@ void Connection::DrainPubSub() {
     Close();
     return;
   }
-  if (out_.size() - out_pos_ >= kPubSubDrainHighWater) return;  // resumes in OnWritable
+  if (out_.size() - out_pos_ >= kPubSubDrainHighWater) {
+    CheckOutputLimits();  // the queue grew: limits and the output budget see it now
+    return;               // resumes in OnWritable
+  }
   for (auto& m : subscriber_->Drain()) {
     if (m.pattern.empty()) {
       writer_.PushHeader(3);
@@ -726,26 +778,36 @@ void Connection::FlushOutput() {
     out_.erase(0, out_pos_);
     out_pos_ = 0;
   }
-  omem_ = static_cast<int64_t>(out_.size() - out_pos_);
-  // A subscriber whose socket does not drain is cut off at the same limit as its queue.
-  if (subscriber_ && out_.size() - out_pos_ > server_->pubsub_output_limit.load()) {
-    server_->stats().output_limit_disconnections++;
-    Close();
-    return;
+  if (out_pos_ == out_.size() && out_.capacity() > kKeepOutputCapacity) {
+    std::string().swap(out_);  // a burst of output must not pin its memory
+  }
+  if (CheckOutputLimits()) return;
+  if (input_paused_ && out_.size() - out_pos_ < kInputPauseOutputBytes) {
+    input_paused_ = false;
+    // Commands may already be parsed and waiting: run them from the loop, not from inside
+    // whatever called FlushOutput.
+    std::weak_ptr<Connection> weak = weak_from_this();
+    loop_->Post([weak] {
+      if (auto c = weak.lock()) c->Resume();
+    });
   }
   UpdateInterest();
 }
 
 void Connection::UpdateInterest() {
-  bool need = out_pos_ < out_.size();
-  if (need == want_write_) return;
-  want_write_ = need;
-  loop_->Modify(fd_, EPOLLIN | EPOLLRDHUP | (need ? EPOLLOUT : 0u), this);
+  // EPOLLRDHUP stays on while input is paused: a client that leaves is noticed at once.
+  uint32_t events =
+      EPOLLRDHUP | (input_paused_ ? 0u : EPOLLIN) | (out_pos_ < out_.size() ? EPOLLOUT : 0u);
+  if (events == events_) return;
+  events_ = events;
+  loop_->Modify(fd_, events, this);
 }
 
 void Connection::Close() {
   if (closed_) return;
   closed_ = true;
+  // Gone from CLIENT LIST before the peer can see the socket close.
+  server_->Unregister(id_);
   if (blocked_id_ != 0) server_->store().CancelBlockedPop(blocked_id_);
   FinishBlock();
   loop_->Unwatch(fd_);
@@ -756,7 +818,15 @@ void Connection::Close() {
     subscriber_->Close();
     server_->stats().pubsub_clients--;
   }
-  server_->Unregister(id_);
+  budget_.reset();
+  // Nothing more is sent or run: give the buffers back now, not when the last task
+  // naming this connection has run.
+  std::string().swap(out_);
+  out_pos_ = 0;
+  parser_ = RequestParser(server_->options().limits);
+  std::vector<PendingCommand>().swap(batch_);
+  stashed_.reset();
+  std::vector<std::vector<std::string>>().swap(queued_);
   Log(spdlog::level::debug, "resp client disconnected",
       {{"peer", peer_}, {"id", std::to_string(id_)}});
   // Keep this object alive until the loop finishes the current batch of events, which

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "edge/net/event_loop.h"
+#include "edge/net/output_budget.h"
 #include "edge/resp/command.h"
 #include "edge/resp/protocol.h"
 #include "store/pubsub.h"
@@ -79,6 +80,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
 
   // Closes after the pending replies are written (QUIT, protocol errors, CLIENT KILL).
   void CloseAfterReply() { close_after_reply_ = true; }
+  // Sends the error `line` as the reply of the current command after `delay`; until
+  // then the connection runs nothing more (a failed AUTH held by the AuthThrottle).
+  void HoldErrorReply(std::chrono::milliseconds delay, std::string line);
 
   // MULTI state.
   bool in_multi() const { return in_multi_; }
@@ -140,7 +144,7 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void RunCommand(const CommandSpec& spec, std::vector<std::string>& argv);
   // Runs `body` in a store transaction; `reply` (filled by body) is sent once durable.
   void RunInStore(std::function<void(store::Txn&)> body, std::shared_ptr<std::string> reply,
-                  size_t replies = 1);
+                  size_t replies = 1, store::ExecMode mode = store::ExecMode::kInlineOrQueue);
   // Pipelined store commands are gathered and run as one store write (one WAL append and,
   // under fsync=always, one sync wait) instead of one per command.
   bool Batchable(const std::vector<std::string>& argv, const CommandSpec** spec);
@@ -166,6 +170,13 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   // Parks the connection on the waiter that `submit` registers with the store.
   void BlockWith(const std::function<uint64_t(store::PopCallback)>& submit, int64_t timeout_ms,
                  PopFormatter format, bool timeout_null_array);
+  // A command named POST or Host: (an HTTP request sent to the RESP port).
+  static bool IsHttpRequestLine(const std::vector<std::string>& argv);
+  static void LogCrossProtocolAttempt(const std::string& peer);
+  // Applies client-output-buffer-limit (class pubsub while subscribed, else normal) to
+  // the unsent output plus queued pub/sub messages; closes the client and returns true
+  // when it is over.
+  bool CheckOutputLimits();
 
   RespServer* server_;
   net::EventLoop* loop_;
@@ -176,7 +187,10 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   uint64_t id_;
   bool closed_ = false;
   bool close_after_reply_ = false;
-  bool want_write_ = false;
+  uint32_t events_ = 0;        // the epoll interest registered now
+  bool input_paused_ = false;  // backpressure: too much unsent output (connection.cc)
+  std::chrono::steady_clock::time_point soft_limit_since_{};
+  net::OutputBudget::Handle budget_;  // this client's share of --output-buffer-budget
   RequestParser parser_;
   std::string out_;
   size_t out_pos_ = 0;

@@ -1,6 +1,7 @@
 // Connection commands: PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT.
 #include <algorithm>
 
+#include "edge/auth_guard.h"
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
 #include "edge/resp/server.h"
@@ -25,9 +26,19 @@ void Ping(CommandContext& ctx) {
 void Echo(CommandContext& ctx) { ctx.reply.Bulk(ctx.argv[1]); }
 
 bool CheckPassword(CommandContext& ctx, const std::string& user, const std::string& pass) {
-  std::string required = ctx.server.requirepass();
-  if (user != "default" || pass != required) {
-    ctx.reply.Error("WRONGPASS invalid username-password pair or user is disabled.");
+  static constexpr char kWrongPass[] =
+      "WRONGPASS invalid username-password pair or user is disabled.";
+  // Constant time, and the user name checked after the password, so neither comparison
+  // ends early on what a guesser sent.
+  const bool pass_ok = SecretEquals(pass, ctx.server.requirepass());
+  if (!pass_ok || user != "default") {
+    auto hold = ctx.server.auth_throttle().Failed(
+        ctx.conn.peer(), user != "default" ? "unknown user" : "wrong password");
+    if (hold.count() > 0 && ctx.txn == nullptr) {
+      ctx.conn.HoldErrorReply(hold, kWrongPass);
+    } else {
+      ctx.reply.Error(kWrongPass);
+    }
     return false;
   }
   ctx.conn.set_authenticated(true);

@@ -17,14 +17,17 @@
 #include "edge/net/listener.h"
 #include "edge/resp/command.h"
 #include "edge/resp/connection.h"
+#include "edge/resp/lua_engine.h"
+#include "edge/resp/stream_util.h"
 
 namespace redge::resp {
 
 RespServer::RespServer(store::Store* store, RespOptions options)
-    : pubsub_output_limit(options.pubsub_output_limit),
-      store_(store),
+    : store_(store),
       options_(std::move(options)),
-      requirepass_(options_.requirepass) {
+      scripting_(std::make_unique<ScriptEngine>(options_.version)),
+      requirepass_(options_.requirepass),
+      output_limits_(options_.output_limits) {
   RegisterAllCommands();
   InitConfig();
 }
@@ -45,10 +48,7 @@ void RespServer::InitConfig() {
   config_.SetInitial("proto-max-bulk-len", std::to_string(o.limits.max_bulk_len));
   config_.SetInitial("client-query-buffer-limit", std::to_string(o.limits.max_query_buffer));
   config_.SetInitial("io-threads", std::to_string(o.io_threads));
-  const std::string limit = std::to_string(o.pubsub_output_limit);
-  config_.SetInitial(
-      "client-output-buffer-limit",
-      "normal 0 0 0 slave 268435456 67108864 60 pubsub " + limit + " " + limit + " 0");
+  config_.SetInitial("client-output-buffer-limit", FormatOutputLimits(o.output_limits));
   config_.OnSet("requirepass", [this](const std::string& v, bool apply) {
     if (apply) set_requirepass(v);
     return std::string();
@@ -57,15 +57,31 @@ void RespServer::InitConfig() {
     if (apply) store_->SetKeyspaceEvents(v);
     return std::string();
   });
-  config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
-    // The value is normalised: "normal H S T slave H S T pubsub H S T".
-    if (apply) {
-      auto pos = v.find("pubsub ");
-      if (pos != std::string::npos) {
-        pubsub_output_limit = std::stoull(v.substr(pos + 7));
-      }
-    }
+  // lua-time-limit is its alias: one value, read by the scripting engine.
+  config_.OnSet("busy-reply-threshold", [this](const std::string& v, bool apply) {
+    if (apply) scripting_->set_busy_threshold_ms(std::stoll(v));
     return std::string();
+  });
+  // Stream node sizes: read by XADD and trimming (edge/resp/stream_util.h).
+  config_.OnSet("stream-node-max-entries", [](const std::string& v, bool apply) {
+    return apply ? streams::SetNodeMaxEntries(v) : std::string();
+  });
+  config_.OnSet("stream-node-max-bytes", [](const std::string& v, bool apply) {
+    return apply ? streams::SetNodeMaxBytes(v) : std::string();
+  });
+  config_.OnSet("slowlog-log-slower-than", [this](const std::string& v, bool apply) {
+    if (apply) slowlog_.set_threshold_us(std::stoll(v));
+    return std::string();
+  });
+  config_.OnSet("slowlog-max-len", [this](const std::string& v, bool apply) {
+    if (apply) slowlog_.set_max_len(std::stoll(v));
+    return std::string();
+  });
+  config_.OnSet("client-output-buffer-limit", [this](const std::string& v, bool apply) {
+    OutputLimits limits = output_limits();
+    std::string err = ParseOutputLimits(v, &limits);
+    if (err.empty() && apply) set_output_limits(limits);
+    return err;
   });
 }
 
@@ -91,6 +107,16 @@ void RespServer::set_requirepass(std::string p) {
   requirepass_ = std::move(p);
 }
 
+OutputLimits RespServer::output_limits() const {
+  std::lock_guard lock(config_mu_);
+  return output_limits_;
+}
+
+void RespServer::set_output_limits(const OutputLimits& limits) {
+  std::lock_guard lock(config_mu_);
+  output_limits_ = limits;
+}
+
 store::Status RespServer::Start() {
   auto listening = net::ListenTcp(options_.host, options_.port, "RESP");
   if (!listening.ok()) return listening.status();
@@ -101,6 +127,8 @@ store::Status RespServer::Start() {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
 
+  // Function libraries are stored: load them now, so a bad one is logged at start.
+  store_->Exec(0, [this](store::Txn& txn) { scripting_->SyncFunctions(txn); });
   store_->SetCommitListener([this](const std::vector<std::string>& touched, int flushed_db) {
     OnCommit(touched, flushed_db);
   });
@@ -137,19 +165,8 @@ void RespServer::CommitDeferred(net::EventLoop* loop) {
 void RespServer::AcceptLoop() {
   while (!stopping_) {
     sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    int fd =
-        accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (stopping_) break;
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno == EMFILE || errno == ENFILE) {
-        // Out of descriptors: back off briefly instead of spinning on accept.
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        continue;
-      }
-      break;
-    }
+    int fd = net::AcceptConnection(listen_fd_, stopping_, &ss, "RESP");
+    if (fd < 0) break;
     stats_.connections_received++;
     if (stats_.connected_clients.load() >= options_.max_clients) {
       static const char kMsg[] = "-ERR max number of clients reached\r\n";
@@ -172,6 +189,8 @@ void RespServer::AcceptLoop() {
 
 void RespServer::Stop() {
   if (stopping_.exchange(true)) return;
+  // A script looping forever must not keep the store's writer (and shutdown) waiting.
+  scripting_->KillForShutdown();
   if (listen_fd_ >= 0) {
     shutdown(listen_fd_, SHUT_RDWR);
     ::close(listen_fd_);
@@ -287,24 +306,13 @@ void RespServer::FeedMonitors(int db, const std::string& addr,
   std::string line = head;
   line += addr;
   line += ']';
-  // Credentials never reach a monitor: every AUTH argument, the two after HELLO's AUTH.
-  size_t redact_from = argv.size(), redact_to = argv.size();
-  if (!argv.empty() && EqualsIgnoreCase(argv[0], "auth")) redact_from = 1;
-  if (!argv.empty() && EqualsIgnoreCase(argv[0], "hello")) {
-    for (size_t i = 1; i + 2 < argv.size(); ++i) {
-      if (EqualsIgnoreCase(argv[i], "auth")) {
-        redact_from = i + 1;
-        redact_to = i + 3;
-        break;
-      }
-    }
-  }
-  for (size_t i = 0; i < argv.size(); ++i) {
+  // Credentials never reach a monitor (RedactedArgv).
+  for (const auto& arg : RedactedArgv(argv)) {
     line += ' ';
-    if (i >= redact_from && i < redact_to) {
+    if (arg == "(redacted)") {
       line += "\"(redacted)\"";
     } else {
-      AppendRepr(&line, argv[i]);
+      AppendRepr(&line, arg);
     }
   }
   line += "\r\n";

@@ -25,9 +25,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "edge/auth_guard.h"
 #include "edge/net/event_loop.h"
+#include "edge/net/output_budget.h"
 #include "edge/resp/config_table.h"
+#include "edge/resp/output_limits.h"
 #include "edge/resp/protocol.h"
+#include "edge/resp/slowlog.h"
 #include "store/status.h"
 #include "store/store.h"
 
@@ -38,6 +42,7 @@ class MetricsRegistry;
 namespace redge::resp {
 
 class Connection;
+class ScriptEngine;
 
 struct RespOptions {
   std::string host = "127.0.0.1";
@@ -45,7 +50,10 @@ struct RespOptions {
   std::string requirepass;
   int io_threads = 2;
   ParserLimits limits;
-  size_t pubsub_output_limit = 32u << 20;  // Redis's client-output-buffer-limit pubsub
+  OutputLimits output_limits;  // client-output-buffer-limit
+  // The process-wide budget of unsent output (shared with HTTP); null = none. Must
+  // outlive the server.
+  net::OutputBudget* output_budget = nullptr;
   int max_clients = 10000;
   // What INFO/HELLO report as redis_version: the Redis release whose behaviour redge
   // follows (clients such as BullMQ and RQ check it).
@@ -63,6 +71,7 @@ struct RespStats {
   std::atomic<int64_t> rejected_connections{0};
   std::atomic<int64_t> protocol_errors{0};
   std::atomic<int64_t> output_limit_disconnections{0};
+  std::atomic<int64_t> cross_protocol_closes{0};  // "POST" / "Host:" as a command
   std::atomic<int64_t> net_input_bytes{0};
   std::atomic<int64_t> net_output_bytes{0};
   std::atomic<int64_t> keyspace_hits{0};
@@ -111,13 +120,20 @@ class RespServer {
   void Watch(Connection* c, const std::string& meta_key);
   void UnwatchAll(Connection* c, const std::vector<std::string>& meta_keys);
 
+  // Lua scripting and functions (EVAL, FUNCTION, FCALL).
+  ScriptEngine& scripting() { return *scripting_; }
+
   // CONFIG GET/SET (every Redis 7.0 parameter; hooks make redge's own take effect).
   ConfigTable& config() { return config_; }
+  SlowLog& slowlog() { return slowlog_; }
 
   // CONFIG SET-able settings.
-  std::atomic<size_t> pubsub_output_limit;
+  OutputLimits output_limits() const;
+  void set_output_limits(const OutputLimits& limits);
   std::string requirepass() const;
   void set_requirepass(std::string p);
+  // Failed AUTH / HELLO AUTH per peer address: backoff and rate-limited logs.
+  AuthThrottle& auth_throttle() { return auth_throttle_; }
 
  private:
   void AcceptLoop();
@@ -126,6 +142,7 @@ class RespServer {
 
   store::Store* store_;
   RespOptions options_;
+  std::unique_ptr<ScriptEngine> scripting_;
   RespStats stats_;
   int listen_fd_ = -1;
   int port_ = 0;
@@ -154,6 +171,9 @@ class RespServer {
   mutable std::mutex config_mu_;
   std::string requirepass_;
   ConfigTable config_;
+  SlowLog slowlog_;
+  OutputLimits output_limits_;
+  AuthThrottle auth_throttle_{"resp"};
 };
 
 }  // namespace redge::resp

@@ -9,7 +9,9 @@
 #include "edge/resp/command.h"
 #include "edge/resp/command_docs.h"
 #include "edge/resp/connection.h"
+#include "edge/resp/lua_engine.h"
 #include "edge/resp/server.h"
+#include "edge/resp/stream_util.h"
 #include "store/glob.h"
 
 namespace redge::resp {
@@ -76,8 +78,10 @@ std::string InfoSection(CommandContext& ctx, const std::string& name) {
     num("used_memory_rss", rss);
     line("used_memory_rss_human", Human(rss));
     num("maxmemory", 0);
+    line("maxmemory_human", "0B");
     line("maxmemory_policy", "noeviction");
     line("mem_allocator", "libc");
+    s += ctx.server.scripting().InfoMemory();
   } else if (name == "persistence") {
     s = "# Persistence\r\n";
     num("loading", 0);
@@ -140,7 +144,11 @@ void Info(CommandContext& ctx) {
   ctx.reply.Verbatim("txt", out);
 }
 
-void DbSize(CommandContext& ctx) { ctx.reply.Integer(ctx.server.store().DbSize(ctx.conn.db())); }
+void DbSize(CommandContext& ctx) {
+  // Inside a script after SELECT, the transaction's database is the script's.
+  const int db = ctx.txn ? ctx.txn->db() : ctx.conn.db();
+  ctx.reply.Integer(ctx.server.store().DbSize(db));
+}
 
 bool FlushMode(CommandContext& ctx) {
   if (ctx.argv.size() > 2) {
@@ -296,6 +304,7 @@ void Command(CommandContext& ctx) {
     if (!c) return ctx.reply.Error("ERR Invalid command specified");
     std::vector<std::string> keys;
     int argc = static_cast<int>(ctx.argv.size()) - 2;
+    if (ScriptCommandKeys(ctx.argv, 2, &keys)) return ctx.reply.BulkArray(keys);
     if (c->first_key > 0) {
       int last = c->last_key < 0 ? argc + c->last_key : c->last_key;
       for (int i = c->first_key; i <= last && i < argc; i += std::max(1, c->step)) {

@@ -193,3 +193,19 @@ def wait_until(pred, what, proxy, timeout=WAIT_S):
             raise AssertionError(f"timed out after {timeout}s waiting for {what}; proxy: "
                                  f"{proxy.stats()}; last requests: {proxy.requests[-10:]}")
         time.sleep(0.05)
+
+
+def test_watch_ends_when_the_job_is_deleted(page, proxy, worker):
+    """FLUSHALL over RESP while watched: the stream's `gone` event ends the watch."""
+    w = worker()
+    open_test_page(page, proxy)
+    job = start_job(page, "browser", {"prompt": "deleted"})
+    _, envelope = w.brpop("redge:queue:browser", timeout=WAIT_S)
+    assert json.loads(envelope)["id"] == job["id"]
+    wait_state(page, lambda s: [e["event"] for e in s["events"]] == ["queued", "started"],
+               "queued and started")
+    w.flushall()
+    s = wait_state(page, lambda s: s["done"] is not None, "onDone after FLUSHALL")
+    assert s["done"]["state"] == "not_found", s["done"]
+    assert job["id"] in s["done"]["error"], s["done"]
+    assert s["doneCount"] == 1 and s["errors"] == [], s

@@ -243,7 +243,9 @@ def test_command_count_info_docs(redge, r):
 
 
 def test_config_get(redge_factory):
-    server = redge_factory("--proto-max-bulk-len", "2097152")
+    # Few SSE streams, so that 10000 RESP clients fit RLIMIT_NOFILE on any usual machine
+    # (redge lowers maxclients, as Redis does, when the descriptors are not there).
+    server = redge_factory("--proto-max-bulk-len", "2097152", "--sse-max-streams", "100")
     r = server.client()
     assert r.config_get("maxclients") == {"maxclients": "10000"}
     assert r.config_get("databases") == {"databases": "16"}

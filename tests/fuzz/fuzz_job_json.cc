@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "edge/jobs/job_service.h"
+#include "edge/json_input.h"
 #include "store/lists.h"
 #include "store/store.h"
 #include "store/strings.h"
@@ -42,19 +43,11 @@ void Check(bool ok, const char* what) {
   }
 }
 
-// How the HTTP API parses a request body (edge/http/jobs_api.cc BodyJson). Once the
-// depth-bounded helper of edge/json_input.h is on this branch, this is the one line to
-// switch: `return redge::ParseJson(text, out) == redge::JsonError::kNone;`.
+// How the HTTP API parses a request body (edge/http/jobs_api.cc BodyJson): the
+// depth-bounded parser every untrusted JSON goes through (edge/json_input.h).
 bool ParseBody(const std::string& text, json* out) {
-  *out = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return !out->is_discarded();
+  return redge::ParseJson(text, out) == redge::JsonError::kNone;
 }
-
-// Issue 11 (branch i11, DumpJson): a response value that is neither JSON nor UTF-8 is kept
-// as a JSON string, and serializing it throws out of the store transaction (redge
-// terminates). Until that branch is merged the bridge's SET path gets UTF-8 only, so the
-// fuzzer can look past the known defect; set this to true once DumpJson is in.
-constexpr bool kRawResponsesMayBeBinary = false;
 
 struct Env {
   redge::fuzz::TempDir dir{"redge-fuzz-json"};
@@ -184,16 +177,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       txn.set_client("resp-worker");
       store.PublishInTxn(txn, "redge:progress:" + job.id, text);
     });
-    const bool respond = kRawResponsesMayBeBinary || redge::fuzz::ValidUtf8(text);
-    if (respond) {
-      (void)store.Exec(0, [&](redge::store::Txn& txn) {
-        txn.set_client("resp-worker");
-        (void)redge::store::strings::Set(txn, "redge:response:" + job.id, text, {});
-      });
-    }
+    (void)store.Exec(0, [&](redge::store::Txn& txn) {
+      txn.set_client("resp-worker");
+      (void)redge::store::strings::Set(txn, "redge:response:" + job.id, text, {});
+    });
     ReadBack(jobs, job.id);
     Job after;
-    if (respond && jobs.Get(job.id, &after).ok() && after.state == JobState::kRunning) {
+    if (jobs.Get(job.id, &after).ok() && after.state == JobState::kRunning) {
       Check(false, "a job whose holder SET its response is still running");
     }
   }

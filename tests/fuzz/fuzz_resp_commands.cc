@@ -10,9 +10,8 @@
 // after each input a fresh connection gets PONG within 5 s (no deadlock, no stuck loop).
 //
 // To fuzz commands added later, add them to kCommands (with where their timeout is, for
-// blocking ones) and, if they need special arguments, a pool below. Streams and Lua
-// scripting are already listed (kStreamCommands, kScriptCommands, kScripts): until their
-// branches land, redge answers them "unknown command", which is fuzzed too.
+// blocking ones) and, if they need special arguments, a pool below (kScripts holds the
+// Lua bodies EVAL and FUNCTION LOAD get).
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <chrono>
@@ -60,6 +59,19 @@ const Shape kCommands[] = {
     {"TIME"},
     {"CONFIG"},
     {"MONITOR"},
+    {"ROLE"},
+    {"READONLY"},
+    {"READWRITE"},
+    {"SLOWLOG"},
+    {"MEMORY"},
+    {"LATENCY"},
+    {"LOLWUT"},
+    {"SAVE"},
+    {"BGSAVE"},
+    {"BGREWRITEAOF"},
+    {"LASTSAVE"},
+    {"WAIT", kLastArg},
+    // (not SHUTDOWN: it would stop the fuzzing process itself)
     // keys
     {"DEL"},
     {"UNLINK"},
@@ -212,8 +224,7 @@ const Shape kCommands[] = {
     {"BZPOPMIN", kLastArg},
     {"BZPOPMAX", kLastArg},
     {"BZMPOP", kFirstArg},
-    // kStreamCommands (branch streams). XREAD/XREADGROUP: the argument after BLOCK is a
-    // short timeout (see Arg).
+    // streams. XREAD/XREADGROUP: the argument after BLOCK is a short timeout (Command).
     {"XADD"},
     {"XLEN"},
     {"XRANGE"},
@@ -229,7 +240,7 @@ const Shape kCommands[] = {
     {"XAUTOCLAIM"},
     {"XINFO"},
     {"XSETID"},
-    // kScriptCommands (branch lua): script bodies come from kScripts.
+    // scripting: script bodies come from kScripts.
     {"EVAL"},
     {"EVALSHA"},
     {"EVAL_RO"},
@@ -273,19 +284,118 @@ const char* const kNumbers[] = {"0",
                                 "1e400",
                                 "00",
                                 "1.7976931348623157e308"};
-const char* const kWords[] = {
-    "NX",       "XX",      "GT",        "LT",       "CH",         "INCR",      "EX",
-    "PX",       "EXAT",    "PXAT",      "KEEPTTL",  "GET",        "PERSIST",   "WITHSCORES",
-    "LIMIT",    "BYSCORE", "BYLEX",     "REV",      "COUNT",      "MATCH",     "TYPE",
-    "LEFT",     "RIGHT",   "BEFORE",    "AFTER",    "RANK",       "MAXLEN",    "MIN",
-    "MAX",      "SUM",     "AGGREGATE", "WEIGHTS",  "WITHVALUES", "ID",        "LIST",
-    "KILL",     "SETNAME", "GETNAME",   "INFO",     "REPLY",      "OFF",       "ON",
-    "SKIP",     "UNBLOCK", "ERROR",     "TIMEOUT",  "SET",        "RESETSTAT", "DOCS",
-    "CHANNELS", "NUMSUB",  "NUMPAT",    "ASYNC",    "SYNC",       "REPLACE",   "DB",
-    "BLOCK",    "STREAMS", "GROUP",     "MKSTREAM", "*",          "$",         ">",
-    "LOAD",     "FLUSH",   "EXISTS",    "SETLIB",   "LIB-NAME",   "NO-EVICT",  "string",
-    "list",     "hash",    "zset",      "set",      "stream",     "USER",      "ADDR",
-    "LADDR",    "SKIPME",  "yes",       "no",       "GETKEYS",    "KEYSPACE",  "default"};
+const char* const kWords[] = {"NX",
+                              "XX",
+                              "GT",
+                              "LT",
+                              "CH",
+                              "INCR",
+                              "EX",
+                              "PX",
+                              "EXAT",
+                              "PXAT",
+                              "KEEPTTL",
+                              "GET",
+                              "PERSIST",
+                              "WITHSCORES",
+                              "LIMIT",
+                              "BYSCORE",
+                              "BYLEX",
+                              "REV",
+                              "COUNT",
+                              "MATCH",
+                              "TYPE",
+                              "LEFT",
+                              "RIGHT",
+                              "BEFORE",
+                              "AFTER",
+                              "RANK",
+                              "MAXLEN",
+                              "MIN",
+                              "MAX",
+                              "SUM",
+                              "AGGREGATE",
+                              "WEIGHTS",
+                              "WITHVALUES",
+                              "ID",
+                              "LIST",
+                              "KILL",
+                              "SETNAME",
+                              "GETNAME",
+                              "INFO",
+                              "REPLY",
+                              "OFF",
+                              "ON",
+                              "SKIP",
+                              "UNBLOCK",
+                              "ERROR",
+                              "TIMEOUT",
+                              "SET",
+                              "RESETSTAT",
+                              "DOCS",
+                              "CHANNELS",
+                              "NUMSUB",
+                              "NUMPAT",
+                              "ASYNC",
+                              "SYNC",
+                              "REPLACE",
+                              "DB",
+                              "BLOCK",
+                              "STREAMS",
+                              "GROUP",
+                              "MKSTREAM",
+                              "*",
+                              "$",
+                              ">",
+                              "LOAD",
+                              "FLUSH",
+                              "EXISTS",
+                              "SETLIB",
+                              "LIB-NAME",
+                              "NO-EVICT",
+                              "string",
+                              "list",
+                              "hash",
+                              "zset",
+                              "set",
+                              "stream",
+                              "USER",
+                              "ADDR",
+                              "LADDR",
+                              "SKIPME",
+                              "yes",
+                              "no",
+                              "GETKEYS",
+                              "KEYSPACE",
+                              "default",
+                              "NOMKSTREAM",
+                              "MINID",
+                              "~",
+                              "=",
+                              "JUSTID",
+                              "IDLE",
+                              "RETRYCOUNT",
+                              "FORCE",
+                              "CONSUMERS",
+                              "STREAM",
+                              "GROUPS",
+                              "CREATECONSUMER",
+                              "DELCONSUMER",
+                              "SETID",
+                              "ENTRIESREAD",
+                              "NOACK",
+                              "FULL",
+                              "DUMP",
+                              "RESTORE",
+                              "WITHCODE",
+                              "LIBRARYNAME",
+                              "0-0",
+                              "0-1",
+                              "1-0",
+                              "9999999999999-0",
+                              "DOCTOR",
+                              "RESET",
+                              "USAGE"};
 const char* const kConfig[] = {"requirepass",
                                "notify-keyspace-events",
                                "KEA",
@@ -305,7 +415,7 @@ const char* const kConfig[] = {"requirepass",
 const char* const kMembers[] = {"a", "b", "c", "", "m1", "\x00\xff", "1", "-1"};
 const char* const kChannels[] = {"ch", "ch*", "redge:progress:*", "*",
                                  "[a", "c?",  "__keyspace@0__:k", "__keyevent@0__:set"};
-// Lua bodies for EVAL/FUNCTION once scripting lands (branch lua): each terminates.
+// Lua bodies for EVAL and FUNCTION LOAD; each terminates.
 const char* const kScripts[] = {
     "return 1",
     "return redis.call('get', KEYS[1])",
@@ -381,28 +491,6 @@ std::vector<std::string> Command(FuzzedDataProvider& in, const JobKeys& job) {
   return argv;
 }
 
-// Issue 11 (branch i11, DumpJson): a lease holder's SET of the response key to a value that
-// is neither JSON nor UTF-8 is kept as a JSON string whose serialization throws inside the
-// store write, and redge terminates. Until that branch is merged, the arguments of a
-// command naming the input's response key are made UTF-8 (other bytes become '?'), so the
-// fuzzer looks past the known defect; set this to true then.
-constexpr bool kResponsesMayBeBinary = false;
-
-void AvoidKnownDefects(std::vector<std::string>* argv, const JobKeys& job) {
-  if (kResponsesMayBeBinary) return;
-  const std::string response_key = "redge:response:" + job.id;
-  bool names_it = false;
-  for (const auto& a : *argv) names_it = names_it || a == response_key;
-  if (!names_it) return;
-  for (auto& a : *argv) {
-    if (!redge::fuzz::ValidUtf8(a)) {
-      for (char& c : a) {
-        if (static_cast<unsigned char>(c) >= 0x80) c = '?';
-      }
-    }
-  }
-}
-
 std::string Encode(const std::vector<std::string>& argv, bool inline_form) {
   if (inline_form) {
     std::string line;
@@ -447,6 +535,8 @@ class Control {
     server_.resp().set_requirepass("");  // in case a client set one and killed us
     Run({"CONFIG", "SET", "requirepass", "", "notify-keyspace-events", ""});
     Run({"FLUSHALL"});
+    Run({"SCRIPT", "FLUSH"});
+    Run({"FUNCTION", "FLUSH"});
     redge::jobs::Job job;
     bool created = false;
     redge::jobs::JobService::EnqueueRequest r{"fq", nlohmann::json{{"n", 1}}, "", ""};
@@ -501,7 +591,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const int c = in.ConsumeIntegralInRange(0, kClients - 1);
     const bool inline_form = in.ConsumeIntegralInRange(0, 15) == 0;
     std::vector<std::string> argv = Command(in, job);
-    AvoidKnownDefects(&argv, job);
     if (Trace()) {
       std::fprintf(stderr, "client %d%s:", c, inline_form ? " (inline)" : "");
       for (const auto& a : argv) std::fprintf(stderr, " [%s]", a.c_str());

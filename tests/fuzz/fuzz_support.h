@@ -108,10 +108,6 @@ class Client {
   std::string received_;
 };
 
-// True if `s` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code
-// points past U+10FFFF).
-bool ValidUtf8(std::string_view s);
-
 // Counts complete RESP replies at the start of `bytes` (any RESP2/RESP3 type, nested
 // aggregates included); sets *malformed when the bytes cannot be RESP.
 size_t CountRespReplies(std::string_view bytes, bool* malformed);

@@ -37,8 +37,8 @@ sup.raise_nofile_limit()
 class RedgeServer(redge_process.RedgeProcess):
     """One redge process: its ports, an Http helper and the clients the test opened."""
 
-    def __init__(self, binary, workdir, extra_args):
-        super().__init__(binary, workdir, extra_args)
+    def __init__(self, binary, workdir, extra_args, nofile=None):
+        super().__init__(binary, workdir, extra_args, nofile=nofile)
         self._closers = []
         self.http = None
 
@@ -97,7 +97,7 @@ def redge_factory(tmp_path):
     """Starts redge processes with extra flags; all are stopped and checked at teardown."""
     binary = sup.redge_binary()
     yield from redge_process.server_factory(
-        lambda workdir, flags: RedgeServer(binary, workdir, flags), tmp_path)
+        lambda workdir, flags, **kw: RedgeServer(binary, workdir, flags, **kw), tmp_path)
 
 
 @pytest.fixture

@@ -151,3 +151,30 @@ def test_correlation_id_generated_when_absent(redge, http):
     assert ca != cb
     assert get_job(http, a.json()["id"])["correlation_id"] == ca
     assert JOB_ID_RE.match(a.json()["id"])
+
+
+def test_idempotency_keys_do_not_collide_across_queues(redge, http, r):
+    """Queue "a" + key "b:c" and queue "a:b" + key "c" are two different jobs."""
+    first = enqueue(http, "a", {"n": 1}, headers={"Idempotency-Key": "b:c"})
+    second = enqueue(http, "a:b", {"n": 2}, headers={"Idempotency-Key": "c"})
+    assert first["id"] != second["id"]
+    assert (first["queue"], second["queue"]) == ("a", "a:b")
+    assert r.llen("redge:queue:a") == 1 and r.llen("redge:queue:a:b") == 1
+    # Each still deduplicates against itself.
+    again = enqueue(http, "a:b", {"n": 3}, headers={"Idempotency-Key": "c"}, expect=200)
+    assert again["id"] == second["id"]
+    again = enqueue(http, "a", {"n": 4}, headers={"Idempotency-Key": "b:c"}, expect=200)
+    assert again["id"] == first["id"]
+
+
+def test_queue_names_cannot_name_internal_keys(redge_factory):
+    server = redge_factory("--queue-key-template", "redge:{queue}")
+    http = server.http
+    job_id = enqueue(http, "plain", {"n": 1})["id"]
+    for queue in (f"job:{job_id}", f"events:{job_id}", "idem:1:a:b", f"deliveries:{job_id}"):
+        for method, path in (("POST", f"/v1/queues/{queue}/jobs"),
+                             ("POST", f"/v1/queues/{queue}/lease")):
+            reply = http.request(method, path, json={"n": 2})
+            assert reply.status == 400, (queue, reply)
+            assert "redge keeps for its own records" in reply.json()["error"]["message"]
+    assert get_job(http, job_id)["state"] == "queued"

@@ -1,17 +1,18 @@
-"""Legacy Redis workers over the RESP bridge: seed-style key templates, PUBLISH/SET
-completions, error results, and leases that expire when a worker disappears."""
+"""Legacy Redis workers over the RESP bridge: the Redis key layout of the chat deployments
+redge replaces (key templates), PUBLISH/SET completions, error results, and leases that
+expire when a worker disappears."""
 
 import json
 import time
 
 from integration_support import enqueue, get_job, wait_state
 
-SEED_FLAGS = (
+CHAT_LAYOUT_FLAGS = (
     "--progress-channel-template", "{id}",
     "--response-key-template", "mobius:chat:response:{id}",
     "--queue-key-template", "mobius:chat:queue:{queue}",
 )
-SEED_QUEUE_KEY = "mobius:chat:queue:chat"
+CHAT_QUEUE_KEY = "mobius:chat:queue:chat"
 
 
 def _pop(worker, key, timeout=10):
@@ -20,17 +21,17 @@ def _pop(worker, key, timeout=10):
     return json.loads(popped[1])
 
 
-def test_seed_worker_publish_completes(redge_factory):
-    server = redge_factory(*SEED_FLAGS)
+def test_chat_layout_worker_publish_completes(redge_factory):
+    server = redge_factory(*CHAT_LAYOUT_FLAGS)
     http = server.http
     r = server.client()
     job_id = enqueue(http, "chat", {"message": "hello"})["id"]
-    assert r.llen(SEED_QUEUE_KEY) == 1
+    assert r.llen(CHAT_QUEUE_KEY) == 1
     assert r.llen("redge:queue:chat") == 0
 
     stream = server.sse(f"/v1/jobs/{job_id}/events")
-    worker = server.worker("seed-worker")
-    env = _pop(worker, SEED_QUEUE_KEY)
+    worker = server.worker("chat-worker")
+    env = _pop(worker, CHAT_QUEUE_KEY)
     assert env["id"] == job_id and env["payload"] == {"message": "hello"}
     worker.publish(job_id, json.dumps({"message": "thinking", "progress": 50}))
     worker.publish(job_id, json.dumps({"complete": True, "content": "Hello!", "isError": False}))
@@ -45,12 +46,12 @@ def test_seed_worker_publish_completes(redge_factory):
     assert job["state"] == "completed" and job["result"] == "Hello!"
 
 
-def test_seed_worker_publish_error_fails(redge_factory):
-    server = redge_factory(*SEED_FLAGS)
+def test_chat_layout_worker_publish_error_fails(redge_factory):
+    server = redge_factory(*CHAT_LAYOUT_FLAGS)
     job_id = enqueue(server.http, "chat", {"message": "hello"})["id"]
     stream = server.sse(f"/v1/jobs/{job_id}/events")
-    worker = server.worker("seed-worker")
-    _pop(worker, SEED_QUEUE_KEY)
+    worker = server.worker("chat-worker")
+    _pop(worker, CHAT_QUEUE_KEY)
     worker.publish(job_id, json.dumps({"message": "thinking", "progress": 10}))
     worker.publish(job_id, json.dumps(
         {"complete": True, "content": "model exploded", "isError": True}))
@@ -63,12 +64,12 @@ def test_seed_worker_publish_error_fails(redge_factory):
     assert job.get("result") is None
 
 
-def test_seed_worker_set_error_response_fails(redge_factory):
-    server = redge_factory(*SEED_FLAGS)
-    worker = server.worker("seed-worker")
+def test_chat_layout_worker_set_error_response_fails(redge_factory):
+    server = redge_factory(*CHAT_LAYOUT_FLAGS)
+    worker = server.worker("chat-worker")
     for field in ("content", "error", "message"):
         job_id = enqueue(server.http, "chat", {"field": field})["id"]
-        _pop(worker, SEED_QUEUE_KEY)
+        _pop(worker, CHAT_QUEUE_KEY)
         assert worker.set(f"mobius:chat:response:{job_id}",
                           json.dumps({"isError": True, field: f"bad via {field}"}), ex=60)
         job = wait_state(server.http, job_id, ("completed", "failed"), timeout=5)

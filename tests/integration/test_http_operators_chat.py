@@ -1,4 +1,5 @@
-"""Operator routes (/healthz, /readyz, /v1/queues) and the seed chat compatibility routes."""
+"""Operator routes (/healthz, /readyz, /v1/queues) and the /chat routes: the chat API of
+the deployments redge replaces."""
 
 import json
 

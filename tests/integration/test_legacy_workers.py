@@ -62,7 +62,7 @@ def test_python_legacy_worker_streams_a_job(redge):
 
 @pytest.mark.skipif(not node_available(),
                     reason="node or Debian's node-redis (NODE_PATH=/usr/share/nodejs) missing")
-def test_node_legacy_worker_with_seed_templates(redge_factory):
+def test_node_legacy_worker_with_the_chat_key_layout(redge_factory):
     server = redge_factory("--progress-channel-template", "{id}",
                            "--queue-key-template", "mobius:chat:queue:{queue}",
                            "--response-key-template", "mobius:chat:response:{id}")

@@ -120,6 +120,19 @@ def test_command_success_events_and_result(redge_factory, workers):
     assert events[4].json == {"result": {"answer": 42}}
 
 
+def test_command_output_nested_too_deep_is_text(redge_factory, workers):
+    """A line nesting deeper than redge accepts is sent as text (before: redge-worker
+    crashed building and dumping it)."""
+    server = redge_factory()
+    deep = "[" * 100000 + "]" * 100000
+    workers("redge-worker", server, "--queue", "q",
+            *command("cat >/dev/null; python3 -c \"print('[' * 100000 + ']' * 100000)\""))
+    _, events = run_to_end(server, "q", {"n": 1}, timeout=30)
+    assert types(events) == ["queued", "started", "chunk", "completed"], events
+    assert events[2].json == {"text": deep}
+    assert events[3].json == {"result": {"output": deep + "\n"}}
+
+
 def test_command_reads_payload_and_plain_output_is_the_result(redge_factory, workers):
     server = redge_factory()
     workers("redge-worker", server, "--queue", "q", *command("cat; echo done"))

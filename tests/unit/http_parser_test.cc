@@ -71,7 +71,7 @@ TEST(HttpParserTest, ErrorsAndKeepAliveRules) {
       {"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413},
       {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
       {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX", 400},
-      {"GET http://example.com/p?q=1 HTTP/1.1\r\n\r\n", 0},
+      {"GET http://example.com/p?q=1 HTTP/1.1\r\nHost: h\r\n\r\n", 0},
   };
   for (const auto& c : cases) {
     internal::RequestParser parser(1024, 100);
@@ -91,8 +91,8 @@ TEST(HttpParserTest, ErrorsAndKeepAliveRules) {
     EXPECT_EQ(parser.Parse(input, &consumed), internal::RequestParser::Result::kDone);
     return parser.Take().keep_alive;
   };
-  EXPECT_TRUE(keep_alive("GET / HTTP/1.1\r\n\r\n"));
-  EXPECT_FALSE(keep_alive("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n"));
+  EXPECT_TRUE(keep_alive("GET / HTTP/1.1\r\nHost: h\r\n\r\n"));
+  EXPECT_FALSE(keep_alive("GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\n"));
   EXPECT_FALSE(keep_alive("GET / HTTP/1.0\r\n\r\n"));
   EXPECT_TRUE(keep_alive("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
 }

@@ -109,7 +109,7 @@ TEST(HttpServerTest, KeepAliveRulesAndHead) {
   ASSERT_TRUE(server.Start().ok());
 
   Client c(server.port());
-  ASSERT_TRUE(c.Send("HEAD /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("HEAD /hello HTTP/1.1\r\nHost: h\r\n\r\n"));
   auto r = c.ReadResponse(/*head=*/true);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);
@@ -172,7 +172,8 @@ TEST(HttpServerTest, ChunkedRequestBody) {
   ASSERT_TRUE(server.Start().ok());
   Client c(server.port());
   ASSERT_TRUE(
-      c.Send("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+      c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Type: "
+             "text/plain\r\n\r\n"
              "7\r\nHello, \r\n5;name=value\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n"));
   auto r = c.ReadResponse();
   ASSERT_TRUE(r);
@@ -186,7 +187,7 @@ TEST(HttpServerTest, ExpectContinue) {
   ASSERT_TRUE(server.Start().ok());
   Client c(server.port());
   ASSERT_TRUE(
-      c.Send("POST /echo HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
+      c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n"
              "Content-Type: text/plain\r\n\r\n"));
   EXPECT_EQ(c.ReadExactly(25), "HTTP/1.1 100 Continue\r\n\r\n");
   ASSERT_TRUE(c.Send("12345"));
@@ -205,8 +206,8 @@ TEST(HttpServerTest, BodyOverMaxBodyIs413) {
   {
     // Refused from the header alone: no 100 Continue, no body read.
     Client c(server.port());
-    ASSERT_TRUE(
-        c.Send("POST /echo HTTP/1.1\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n"));
+    ASSERT_TRUE(c.Send(
+        "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n"));
     auto r = c.ReadResponse();
     ASSERT_TRUE(r);
     ExpectJsonError(r, 413, "payload_too_large");
@@ -216,15 +217,16 @@ TEST(HttpServerTest, BodyOverMaxBodyIs413) {
   {
     // A client that sends its whole body anyway still gets to read the 413.
     Client c(server.port());
-    ASSERT_TRUE(
-        c.Send("POST /echo HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'x')));
+    ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 5000\r\n\r\n" +
+                       std::string(5000, 'x')));
     ExpectJsonError(c.ReadResponse(), 413, "payload_too_large");
   }
   {
     Client c(server.port());
     std::string chunk(600, 'y');
-    ASSERT_TRUE(c.Send("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" + chunk +
-                       "\r\n258\r\n" + chunk + "\r\n"));
+    ASSERT_TRUE(
+        c.Send("POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n" +
+               chunk + "\r\n258\r\n" + chunk + "\r\n"));
     ExpectJsonError(c.ReadResponse(), 413, "payload_too_large");
     EXPECT_TRUE(c.WaitEof());
   }
@@ -299,7 +301,7 @@ TEST(HttpServerTest, NotFoundAndMethodNotAllowed) {
   ExpectJsonError(r, 405, "method_not_allowed");
   EXPECT_EQ(r->Header("allow"), "GET, DELETE, HEAD");
   // Neither closes the connection.
-  ASSERT_TRUE(c.Send("DELETE /hello HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(c.Send("DELETE /hello HTTP/1.1\r\nHost: h\r\n\r\n"));
   r = c.ReadResponse();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->body, "deleted");

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// A legacy Node.js worker written the way the seed chat teams wrote theirs for a plain
-// Redis, with the `redis` package (node-redis 4, Debian's node-redis): it BRPOPs a job
+// A legacy Node.js worker written the way the chat backends redge replaces wrote theirs
+// for a plain Redis, with the `redis` package (node-redis 4, Debian's node-redis): it BRPOPs a job
 // envelope, PUBLISHes `{message, progress}` updates to a channel named after the bare job
 // id, then `{complete: true, content, isError}`. It knows nothing about redge: run redge
 // with `--progress-channel-template {id}` and the messages become job events and the

@@ -91,7 +91,7 @@ export async function submit(queue, payload, opts = {}) {
  *          pollAfterFailures?: number, sseRetryMs?: number}} [opts]
  *   after: deliver events with ids > after (0 = from the first).
  *   onDone is called once, on the terminal event (state completed, failed or canceled;
- *   `not_found` when the job is unknown or expired), after which watching stops.
+ *   `not_found` when the job is unknown, expired or deleted), after which watching stops.
  * @returns {{close: function()}}
  */
 export function watch(jobId, {
@@ -207,6 +207,16 @@ export function watch(jobId, {
       });
     };
     for (const name of KNOWN_EVENTS) source.addEventListener(name, onMessage);
+    // The job was deleted or expired while watched: the stream's terminal `gone` event
+    // (no id; its data is an API error) ends the watch like a 404 does.
+    source.addEventListener('gone', (m) => {
+      if (es !== source) return;
+      let message = 'the job no longer exists';
+      try {
+        message = JSON.parse(m.data).error.message || message;
+      } catch (_) { /* keep the default */ }
+      chain = chain.then(() => finish({ state: 'not_found', result: undefined, error: message }));
+    });
     source.onerror = () => {
       if (es !== source || closed) return;
       failures++;

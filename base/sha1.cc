@@ -1,0 +1,98 @@
+#include "base/sha1.h"
+
+#include <cstring>
+
+namespace redge::base {
+namespace {
+
+inline uint32_t Rol(uint32_t v, int n) { return (v << n) | (v >> (32 - n)); }
+
+}  // namespace
+
+Sha1::Sha1() : h_{0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u} {}
+
+void Sha1::Block(const uint8_t* p) {
+  uint32_t w[80];
+  for (int i = 0; i < 16; ++i) {
+    w[i] = (uint32_t{p[4 * i]} << 24) | (uint32_t{p[4 * i + 1]} << 16) |
+           (uint32_t{p[4 * i + 2]} << 8) | uint32_t{p[4 * i + 3]};
+  }
+  for (int i = 16; i < 80; ++i) w[i] = Rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+  uint32_t a = h_[0], b = h_[1], c = h_[2], d = h_[3], e = h_[4];
+  for (int i = 0; i < 80; ++i) {
+    uint32_t f, k;
+    if (i < 20) {
+      f = (b & c) | (~b & d);
+      k = 0x5A827999u;
+    } else if (i < 40) {
+      f = b ^ c ^ d;
+      k = 0x6ED9EBA1u;
+    } else if (i < 60) {
+      f = (b & c) | (b & d) | (c & d);
+      k = 0x8F1BBCDCu;
+    } else {
+      f = b ^ c ^ d;
+      k = 0xCA62C1D6u;
+    }
+    const uint32_t t = Rol(a, 5) + f + e + k + w[i];
+    e = d;
+    d = c;
+    c = Rol(b, 30);
+    b = a;
+    a = t;
+  }
+  h_[0] += a;
+  h_[1] += b;
+  h_[2] += c;
+  h_[3] += d;
+  h_[4] += e;
+}
+
+void Sha1::Update(const void* data, size_t len) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  bytes_ += len;
+  if (used_ > 0) {
+    const size_t take = std::min(len, sizeof(buf_) - used_);
+    std::memcpy(buf_ + used_, p, take);
+    used_ += take;
+    p += take;
+    len -= take;
+    if (used_ < sizeof(buf_)) return;
+    Block(buf_);
+    used_ = 0;
+  }
+  for (; len >= 64; p += 64, len -= 64) Block(p);
+  std::memcpy(buf_, p, len);
+  used_ = len;
+}
+
+std::array<uint8_t, 20> Sha1::Final() {
+  const uint64_t bits = bytes_ * 8;
+  const uint8_t pad = 0x80;
+  Update(&pad, 1);
+  const uint8_t zero = 0;
+  while (used_ != 56) Update(&zero, 1);
+  uint8_t len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(bits >> (56 - 8 * i));
+  Update(len, 8);
+  std::array<uint8_t, 20> out;
+  for (int i = 0; i < 5; ++i) {
+    for (int j = 0; j < 4; ++j) out[4 * i + j] = static_cast<uint8_t>(h_[i] >> (24 - 8 * j));
+  }
+  return out;
+}
+
+std::string Sha1Hex(std::string_view data) {
+  Sha1 s;
+  s.Update(data.data(), data.size());
+  const auto digest = s.Final();
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(40, '0');
+  for (size_t i = 0; i < digest.size(); ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+}  // namespace redge::base

@@ -1,0 +1,82 @@
+"""Server administration commands as redge means them (edge/resp/admin_commands.cc):
+SLOWLOG records slow commands with Redis's fields and redaction, SAVE/BGSAVE/LASTSAVE,
+WAIT/ROLE without replicas, MEMORY USAGE estimates, SHUTDOWN stops redge gracefully."""
+
+import time
+
+import pytest
+
+import compat_support
+
+
+def test_replies_and_errors_match_redis(same_as_redis):
+    for command in [("ROLE",), ("WAIT", "0", "0"), ("WAIT", "1", "10"), ("WAIT", "x", "0"),
+                    ("READONLY",), ("READWRITE",), ("BGSAVE", "foo"), ("SHUTDOWN", "ABORT"),
+                    ("SHUTDOWN", "foo"), ("SHUTDOWN", "NOSAVE", "SAVE"),
+                    ("SLOWLOG", "GET", "x"), ("SLOWLOG", "GET", "-2"), ("SLOWLOG", "foo"),
+                    ("SLOWLOG", "LEN", "x"), ("SLOWLOG", "HELP"), ("MEMORY", "USAGE", "nokey"),
+                    ("MEMORY", "USAGE"), ("MEMORY", "HELP"), ("MEMORY", "foo"),
+                    ("LATENCY", "LATEST"), ("LATENCY", "foo")]:
+        same_as_redis(*command)
+
+
+def test_slowlog_records_with_redaction_and_limits(redge):
+    r = redge.raw()
+    assert r.call("CONFIG", "SET", "slowlog-log-slower-than", "0") == "OK"
+    assert r.call("SLOWLOG", "RESET") == "OK"
+    assert r.call("CLIENT", "SETNAME", "me") == "OK"
+    r.call("SET", "k", "x" * 200)
+    r.call("RPUSH", "l", *[str(i) for i in range(40)])
+    r.call("CONFIG", "SET", "requirepass", "")
+    r.call("MULTI")
+    r.call("INCR", "n")
+    r.call("EXEC")
+    r.call("CONFIG", "SET", "slowlog-log-slower-than", "-1")
+    entries = r.call("SLOWLOG", "GET", "-1")
+    args = [e[3] for e in entries]
+    assert [b"INCR", b"n"] in args
+    assert not any(a[0] == b"EXEC" for a in args)  # EXEC itself is not logged
+    assert [b"CONFIG", b"SET", b"requirepass", b"(redacted)"] in args
+    set_entry = next(e for e in entries if e[3][0] == b"SET")
+    assert set_entry[3][2] == b"x" * 128 + b"... (72 more bytes)"
+    assert set_entry[5] == b"me" and set_entry[4].startswith(b"127.0.0.1:")
+    push = next(e for e in entries if e[3][0] == b"RPUSH")
+    assert len(push[3]) == 32 and push[3][-1] == b"... (11 more arguments)"
+    assert all(isinstance(e[0], int) and e[1] > 1_000_000_000 and e[2] >= 0 for e in entries)
+    # Newest first; max-len keeps the newest.
+    ids = [e[0] for e in entries]
+    assert ids == sorted(ids, reverse=True)
+    r.call("CONFIG", "SET", "slowlog-max-len", "2")
+    assert r.call("SLOWLOG", "LEN") == 2
+
+
+def test_save_bgsave_lastsave(redge):
+    r = redge.raw()
+    before = r.call("LASTSAVE")
+    r.call("SET", "k", "v")
+    time.sleep(1.1)  # LASTSAVE has one-second resolution; this is not a wait for a wake-up
+    assert r.call("SAVE") == "OK"
+    assert r.call("LASTSAVE") > before
+    assert r.call("BGSAVE") == "Background saving started"
+    assert r.call("BGREWRITEAOF") == "Background append only file rewriting scheduled"
+    assert r.call("GET", "k") == b"v"
+
+
+def test_memory_usage_grows_with_the_value(redge):
+    r = redge.client()
+    r.set("small", "x")
+    r.set("big", "x" * 10000)
+    r.rpush("list", *["e" * 100] * 500)
+    assert 0 < r.memory_usage("small") < r.memory_usage("big")
+    assert r.memory_usage("list") > 500 * 100
+    assert r.memory_usage("list", samples=0) > 500 * 100
+    assert r.memory_usage("absent") is None
+
+
+def test_shutdown_stops_redge_gracefully(redge):
+    c = redge.raw()
+    redge.client().set("kept", "1")
+    c.send_command("SHUTDOWN", "NOSAVE")
+    assert c.read_until_close() == b""
+    assert redge.proc.wait(timeout=15) == 0
+    redge.proc = None  # stopped by the test
