@@ -106,8 +106,10 @@ class Ledger:
         self.completions = {}   # id -> (result, ack time)
         self.sse = {}           # id -> [(event id, type, data)] received whole, in order
         self.sse_reconnects = 0
-        self.txn_acked = {}     # n -> ack time
-        self.txn_tried = set()  # n sent in a MULTI block (acknowledged or not)
+        # Atomic blocks by kind ("txn": MULTI/EXEC, "lua": EVAL): n -> ack time, and every
+        # n sent (acknowledged or not).
+        self.blocks_acked = {"txn": {}, "lua": {}}
+        self.blocks_tried = {"txn": set(), "lua": set()}
         self.errors = []        # unexpected answers (not a dead connection)
         self.producer_sent = 0
 
@@ -309,28 +311,40 @@ class SseReader(Worker):
             self.ledger.sse_reconnects += 1
 
 
-class MultiClient(Worker):
-    """MULTI; INCR txn:count; SET txn:a:N; RPUSH txn:list N; SET txn:b:N; EXEC. Each N is
-    recorded as tried before the block is sent and as acknowledged once EXEC answered."""
+class BlockClient(Worker):
+    """Four writes that must commit together, numbered N, in one of two forms:
+    kind "txn": MULTI; INCR txn:count; SET txn:a:N; RPUSH txn:list N; SET txn:b:N; EXEC.
+    kind "lua": one EVAL making the same four writes under the prefix lua:.
+    Each N is recorded as tried before it is sent and as acknowledged once it answered."""
+
+    SCRIPT = ("redis.call('incr', KEYS[1]); redis.call('set', KEYS[2], ARGV[1]); "
+              "redis.call('rpush', KEYS[3], ARGV[1]); redis.call('set', KEYS[4], ARGV[1]); "
+              "return 1")
+
+    def __init__(self, cluster, ledger, name, stop, kind):
+        super().__init__(cluster, ledger, name, stop)
+        self.kind = kind
+        self.n = 0
 
     def connect(self, after_gen):
         gen, resp_port, _ = self.cluster.endpoint(after_gen)
         self.r = redis.Redis(host="127.0.0.1", port=resp_port, single_connection_client=True,
                              socket_timeout=5, socket_connect_timeout=5)
-        if not hasattr(self, "n"):
-            self.n = 0
         return gen
 
     def step(self):
         self.n += 1
-        n = self.n
+        n, p = self.n, self.kind
         with self.ledger.lock:
-            self.ledger.txn_tried.add(n)
-        pipe = self.r.pipeline(transaction=True)
-        pipe.incr("txn:count").set(f"txn:a:{n}", n).rpush("txn:list", n).set(f"txn:b:{n}", n)
-        pipe.execute()
+            self.ledger.blocks_tried[p].add(n)
+        if p == "txn":
+            pipe = self.r.pipeline(transaction=True)
+            pipe.incr("txn:count").set(f"txn:a:{n}", n).rpush("txn:list", n)
+            pipe.set(f"txn:b:{n}", n).execute()
+        else:
+            self.r.eval(self.SCRIPT, 4, "lua:count", f"lua:a:{n}", "lua:list", f"lua:b:{n}", n)
         with self.ledger.lock:
-            self.ledger.txn_acked[n] = time.time()
+            self.ledger.blocks_acked[p][n] = time.time()
 
     def on_disconnect(self, error):
         try:

@@ -5,8 +5,8 @@ acknowledged is checked against what it kept.
 The load, all of it live across every kill (crash_support.py): HTTP producers enqueueing
 to two queues; legacy Redis workers on one (BRPOP, PUBLISH progress, SET the response key);
 HTTP workers on the other (lease, event, complete); SSE readers following jobs to their
-end, resuming with Last-Event-ID after every broken stream; a RESP client running
-MULTI/EXEC blocks (INCR, SET, RPUSH, SET). Leases are 1 s, so jobs whose worker died with
+end, resuming with Last-Event-ID after every broken stream; RESP clients running
+MULTI/EXEC blocks and Lua scripts (EVAL), each making four writes (INCR, SET, RPUSH, SET). Leases are 1 s, so jobs whose worker died with
 redge go back to their queue quickly.
 
 After the last restart the producers stop and the workers drain the queues. Then, under
@@ -19,18 +19,14 @@ After the last restart the producers stop and the workers drain the queues. Then
     terminal event ends them;
   - each SSE reader received every event of its job exactly once, in order, across its
     reconnects (the same ids, types and data as stored);
-  - each MULTI block is all there or not there at all (never half), every acknowledged
-    one is there, and the counter equals the number of blocks present.
+  - each MULTI block and each script is all there or not there at all (never half),
+    every acknowledged one is there, and the counter equals the number of blocks present.
 Figures (kills, acknowledged jobs and completions, reconnects, lost = 0) are printed.
 
 With --fsync everysec the same run reports what was lost instead of failing on it, and
 fails only if something acknowledged more than `EVERYSEC_BOUND_S` before a kill was lost
 (everysec promises about one second). A SIGKILL leaves the page cache intact, so even
 everysec loses nothing here; only a power loss could, which this test cannot cause.
-
-TODO(lua): once EVAL lands (branch lua), add a client running a script that makes the
-same four writes as the MULTI block, and check its blocks the same way (a SIGKILL never
-leaves half a script). Hook: MultiClient in crash_support.py and check_multi below.
 
 REDGE_CRASH_KILLS (default 30) and REDGE_CRASH_SEED override the kill count and seed.
 """
@@ -44,7 +40,7 @@ import time
 import pytest
 import redis
 
-from crash_support import (HTTP_QUEUE, RESP_QUEUE, Cluster, HttpWorker, Ledger, MultiClient,
+from crash_support import (HTTP_QUEUE, RESP_QUEUE, BlockClient, Cluster, HttpWorker, Ledger,
                            Producer, RespWorker, SseReader, list_jobs)
 from integration_support import Http, TERMINAL_STATES
 
@@ -66,7 +62,8 @@ def run_load(cluster, kills, seed):
     cluster.start()
     load = [Producer(cluster, ledger, f"producer{i}", load_stop, rate=60,
                      rng=random.Random(rng.random())) for i in range(2)]
-    load.append(MultiClient(cluster, ledger, "multi", load_stop))
+    load.append(BlockClient(cluster, ledger, "multi", load_stop, "txn"))
+    load.append(BlockClient(cluster, ledger, "lua", load_stop, "lua"))
     work = [RespWorker(cluster, ledger, f"resp-worker{i}", work_stop) for i in range(2)]
     work += [HttpWorker(cluster, ledger, f"http-worker{i}", work_stop) for i in range(2)]
     work += [SseReader(cluster, ledger, f"sse{i}", work_stop, random.Random(rng.random()),
@@ -117,7 +114,8 @@ def run_load(cluster, kills, seed):
         "completions_acknowledged": len(ledger.completions),
         "sse_jobs_followed": len(ledger.sse),
         "sse_reconnects": ledger.sse_reconnects,
-        "multi_acknowledged": len(ledger.txn_acked),
+        "multi_acknowledged": len(ledger.blocks_acked["txn"]),
+        "scripts_acknowledged": len(ledger.blocks_acked["lua"]),
         "drained_s": round(drained_s, 1),
         "states": {s: sum(1 for j in jobs if j["state"] == s) for s in TERMINAL_STATES},
         # Jobs whose lease died with redge and came back through the reaper.
@@ -185,20 +183,31 @@ def check_sse(http, ledger):
     return problems
 
 
-def check_multi(r, ledger):
-    """Returns (blocks present, lost acknowledged blocks, half blocks)."""
-    listed = {int(x) for x in r.lrange("txn:list", 0, -1)}
+def check_blocks(r, ledger, kind):
+    """Blocks of `kind` ("txn" or "lua"): (present, lost acknowledged, half applied)."""
+    listed = {int(x) for x in r.lrange(f"{kind}:list", 0, -1)}
     present, half = set(), []
-    for n in sorted(ledger.txn_tried):
-        parts = (r.exists(f"txn:a:{n}") == 1, n in listed, r.exists(f"txn:b:{n}") == 1)
+    for n in sorted(ledger.blocks_tried[kind]):
+        parts = (r.exists(f"{kind}:a:{n}") == 1, n in listed, r.exists(f"{kind}:b:{n}") == 1)
         if all(parts):
             present.add(n)
         elif any(parts):
             half.append((n, parts))
-    count = int(r.get("txn:count") or 0)
+    count = int(r.get(f"{kind}:count") or 0)
     if count != len(present):
-        half.append(("txn:count", count, len(present)))
-    lost = [n for n in ledger.txn_acked if n not in present]
+        half.append((f"{kind}:count", count, len(present)))
+    lost = [n for n in ledger.blocks_acked[kind] if n not in present]
+    return present, lost, half
+
+
+def check_all_blocks(r, ledger):
+    """MULTI blocks and scripts together: (present, lost, half) as lists of (kind, n)."""
+    present, lost, half = [], [], []
+    for kind in ("txn", "lua"):
+        p, lo, h = check_blocks(r, ledger, kind)
+        present += [(kind, n) for n in p]
+        lost += [(kind, n) for n in lo]
+        half += [(kind, x) for x in h]
     return present, lost, half
 
 
@@ -221,23 +230,24 @@ def test_sigkill_loses_nothing_under_fsync_always(make_cluster):
     try:
         result = check_jobs(http, ledger, jobs)
         sse_problems = check_sse(http, ledger)
-        present, lost_txn, half = check_multi(r, ledger)
+        present, lost_txn, half = check_all_blocks(r, ledger)
     finally:
         r.close()
     figures.update(lost_jobs=len(result["missing"]),
                    lost_completions=len(result["completions_lost"]),
-                   lost_multi=len(lost_txn), half_multi=len(half),
-                   multi_present=len(present))
+                   lost_blocks=len(lost_txn), half_blocks=len(half),
+                   blocks_present=len(present))
     report(figures)
     assert figures["kills"] == KILLS
     assert figures["jobs_acknowledged"] > 0 and figures["completions_acknowledged"] > 0
     assert figures["sse_jobs_followed"] > 0 and figures["multi_acknowledged"] > 0
+    assert figures["scripts_acknowledged"] > 0
     assert not result["missing"], f"acknowledged jobs missing: {result['missing'][:10]}"
     assert not result["completions_lost"], result["completions_lost"][:10]
     assert not result["problems"], result["problems"][:10]
     assert not sse_problems, sse_problems[:10]
-    assert not half, f"half-applied MULTI blocks: {half[:10]}"
-    assert not lost_txn, f"acknowledged MULTI blocks lost: {lost_txn[:10]}"
+    assert not half, f"half-applied MULTI blocks or scripts: {half[:10]}"
+    assert not lost_txn, f"acknowledged MULTI blocks or scripts lost: {lost_txn[:10]}"
     assert not ledger.errors, ledger.errors[:10]
     # The checks can fail: an acknowledgement redge never saw, and half a block.
     bogus = Ledger()
@@ -245,9 +255,9 @@ def test_sigkill_loses_nothing_under_fsync_always(make_cluster):
     assert check_jobs(http, bogus, [])["missing"] == ["0" * 36]
     r = redis.Redis(host="127.0.0.1", port=server.resp_port)
     try:
-        r.set("txn:a:999999999", 1)
-        bogus.txn_tried = {999999999}
-        assert check_multi(r, bogus)[2][0][0] == 999999999
+        r.set("lua:a:999999999", 1)
+        bogus.blocks_tried["lua"] = {999999999}
+        assert check_blocks(r, bogus, "lua")[2][0][0] == 999999999
     finally:
         r.close()
     failure = cluster.stop()
@@ -263,22 +273,22 @@ def test_sigkill_under_fsync_everysec_reports_loss(make_cluster):
     try:
         result = check_jobs(http, ledger, jobs)
         sse_problems = check_sse(http, ledger)
-        present, lost_txn, half = check_multi(r, ledger)
+        present, lost_txn, half = check_all_blocks(r, ledger)
     finally:
         r.close()
     ages = [age_at_kill(ledger.jobs[i][2], cluster.kill_times) for i in result["missing"]]
     ages += [age_at_kill(ledger.completions[i][1], cluster.kill_times)
              for i, _, _ in result["completions_lost"]]
-    ages += [age_at_kill(ledger.txn_acked[n], cluster.kill_times) for n in lost_txn]
+    ages += [age_at_kill(ledger.blocks_acked[k][n], cluster.kill_times) for k, n in lost_txn]
     figures.update(lost_jobs=len(result["missing"]),
                    lost_completions=len(result["completions_lost"]),
-                   lost_multi=len(lost_txn), half_multi=len(half),
+                   lost_blocks=len(lost_txn), half_blocks=len(half),
                    lost_max_age_s=round(max(ages), 3) if ages else 0)
     report(figures)
     # Loss is reported, not failed on; what everysec does not allow still fails.
     assert all(a <= EVERYSEC_BOUND_S for a in ages), (
         f"lost acknowledgements older than {EVERYSEC_BOUND_S}s at the kill: {sorted(ages)[-5:]}")
-    assert not half, f"half-applied MULTI blocks: {half[:10]}"
+    assert not half, f"half-applied MULTI blocks or scripts: {half[:10]}"
     assert not result["problems"], result["problems"][:10]
     assert not sse_problems or ages, sse_problems[:10]
     assert not ledger.errors, ledger.errors[:10]
