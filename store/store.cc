@@ -27,6 +27,14 @@ constexpr uint64_t kVersionBlock = uint64_t{1} << 20;
 // not hold the store lock for long.
 constexpr int kExpireBatch = 512;
 
+// The first possible expire-index key with a deadline of at least `deadline_ms` (index
+// keys begin with the deadline, 8 bytes big-endian).
+std::string ExpireIndexStart(int64_t deadline_ms) {
+  std::string k;
+  encoding::PutFixed64BE(&k, static_cast<uint64_t>(deadline_ms));
+  return k;
+}
+
 std::string VersionHwmKey() {
   std::string k(1, static_cast<char>(encoding::kInternalDb));
   k.append("version_hwm");
@@ -448,6 +456,14 @@ void Store::Commit(Txn& txn, std::unique_lock<std::mutex>& lock, std::function<v
       status = Status::IOError(rs.ToString());
     }
   }
+  if (status.ok()) {
+    // An expirer pass did not see this batch's own index entries: raise the floor past
+    // what it expired, then lower it to any deadline the batch indexed.
+    im.expire_floor = std::max(im.expire_floor, txn.expire_floor_after_);
+    if (txn.min_new_deadline_ > 0) {
+      im.expire_floor = std::min(im.expire_floor, txn.min_new_deadline_);
+    }
+  }
   // Under kAlways a reader, too, waits until what it read is durable: nothing a client
   // has seen can be lost in a crash.
   uint64_t seq = im.db->GetLatestSequenceNumber();
@@ -689,7 +705,18 @@ Result<int64_t> Store::ExpireDueKeys() {
       Impl& im = *impl_;
       std::unique_ptr<rocksdb::Iterator> it(
           im.db->NewIterator(rocksdb::ReadOptions(), im.expire_cf));
-      for (it->SeekToFirst(); it->Valid() && visited < kExpireBatch; it->Next()) {
+      // Every entry before the floor is deleted (store_impl.h). Entries are in deadline
+      // order and each one visited is deleted below, so once this batch commits nothing
+      // live is left before the last deadline visited, or before the first entry not due
+      // when the pass got that far, or before now when it reached the end of the index
+      // (a later commit indexing an earlier deadline lowers the floor again).
+      int64_t floor = im.expire_floor;
+      bool finished = true;  // ran out of due entries rather than out of batch
+      for (it->Seek(ExpireIndexStart(floor)); it->Valid(); it->Next()) {
+        if (visited >= kExpireBatch) {
+          finished = false;
+          break;
+        }
         int64_t deadline;
         int db;
         std::string_view key;
@@ -698,7 +725,11 @@ Result<int64_t> Store::ExpireDueKeys() {
           im.batch.Delete(im.expire_cf, it->key());
           continue;
         }
-        if (deadline >= txn.now_ms()) break;  // expired only once now > deadline
+        if (deadline >= txn.now_ms()) {  // expired only once now > deadline
+          floor = deadline;
+          break;
+        }
+        floor = deadline;
         visited++;
         txn.SwitchDb(db);
         int64_t before = txn.expired_;
@@ -710,6 +741,8 @@ Result<int64_t> Store::ExpireDueKeys() {
         }
         deleted_here += txn.expired_ - before;
       }
+      if (finished && it->status().ok() && !it->Valid()) floor = txn.now_ms();
+      txn.expire_floor_after_ = floor;
     });
     if (!s.ok()) return s;
     total += deleted_here;
@@ -726,7 +759,7 @@ void Store::RunExpirer() {
     {
       std::unique_ptr<rocksdb::Iterator> it(
           im.db->NewIterator(rocksdb::ReadOptions(), im.expire_cf));
-      it->SeekToFirst();
+      it->Seek(ExpireIndexStart(im.expire_floor));
       if (it->Valid() && it->key().size() >= 8) {
         next = static_cast<int64_t>(encoding::DecodeFixed64BE(it->key().data()));
       }

@@ -137,6 +137,12 @@ struct Store::Impl {
   std::thread expirer;
   std::condition_variable expirer_cv;
   int64_t expirer_wait_deadline = 0;  // what the expirer sleeps until (0 = no deadline)
+  // Guarded by mu. No live entry of the expire index has a deadline below this: the
+  // expirer seeks here rather than to the start of the index, where the tombstones of
+  // everything it already expired lie until a compaction (walking them made each pass
+  // cost O(keys expired so far)). Raised by a committed expirer pass, lowered by any
+  // commit that indexes an earlier deadline; 0 after Open.
+  int64_t expire_floor = 0;
 
   // Keyspace notification classes enabled (bits of KeyspaceClass in txn.cc); 0 = off.
   std::atomic<uint32_t> keyspace_events{0};

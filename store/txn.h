@@ -232,6 +232,8 @@ class Txn {
   int64_t expired_ = 0;
   int64_t changes_ = 0;           // keyspace events raised (StoreStats::changes)
   int64_t min_new_deadline_ = 0;  // earliest TTL set here (wakes the expirer)
+  // Set by an expirer pass: where the live expire-index entries start once this commits.
+  int64_t expire_floor_after_ = 0;
 
   struct SavePoint {
     std::unordered_map<std::string, std::optional<Meta>> dirty_metas;

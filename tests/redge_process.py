@@ -35,6 +35,13 @@ def redge_binary():
     return pathlib.Path(os.environ.get("REDGE_BUILD_DIR", root / "build")) / "redge"
 
 
+def time_scale():
+    """How many times slower than a release build the binaries under test run. The
+    sanitizer suites of tools/test.sh set REDGE_TEST_TIME_SCALE (3 under ASan); tests
+    multiply their timing bounds by it, never their functional checks."""
+    return float(os.environ.get("REDGE_TEST_TIME_SCALE", "1"))
+
+
 def raise_nofile_limit(want=16384):
     """Raises RLIMIT_NOFILE of this process (and so of every redge started after it) to
     `want` or the hard limit; returns the (soft, hard) limits afterwards."""

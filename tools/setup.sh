@@ -39,6 +39,7 @@ PACKAGES=(
   python3-daphne python3-socketio python3-rq     # tests/frameworks: real Redis frameworks
   python3-fastapi python3-uvicorn                # tests/celery: the FastAPI example of docs/celery.md
   tcl                                            # tools/redis_suite.sh: Redis's own tests
+  clang-14 libclang-rt-14-dev                    # tools/fuzz.sh: libFuzzer, ASan+UBSan tree
 )
 
 missing=()

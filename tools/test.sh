@@ -30,15 +30,15 @@ failed=0
 
 # run_suite NAME COMMAND...: runs one suite and records its outcome.
 run_suite() {
-  local name="$1" rc=0
+  local name="$1" rc=0 t0=$SECONDS
   shift
   echo
   echo "==> $name: $*"
   as_owner "$@" || rc=$?
   if ((rc == 0)); then
-    results+=("$name passed")
+    results+=("$name passed ($((SECONDS - t0)) s)")
   else
-    results+=("$name FAILED (exit $rc)")
+    results+=("$name FAILED (exit $rc, $((SECONDS - t0)) s)")
     failed=1
   fi
 }
@@ -46,7 +46,7 @@ run_suite() {
 # run_pytest NAME DIR...: the Python suites in DIRs, with Debian's python3 (it has
 # python3-redis and python3-pytest). Skipped while the directories hold no test_*.py.
 run_pytest() {
-  local name="$1" rc=0 dirs=() d
+  local name="$1" rc=0 dirs=() d t0=$SECONDS
   shift
   for d in "$@"; do
     if [[ -d "$d" ]] && [[ -n "$(find "$d" -name 'test_*.py' -print -quit)" ]]; then
@@ -64,7 +64,7 @@ run_pytest() {
   as_owner env PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
     "${dirs[@]}" || rc=$?
   if ((rc == 0)); then
-    results+=("$name passed")
+    results+=("$name passed ($((SECONDS - t0)) s)")
   elif ((rc == 5)); then  # pytest: no tests collected
     results+=("$name skipped (no tests collected)")
   else
@@ -76,17 +76,57 @@ run_pytest() {
 # run_suite_fn NAME FUNCTION: like run_suite for a function of this script, run in this
 # shell (it decides itself what runs as the owner and what needs root).
 run_suite_fn() {
-  local name="$1" rc=0
+  local name="$1" rc=0 t0=$SECONDS
   shift
   echo
   echo "==> $name: $*"
   "$@" || rc=$?
   if ((rc == 0)); then
-    results+=("$name passed")
+    results+=("$name passed ($((SECONDS - t0)) s)")
   else
-    results+=("$name FAILED (exit $rc)")
+    results+=("$name FAILED (exit $rc, $((SECONDS - t0)) s)")
     failed=1
   fi
+}
+
+# --- Sanitizer trees ------------------------------------------------------------------
+# FUZZ_TREE: clang-14 with ASan + UBSan + libFuzzer coverage (-DREDGE_FUZZ=ON): the fuzz
+# targets, and the same redge and unit tests for the ASan+UBSan suites (one compile
+# serves both). TSAN_TREE: g++ with -DREDGE_TSAN=ON, the unit tests only.
+FUZZ_TREE="${FUZZ_BUILD_DIR:-build-fuzz}"
+TSAN_TREE="${TSAN_BUILD_DIR:-build-tsan}"
+
+build_fuzz_tree() {
+  as_owner cmake -S . -B "$FUZZ_TREE" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_COMPILER=clang++-14 -DREDGE_FUZZ=ON >/dev/null &&
+    as_owner cmake --build "$FUZZ_TREE" -j2
+}
+
+build_tsan_tree() {
+  as_owner cmake -S . -B "$TSAN_TREE" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREDGE_TSAN=ON \
+    >/dev/null && as_owner cmake --build "$TSAN_TREE" -j2 --target redge_unit_tests
+}
+
+# sanitized TREE CMD...: runs CMD (as the owner) with every sanitizer report written to
+# TREE/sanitizer-reports instead of a log nobody reads; fails when CMD fails or when any
+# report was written, even by a server process a test stopped cleanly (LeakSanitizer
+# reports at exit). UBSan aborts at its first report (the trees build it so).
+sanitized() {
+  local tree="$1" rc=0 reports f
+  shift
+  reports="$(realpath -m "$tree")/sanitizer-reports"
+  rm -rf "$reports"
+  as_owner mkdir -p "$reports"
+  as_owner env ASAN_OPTIONS="log_path=$reports/asan:abort_on_error=1:detect_leaks=1" \
+    UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1" \
+    TSAN_OPTIONS="log_path=$reports/tsan:second_deadlock_stack=1" "$@" || rc=$?
+  for f in "$reports"/*; do
+    [[ -e "$f" ]] || continue
+    echo "sanitizer report $f:"
+    head -150 "$f"
+    rc=$((rc ? rc : 1))
+  done
+  return "$rc"
 }
 
 # package_suite: the Debian package and the files it ships. Builds it (the `package`
@@ -183,6 +223,26 @@ run_pytest "pytest (frameworks)" tests/frameworks
 # The Celery bridge: stock Celery workers on redge, what browsers see of their tasks
 # (SSE, long-poll, headless Chromium with the example of docs/celery.md).
 run_pytest "pytest (celery bridge)" tests/celery
+# The whole system SIGKILLed 30 times under load, then checked (prints its figures).
+run_suite "crash (whole system, 30 SIGKILLs)" env PYTHONDONTWRITEBYTECODE=1 \
+  /usr/bin/python3 -m pytest -q -s -p no:cacheprovider tests/crash
+# Mixed load for 2 minutes; fails if resources keep growing (tools/bench/soak).
+run_suite "soak (2 minutes)" tools/bench/soak --minutes 2
+# ASan + UBSan (clang-14): the fuzz targets for 60 s each, two at a time, then the unit
+# and integration suites against the sanitized redge.
+run_suite_fn "build: ASan+UBSan+libFuzzer tree ($FUZZ_TREE)" build_fuzz_tree
+run_suite "fuzz (6 targets x 60 s, ASan+UBSan)" env BUILD_DIR="$FUZZ_TREE" FUZZ_JOBS=2 \
+  FUZZ_SKIP_BUILD=1 tools/fuzz.sh 60
+run_suite_fn "asan+ubsan: ctest (unit, crash)" sanitized "$FUZZ_TREE" \
+  ctest --test-dir "$FUZZ_TREE" --output-on-failure --no-tests=error -j2
+run_suite_fn "asan+ubsan: pytest (integration)" sanitized "$FUZZ_TREE" env \
+  REDGE_BUILD_DIR="$(realpath -m "$FUZZ_TREE")" REDGE_TEST_TIME_SCALE=3 \
+  PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+# ThreadSanitizer: the unit tests of the store, the event loops and the jobs layer (the
+# HTTP server tests run JobService on the loops); not the crash test, which only kills.
+run_suite_fn "build: TSan tree ($TSAN_TREE)" build_tsan_tree
+run_suite_fn "tsan: unit (store, event loop, jobs)" sanitized "$TSAN_TREE" \
+  "$TSAN_TREE/tests/redge_unit_tests" '--gtest_filter=-CrashTest.*'
 # The Debian package: built and checked; installed too as root on CI.
 run_suite_fn "package" package_suite
 # ------------------------------------------------------------------------------------

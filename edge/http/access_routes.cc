@@ -74,6 +74,8 @@ std::string Needs(Permission p) {
       return "the reader or worker role";
     case Permission::kMetrics:
       return "the metrics role";
+    case Permission::kSubscribe:
+      return "the reader or producer role on a glob matching the channel";
     case Permission::kRetry:
       break;
   }

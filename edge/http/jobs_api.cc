@@ -518,7 +518,13 @@ void JobsApi::WorkerFail(Request& req, std::shared_ptr<Exchange> ex) {
     const json& e = (*body)["error"];
     error = e.is_string() ? e.get<std::string>() : DumpJson(e);
   }
-  bool retry = body->value("retry", false);
+  bool retry = false;
+  if (auto it = body->find("retry"); it != body->end()) {
+    if (!it->is_boolean()) {
+      return ReplyError(*ex, 400, "bad_request", "\"retry\" must be true or false", corr);
+    }
+    retry = it->get<bool>();
+  }
   Job job;
   Outcome out = jobs_->Fail(req.params[0], LeaseToken(req), error, retry, &job);
   if (!out.ok()) return ReplyOutcome(*ex, out, corr);

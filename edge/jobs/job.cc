@@ -189,6 +189,12 @@ bool ValidEventType(std::string_view type) {
   return true;
 }
 
+bool FlagIsTrue(const json& j, const char* key) {
+  if (!j.is_object()) return false;
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
 bool IsReservedEventType(std::string_view type) {
   return type == "queued" || type == "started" || type == "retrying" || type == "completed" ||
          type == "failed" || type == "canceled" || type == "gone";

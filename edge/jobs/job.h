@@ -79,6 +79,11 @@ std::string MakeEnvelope(const Job& job, int64_t now_ms);
 // Event types a worker may not send itself (the jobs layer writes them).
 bool IsReservedEventType(std::string_view type);
 
+// Whether `j` is an object whose `key` is JSON true. Never throws: a flag of a client's or
+// worker's JSON ("isError", "complete") may hold any type, and json::value<bool>() throws
+// on a non-boolean, which inside a store write or on an event loop would end the process.
+bool FlagIsTrue(const nlohmann::json& j, const char* key);
+
 // Event names a worker may choose: 1-64 characters of A-Z a-z 0-9 _ - . : (so a name is
 // one token on an SSE `event:` line and in logs, and cannot carry a line break).
 inline constexpr size_t kMaxEventTypeLength = 64;

@@ -87,7 +87,7 @@ void JobService::OnResponseSet(st::Txn& txn, const st::KeyEvent& ev) {
          {"reason", JsonErrorText(error)}});
     TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr,
                    "the worker's response was refused: " + JsonErrorText(error));
-  } else if (parsed.is_object() && parsed.value("isError", false) == true) {
+  } else if (FlagIsTrue(parsed, "isError")) {
     TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr, ErrorText(parsed));
   } else {
     TxnOps::FinishOrFailTooLarge(*this, txn, *job, std::move(parsed));
@@ -119,9 +119,9 @@ void JobService::OnProgress(st::Txn& txn, std::string_view channel, std::string_
          {"reason", JsonErrorText(error)}});
     msg = nullptr;
   }
-  if (msg.is_object() && msg.value("complete", false) == true) {
+  if (FlagIsTrue(msg, "complete")) {
     json content = msg.contains("content") ? msg["content"] : json();
-    if (msg.value("isError", false) == true) {
+    if (FlagIsTrue(msg, "isError")) {
       TxnOps::Finish(*this, txn, *job, JobState::kFailed, nullptr,
                      content.is_string() ? content.get<std::string>() : DumpJson(content));
     } else {

@@ -12,12 +12,6 @@ namespace {
 std::atomic<int64_t> g_node_max_entries{100};
 std::atomic<int64_t> g_node_max_bytes{4096};
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 bool ArgId(CommandContext& ctx, std::string_view arg, uint64_t missing_seq, bool strict,

@@ -312,7 +312,8 @@ TEST_F(ListsTest, IndexPositiveNegativeAndOutOfRange) {
   const std::pair<int64_t, const char*> hits[] = {{0, "a"},  {4, "e"},  {2, "c"},
                                                   {-1, "e"}, {-5, "a"}, {-2, "d"}};
   for (const auto& [index, want] : hits) {
-    auto r = Run([&](Txn& t) { return lists::Index(t, "k", index); });
+    // Lambdas capture a copy: clang 14 (the fuzz/ASan build) cannot capture a binding.
+    auto r = Run([&, index = index](Txn& t) { return lists::Index(t, "k", index); });
     ASSERT_TRUE(r.ok()) << "LINDEX " << index << ": " << r.status().message();
     EXPECT_EQ(r.value(), want) << "LINDEX " << index;
   }
@@ -332,7 +333,9 @@ TEST_F(ListsTest, SetIndexPositiveAndNegative) {
   RPush("k", {"a", "b", "c", "d", "e"});
   for (const auto& [index, value] :
        {std::pair<int64_t, const char*>{0, "A"}, {-1, "E"}, {2, "C"}, {-4, "B"}}) {
-    Status s = Run([&](Txn& t) { return lists::SetIndex(t, "k", index, value); });
+    Status s = Run([&, index = index, value = value](Txn& t) {
+      return lists::SetIndex(t, "k", index, value);
+    });
     ASSERT_TRUE(s.ok()) << "LSET " << index << ": " << s.message();
   }
   EXPECT_EQ(All("k"), (Strings{"A", "B", "C", "d", "E"}));
@@ -395,7 +398,8 @@ TEST_F(ListsTest, TrimToEmptyDeletesTheKey) {
     SCOPED_TRACE(::testing::Message() << "LTRIM " << start << " " << stop);
     RPush("k", {"a", "b", "c", "d", "e"});
     ASSERT_EQ(store().DbSize(0), 2);
-    Status s = Run([&](Txn& t) { return lists::Trim(t, "k", start, stop); });
+    Status s =
+        Run([&, start = start, stop = stop](Txn& t) { return lists::Trim(t, "k", start, stop); });
     ASSERT_TRUE(s.ok()) << s.message();
     ExpectGone("k");
     EXPECT_EQ(store().DbSize(0), 1);
