@@ -75,8 +75,9 @@ failed=0
 finish() {  # finish TARGET: waits for it and records the outcome
   local t="$1" rc=0 log="$BUILD_DIR/fuzz-artifacts/$1.log" stats
   wait "${PIDS[$t]}" || rc=$?
-  stats="$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' "$log" |
-    sed 's/^stat:://; s/: */=/' | tr '\n' ' ')"
+  # (|| true: a target that never started has no stats, and its failure is reported below)
+  stats="$({ grep -E '^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
+    "$log" || true; } | sed 's/^stat:://; s/: */=/' | tr '\n' ' ')"
   local cov
   cov="$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1 || true)"
   if ((rc == 0)); then

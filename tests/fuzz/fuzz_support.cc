@@ -98,7 +98,7 @@ Server::Server(const ServerOptions& options) : parts_(std::make_unique<Parts>())
     ro.io_threads = 1;
     ro.data_dir = so.dir;
     ro.fsync = "no";
-    ro.pubsub_output_limit = 1u << 20;
+    ro.output_limits.pubsub.hard = 1u << 20;  // bounded output in a fuzzing process
     p.resp = std::make_unique<resp::RespServer>(p.store.get(), ro);
     if (auto s = p.resp->Start(); !s.ok()) throw std::runtime_error("resp: " + s.message());
     resp_port_ = p.resp->port();

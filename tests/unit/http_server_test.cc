@@ -274,6 +274,23 @@ TEST(HttpServerTest, MalformedRequestsGetJsonErrorsAndClose) {
       {"\x01\x02\x03 nonsense here\r\n\r\n", 400, "bad_request"},
       {"GET /hello HTTP/2.0\r\n\r\n", 505, "http_version_not_supported"},
       {"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"},
+      // Request smuggling shapes: a length two parties could read differently is refused.
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: "
+       "chunked\r\n\r\n0\r\n\r\n",
+       400, "bad_request"},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400,
+       "bad_request"},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 4\r\n\r\nabcd", 400, "bad_request"},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: +3\r\n\r\nabc", 400, "bad_request"},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 501,
+       "not_implemented"},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400,
+       "bad_request"},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n", 400,
+       "bad_request"},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX", 400,
+       "bad_request"},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", 400, "bad_request"},
   };
   for (const auto& c : cases) {
     Client client(server.port());
