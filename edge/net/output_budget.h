@@ -69,7 +69,6 @@ class OutputBudget::Entry {
   OutputBudget* budget_ = nullptr;
   std::function<void()> cut_;
   std::atomic<size_t> bytes_{0};
-  bool candidate_ = false;  // guarded by the budget's mu_
   bool cut_requested_ = false;
 };
 

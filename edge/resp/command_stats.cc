@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "edge/resp/command_meta.h"
 #include "edge/resp/connection.h"
 #include "edge/resp/server.h"
 
@@ -21,6 +22,7 @@ void CommandStats::RecordCall(const std::string& name, int64_t usec, bool failed
 }
 
 void CommandStats::RecordRejected(const std::string& name) {
+  if (name.empty()) return;  // an unknown subcommand (StatsName)
   std::lock_guard lock(mu_);
   commands_[name].rejected++;
 }
@@ -58,7 +60,11 @@ std::vector<std::pair<std::string, int64_t>> CommandStats::Errors() const {
 
 std::string StatsName(const CommandSpec& spec, const std::vector<std::string>& argv) {
   if (argv.size() >= 2 && IsContainerCommand(spec.name)) {
-    return std::string(spec.name) + "|" + ToLower(argv[1]);
+    // Only subcommands Redis has: the name comes from the client, and one entry per
+    // made-up subcommand would grow the table without bound. Redis counts no call for an
+    // unknown subcommand either (only its error).
+    std::string full = std::string(spec.name) + "|" + ToLower(argv[1]);
+    return FindCommandMeta(full) != nullptr ? full : std::string();
   }
   return spec.name;
 }
@@ -70,8 +76,10 @@ void InvokeCommand(const CommandSpec& spec, CommandContext& ctx) {
   const auto usec = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now() - start)
                         .count();
-  ctx.server.command_stats().RecordCall(StatsName(spec, ctx.argv), usec,
-                                        ReplyWriter::ErrorsWrittenOnThisThread() != errors_before);
+  if (std::string name = StatsName(spec, ctx.argv); !name.empty()) {
+    ctx.server.command_stats().RecordCall(
+        name, usec, ReplyWriter::ErrorsWrittenOnThisThread() != errors_before);
+  }
   // EXEC is not in the slow log, the commands it ran are (Redis's skip_slowlog flag).
   if (std::string_view(spec.name) == "exec") return;
   SlowLog& log = ctx.server.slowlog();

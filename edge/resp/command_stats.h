@@ -50,7 +50,8 @@ class CommandStats {
   std::atomic<int64_t> total_errors_{0};
 };
 
-// The name INFO uses for a command: "get", or "client|list" for a container's subcommand.
+// The name INFO uses for a command: "get", or "client|list" for a container's subcommand;
+// empty for a subcommand Redis does not have (such calls are not counted).
 std::string StatsName(const CommandSpec& spec, const std::vector<std::string>& argv);
 
 // Runs spec.handler(ctx) and records the call in ctx.server's CommandStats (its duration,

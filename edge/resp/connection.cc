@@ -10,8 +10,9 @@
 
 #include "edge/log.h"
 #include "edge/net/socket_io.h"
-#include "edge/resp/lua_engine.h"
+#include "edge/resp/command_meta.h"
 #include "edge/resp/command_stats.h"
+#include "edge/resp/lua_engine.h"
 #include "edge/resp/server.h"
 #include "store/encoding.h"
 
@@ -182,7 +183,7 @@ bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSp
   int argc = static_cast<int>(argv.size());
   if ((s->arity > 0 && argc != s->arity) || (s->arity < 0 && argc < -s->arity)) return false;
   if (protocol_ == 2 && has_subscriptions() && !(s->flags & kPubSubCtx)) return false;
-  if (!AclAllows(argv)) return false;  // Dispatch refuses it (and logs why)
+  if (!AclAllows(argv)) return false;                      // Dispatch refuses it (and logs why)
   if (server_->scripting().ScriptRunning()) return false;  // Dispatch may answer BUSY
   return true;
 }
@@ -399,6 +400,12 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
   if (auto busy = server_->scripting().BusyError(argv)) {
     writer_.Error(*busy);
     if (in_multi_) multi_dirty_ = true;
+    return spec;
+  }
+  if (in_multi_ && MetaHasFlag(*spec, argv, "no_multi")) {
+    // SAVE, SHUTDOWN, ...: Redis refuses them in a transaction (and aborts its EXEC).
+    writer_.Error("ERR Command not allowed inside a transaction");
+    multi_dirty_ = true;
     return spec;
   }
   if (in_multi_ && !(spec->flags & kNoMulti)) {
@@ -934,8 +941,8 @@ std::string Connection::ClientInfoLine(const std::vector<std::string>* current) 
          " qbuf=" + std::to_string(qbuf) + " qbuf-free=0 argv-mem=" + std::to_string(argv_mem) +
          " multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=" + std::to_string(omem_) +
          " tot-mem=0 events=r cmd=" + (last_command_.empty() ? "NULL" : last_command_) +
-         " user=" + user_name_ + " redir=-1 resp=" + std::to_string(protocol_) + " lib-name=" + lib_name_ +
-         " lib-ver=" + lib_ver_;
+         " user=" + user_name_ + " redir=-1 resp=" + std::to_string(protocol_) +
+         " lib-name=" + lib_name_ + " lib-ver=" + lib_ver_;
 }
 
 }  // namespace redge::resp

@@ -106,7 +106,8 @@ void Function(CommandContext& ctx) {
 void RegisterFunctionCommands() {
   constexpr uint32_t kScript = kNoScript | kStale;
   RegisterCommands({
-      {"fcall", -3, kScript, 0, 0, 0, &Fcall, "scripting", "Invokes a function.", "7.0.0"},
+      {"fcall", -3, kScript | kMayReplicate, 0, 0, 0, &Fcall, "scripting", "Invokes a function.",
+       "7.0.0"},
       {"fcall_ro", -3, kScript | kReadOnly, 0, 0, 0, &FcallRo, "scripting",
        "Invokes a read-only function.", "7.0.0"},
       {"function", -2, kNoScript, 0, 0, 0, &Function, "scripting",

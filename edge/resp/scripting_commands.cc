@@ -148,9 +148,9 @@ void RegisterScriptingCommands() {
   RegisterFunctionCommands();
   constexpr uint32_t kScript = kNoScript | kStale;
   RegisterCommands({
-      {"eval", -3, kScript, 0, 0, 0, &Eval, "scripting", "Executes a server-side Lua script.",
-       "2.6.0"},
-      {"evalsha", -3, kScript, 0, 0, 0, &EvalSha, "scripting",
+      {"eval", -3, kScript | kMayReplicate, 0, 0, 0, &Eval, "scripting",
+       "Executes a server-side Lua script.", "2.6.0"},
+      {"evalsha", -3, kScript | kMayReplicate, 0, 0, 0, &EvalSha, "scripting",
        "Executes a server-side Lua script by SHA1 digest.", "2.6.0"},
       {"eval_ro", -3, kScript | kReadOnly, 0, 0, 0, &EvalRo, "scripting",
        "Executes a read-only server-side Lua script.", "7.0.0"},

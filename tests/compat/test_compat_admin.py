@@ -5,6 +5,7 @@ WAIT/ROLE without replicas, MEMORY USAGE estimates, SHUTDOWN stops redge gracefu
 import time
 
 import pytest
+import redis
 
 import compat_support
 
@@ -80,3 +81,14 @@ def test_shutdown_stops_redge_gracefully(redge):
     assert c.read_until_close() == b""
     assert redge.proc.wait(timeout=15) == 0
     redge.proc = None  # stopped by the test
+
+
+def test_unknown_subcommands_add_no_commandstats_entries(r):
+    # The name comes from the client: counting it would grow the table without bound.
+    for i in range(50):
+        with pytest.raises(redis.ResponseError, match="unknown subcommand"):
+            r.execute_command("CLIENT", f"nosuchsub{i}")
+    r.execute_command("CLIENT", "ID")
+    stats = r.info("commandstats")
+    assert "cmdstat_client|id" in stats
+    assert not [k for k in stats if "nosuchsub" in k], stats.keys()

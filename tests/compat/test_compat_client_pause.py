@@ -195,3 +195,26 @@ def test_closing_a_held_client_releases_its_count(r, redge):
     wait_blocked(r, 0)
     r.client_unpause()
     assert r.get("gone") is None
+
+
+def test_write_pause_holds_scripts_and_functions_but_not_their_read_only_forms(r, redge):
+    # EVAL, EVALSHA and FCALL may write (Redis's may_replicate): held; the _RO forms run.
+    sha = r.script_load("return redis.call('SET', KEYS[1], ARGV[1])")
+    r.function_load("#!lua name=pauselib\n"
+                    "redis.register_function('setit', function(k, a) "
+                    "return redis.call('SET', k[1], a[1]) end)\n"
+                    "redis.register_function{function_name='getit', callback=function(k) "
+                    "return redis.call('GET', k[1]) end, flags={'no-writes'}}", replace=True)
+    r.set("S", "old")
+    r.client_pause(100000, all=False)
+    held = [Pending(redge, "EVAL", "return redis.call('SET', KEYS[1], 'e')", "1", "S"),
+            Pending(redge, "EVALSHA", sha, "1", "S", "h"),
+            Pending(redge, "FCALL", "setit", "1", "S", "f")]
+    wait_blocked(r, 3)
+    assert Pending(redge, "EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "S").reply() \
+        == b"old"
+    assert Pending(redge, "FCALL_RO", "getit", "1", "S").reply() == b"old"
+    assert r.get("S") == "old"
+    r.client_unpause()
+    assert [p.reply() for p in held] == ["OK", "OK", "OK"]
+    assert r.get("S") == "f"

@@ -215,3 +215,9 @@ def test_watch_then_flushall_aborts(redge, r):
         with pytest.raises(redis.WatchError):
             pipe.execute()
     assert r.exists("k") == 0
+
+
+def test_save_and_shutdown_are_refused_inside_multi_as_redis(differ):
+    # Redis's no-multi commands: refused when queued, and the transaction is aborted.
+    differ.same_all([("MULTI",), ("SET", "a", "1"), ("SAVE",), ("SHUTDOWN",),
+                     ("SHUTDOWN", "NOSAVE"), ("EXEC",), ("EXISTS", "a"), ("PING",)])

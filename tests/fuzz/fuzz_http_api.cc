@@ -69,7 +69,7 @@ Jobs MakeJobs(Server& server, int64_t run) {
   Job job;
   bool created = false;
   auto enqueue = [&](const std::string& queue) {
-    redge::jobs::JobService::EnqueueRequest r{queue, json{{"prompt", "hi"}}, "", ""};
+    redge::jobs::JobService::EnqueueRequest r{queue, json{{"prompt", "hi"}}, "", "", ""};
     Check(jobs.Enqueue(r, &job, &created).ok(), "enqueue");
     return job.id;
   };

@@ -134,7 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ParseBody(text, &body)) {
     Job job;
     bool created = false;
-    JobService::EnqueueRequest r{queue, body, "", ""};
+    JobService::EnqueueRequest r{queue, body, "", "", ""};
     if (jobs.Enqueue(r, &job, &created).ok()) {
       ReadBack(jobs, job.id);
       if (auto leased = Lease(jobs, queue, "http-worker")) {
@@ -164,7 +164,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // response, sent by the worker holding the lease (client "resp-worker").
   Job job;
   bool created = false;
-  JobService::EnqueueRequest r{queue, json{{"n", size}}, "", ""};
+  JobService::EnqueueRequest r{queue, json{{"n", size}}, "", "", ""};
   if (jobs.Enqueue(r, &job, &created).ok()) {
     const std::string qkey = "redge:queue:" + queue;
     (void)store.Exec(0, [&](redge::store::Txn& txn) {

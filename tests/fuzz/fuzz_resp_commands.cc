@@ -539,7 +539,7 @@ class Control {
     Run({"FUNCTION", "FLUSH"});
     redge::jobs::Job job;
     bool created = false;
-    redge::jobs::JobService::EnqueueRequest r{"fq", nlohmann::json{{"n", 1}}, "", ""};
+    redge::jobs::JobService::EnqueueRequest r{"fq", nlohmann::json{{"n", 1}}, "", "", ""};
     Check(server_.jobs().Enqueue(r, &job, &created).ok(), "enqueue");
     return JobKeys{job.id};
   }
