@@ -550,6 +550,30 @@ std::string ConfigHelp() {
   return o.str();
 }
 
+// Settings that are valid alone but not together (shared by LoadConfig and check-config,
+// so that a file check-config accepts is one redge starts with).
+Status CheckCombination(const Config& c) {
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return Status::InvalidArgument("--tls-cert and --tls-key go together");
+  }
+  if (!c.acl_users.empty() && !c.aclfile.empty()) {
+    // As Redis: two places defining users is a configuration error waiting to happen.
+    return Status::InvalidArgument(
+        "users are defined both with `user` and in --aclfile: define them in one place");
+  }
+  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
+    return Status::InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (!c.jwt_jwks.empty() && c.jwt_audience.empty()) {
+    // Public JWKS (Google's for Firebase) sign the tokens of every project that uses them:
+    // only the audience tells this deployment's users from everyone else's.
+    return Status::InvalidArgument(
+        "--jwt-jwks needs --jwt-audience (e.g. the Firebase project id): the keys of a public "
+        "JWKS sign other applications' tokens too");
+  }
+  return Status::OK();
+}
+
 store::Status CheckConfigFile(const std::string& path) {
   std::map<std::string, std::pair<std::string, int>> values;
   Status s = ReadFile(path, &values);
@@ -559,7 +583,7 @@ store::Status CheckConfigFile(const std::string& path) {
     s = Apply(&c, name, v.first, path + ":" + std::to_string(v.second));
     if (!s.ok()) return s;
   }
-  return Status::OK();
+  return CheckCombination(c);
 }
 
 store::Result<Config> LoadConfig(const ConfigSource& source) {
@@ -628,24 +652,7 @@ store::Result<Config> LoadConfig(const ConfigSource& source) {
     if (host->size() >= 2 && host->front() == '[') *host = host->substr(1, host->size() - 2);
     *port = std::stoi(addr.substr(pos + 1));
   };
-  if (c.tls_cert.empty() != c.tls_key.empty()) {
-    return Status::InvalidArgument("--tls-cert and --tls-key go together");
-  }
-  if (!c.acl_users.empty() && !c.aclfile.empty()) {
-    // As Redis: two places defining users is a configuration error waiting to happen.
-    return Status::InvalidArgument(
-        "users are defined both with `user` and in --aclfile: define them in one place");
-  }
-  if (!c.tls_client_ca.empty() && c.tls_cert.empty()) {
-    return Status::InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
-  }
-  if (!c.jwt_jwks.empty() && c.jwt_audience.empty()) {
-    // Public JWKS (Google's for Firebase) sign the tokens of every project that uses them:
-    // only the audience tells this deployment's users from everyone else's.
-    return Status::InvalidArgument(
-        "--jwt-jwks needs --jwt-audience (e.g. the Firebase project id): the keys of a public "
-        "JWKS sign other applications' tokens too");
-  }
+  if (Status st = CheckCombination(c); !st.ok()) return st;
   // A non-loopback listener needs both encryption and credentials: without TLS every
   // password and token crosses the network in clear; without credentials anyone who can
   // reach the port reads and deletes every job.

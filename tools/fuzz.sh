@@ -59,6 +59,8 @@ fi
 # A sanitizer report aborts (the build makes UBSan fatal); allocator misuse too.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:allocator_may_return_null=0:detect_stack_use_after_return=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+# OpenSSL's per-thread error queues are not leaks of ours (tests/lsan.supp says why).
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$ROOT/tests/lsan.supp:print_suppressions=0}"
 
 run_target() {
   local t="$1" work="$BUILD_DIR/fuzz-corpus/$1" art="$BUILD_DIR/fuzz-artifacts/$1"

@@ -119,6 +119,7 @@ sanitized() {
   as_owner mkdir -p "$reports"
   as_owner env ASAN_OPTIONS="log_path=$reports/asan:abort_on_error=1:detect_leaks=1" \
     UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1" \
+    LSAN_OPTIONS="suppressions=$ROOT/tests/lsan.supp:print_suppressions=0" \
     TSAN_OPTIONS="log_path=$reports/tsan:second_deadlock_stack=1" "$@" || rc=$?
   for f in "$reports"/*; do
     [[ -e "$f" ]] || continue

@@ -105,6 +105,19 @@ def test_check_config_bad(tmp_path):
     res = run_redge("check-config", tmp_path / "missing.conf")
     assert res.returncode == 1 and "missing.conf" in res.stderr, res
 
+    # Settings valid alone but not together are refused as redge's start refuses them
+    # (found by tests/fuzz/fuzz_config: check-config said ok to a file redge refused).
+    for text, words in [("user alice on >pw ~* +@all\naclfile /etc/redge/users.acl\n",
+                         "defined both"),
+                        ("tls-cert /etc/redge/cert.pem\n", "go together"),
+                        ("jwt-jwks /etc/redge/jwks.json\n", "--jwt-audience")]:
+        combo = tmp_path / "combo.conf"
+        combo.write_text(text)
+        res = run_redge("check-config", combo)
+        assert res.returncode == 1 and words in res.stderr, (text, res)
+        res = run_redge("--config", combo, "--data-dir", tmp_path / "d")
+        assert res.returncode != 0 and words in res.stderr, (text, res)
+
 
 # -- precedence -----------------------------------------------------------------------
 
