@@ -42,6 +42,15 @@ def time_scale():
     return float(os.environ.get("REDGE_TEST_TIME_SCALE", "1"))
 
 
+def sanitized_build():
+    """Whether the binaries under test are a sanitizer build (tools/test.sh sets
+    REDGE_SANITIZED=1 for its ASan+UBSan suite). A few tests measure what a sanitizer
+    changes (RSS, with ASan's shadow memory and quarantine) or starve the process of file
+    descriptors, which the sanitizer runtime itself needs (UBSan probes memory through a
+    pipe, reports are files): those run in the regular suite and are skipped there."""
+    return os.environ.get("REDGE_SANITIZED") == "1"
+
+
 def raise_nofile_limit(want=16384):
     """Raises RLIMIT_NOFILE of this process (and so of every redge started after it) to
     `want` or the hard limit; returns the (soft, hard) limits afterwards."""

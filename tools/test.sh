@@ -237,7 +237,7 @@ run_suite "fuzz (6 targets x 60 s, ASan+UBSan)" env BUILD_DIR="$FUZZ_TREE" FUZZ_
 run_suite_fn "asan+ubsan: ctest (unit, crash)" sanitized "$FUZZ_TREE" \
   ctest --test-dir "$FUZZ_TREE" --output-on-failure --no-tests=error -j2
 run_suite_fn "asan+ubsan: pytest (integration)" sanitized "$FUZZ_TREE" env \
-  REDGE_BUILD_DIR="$(realpath -m "$FUZZ_TREE")" REDGE_TEST_TIME_SCALE=3 \
+  REDGE_BUILD_DIR="$(realpath -m "$FUZZ_TREE")" REDGE_TEST_TIME_SCALE=3 REDGE_SANITIZED=1 \
   PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 # ThreadSanitizer: the unit tests of the store, the event loops and the jobs layer (the
 # HTTP server tests run JobService on the loops); not the crash test, which only kills.

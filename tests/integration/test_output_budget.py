@@ -5,6 +5,9 @@ the readers that keep up get everything, and writers are never slowed."""
 import socket
 import time
 
+import pytest
+
+import redge_process
 from integration_support import enqueue, lease, worker_call
 from test_metrics import scrape, value
 
@@ -29,6 +32,7 @@ def non_reading_socket(server, request=None):
     return s
 
 
+@pytest.mark.skipif(redge_process.sanitized_build(), reason="RSS bounds do not hold under ASan (shadow memory, quarantine)")
 def test_slow_sse_readers_are_cut_at_the_global_budget(redge_factory):
     server = redge_factory("--output-buffer-budget", str(BUDGET))
     http = server.http
@@ -59,6 +63,7 @@ def test_slow_sse_readers_are_cut_at_the_global_budget(redge_factory):
     del slow
 
 
+@pytest.mark.skipif(redge_process.sanitized_build(), reason="RSS bounds do not hold under ASan (shadow memory, quarantine)")
 def test_slow_subscribers_are_cut_and_publishers_never_wait(redge_factory):
     server = redge_factory("--output-buffer-budget", str(BUDGET))
     pub = server.client()
