@@ -365,9 +365,8 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
   }
   int argc = static_cast<int>(argv.size());
   if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
-    writer_.Error(std::string("ERR wrong number of arguments for '") + spec->name + "' command");
     server_->command_stats().RecordRejected(spec->name);
-    if (in_multi_) multi_dirty_ = true;
+    Reject(*spec, std::string("ERR wrong number of arguments for '") + spec->name + "' command");
     return spec;
   }
   if (!authenticated() && !(spec->flags & kNoAuth)) {
@@ -385,8 +384,7 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
   // ACL rules, before queueing in MULTI as Redis checks them (EXEC checks again).
   if (AclDenial denied = CheckAcl(argv, in_multi_ ? "multi" : "toplevel");
       denied != AclDenial::kOk) {
-    writer_.Error(AclNopermError(denied, argv));
-    if (in_multi_) multi_dirty_ = true;
+    Reject(*spec, AclNopermError(denied, argv));
     return spec;
   }
   if (protocol_ == 2 && has_subscriptions() && !(spec->flags & kPubSubCtx)) {
@@ -398,8 +396,7 @@ const CommandSpec* Connection::DispatchCommand(std::vector<std::string>& argv) {
   }
   // Past lua-time-limit, a running script leaves other clients only a few commands.
   if (auto busy = server_->scripting().BusyError(argv)) {
-    writer_.Error(*busy);
-    if (in_multi_) multi_dirty_ = true;
+    Reject(*spec, std::string(*busy));
     return spec;
   }
   if (in_multi_ && MetaHasFlag(*spec, argv, "no_multi")) {
@@ -512,6 +509,17 @@ void Connection::Resume() {
   if (closed_) return;
   ProcessInput();
   FlushOutput();
+}
+
+void Connection::Reject(const CommandSpec& spec, const std::string& error) {
+  if (in_multi_ && std::string_view(spec.name) == "exec") {
+    // As Redis's execCommandAbort: a refused EXEC ends the transaction and says why.
+    DiscardMulti();
+    writer_.Error("EXECABORT Transaction discarded because of: " + error);
+    return;
+  }
+  writer_.Error(error);
+  if (in_multi_) multi_dirty_ = true;  // the EXEC that follows answers EXECABORT
 }
 
 void Connection::DiscardMulti() {

@@ -116,6 +116,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   bool in_multi() const { return in_multi_; }
   void BeginMulti() { in_multi_ = true, multi_dirty_ = false, queued_.clear(); }
   void DiscardMulti();
+  // Replies `error` to a command refused before it ran (arity, ACL, BUSY): inside MULTI
+  // the transaction is flagged, and a refused EXEC ends it with EXECABORT, as in Redis.
+  void Reject(const CommandSpec& spec, const std::string& error);
   // EXEC: runs the queued commands in one store transaction and replies.
   void ExecMulti();
 

@@ -310,6 +310,24 @@ def test_busy_then_script_kill(redge):
     assert admin.call("SCRIPT", "KILL") == Error("NOTBUSY No scripts in execution right now.")
 
 
+def test_exec_refused_while_busy_ends_the_transaction_with_execabort(redge):
+    # As Redis (multi.tcl "EXEC and script timeout"): a refused EXEC ends the transaction
+    # and says why; the connection is out of MULTI afterwards.
+    admin = redge.raw()
+    assert admin.call("CONFIG", "SET", "lua-time-limit", "50") == "OK"
+    client = redge.raw()
+    assert client.call("MULTI") == "OK"
+    assert client.call("SET", "xx", "1") == "QUEUED"
+    runner = redge.client()
+    t, result = run_in_thread(lambda: runner.eval("while true do end", 0))
+    wait_busy(admin)
+    assert client.call("EXEC") == Error("EXECABORT Transaction discarded because of: " + BUSY_EVAL)
+    assert admin.call("SCRIPT", "KILL") == "OK"
+    t.join(timeout=10)
+    assert client.call("EXEC") == Error("ERR EXEC without MULTI")
+    assert client.call("EXISTS", "xx") == 0
+
+
 def test_a_kill_reaches_a_script_that_catches_errors(redge):
     admin = redge.raw()
     admin.call("CONFIG", "SET", "busy-reply-threshold", "50")
