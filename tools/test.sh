@@ -152,14 +152,19 @@ package_suite() (
   echo "package: built $deb"
 
   # The example config: every setting of --help is listed (commented out, so a new setting
-  # cannot be forgotten), and both it and a copy with every line uncommented are valid.
+  # cannot be forgotten), and both it and a copy with every line uncommented are valid,
+  # but for `aclfile`, which the file offers as the alternative to its `user` line (the
+  # two together are refused, and the copy with both must be).
   "$BUILD_DIR/redge" check-config systemd/redge.conf || die "check-config systemd/redge.conf"
   while read -r name; do
     grep -q "^#$name " systemd/redge.conf || die "systemd/redge.conf does not list '$name'"
   done < <("$BUILD_DIR/redge" --help | sed -n 's/^  --\([a-z-]*\).*/\1/p' | grep -vx config)
   sed -E 's/^#([a-z])/\1/' systemd/redge.conf >"$tmp/uncommented.conf"
+  ! "$BUILD_DIR/redge" check-config "$tmp/uncommented.conf" 2>/dev/null ||
+    die "systemd/redge.conf with both user and aclfile uncommented passed check-config"
+  sed -E '/^#aclfile /!s/^#([a-z])/\1/' systemd/redge.conf >"$tmp/uncommented.conf"
   "$BUILD_DIR/redge" check-config "$tmp/uncommented.conf" >/dev/null ||
-    die "systemd/redge.conf with every setting uncommented"
+    die "systemd/redge.conf with every setting but aclfile uncommented"
 
   # The unit, with ExecStart= pointed at the build's binary (verify checks that the
   # executable exists). Any output is a warning and fails the suite.
