@@ -2,7 +2,8 @@
 headless Chromium driven over the DevTools protocol, and legacy Redis workers.
 
 The whole suite is skipped when /usr/bin/chromium (Debian package `chromium`) or the
-`websocket` module (python3-websocket) is missing.
+`websocket` module (python3-websocket) is missing, except under CI (.ci/run), where that
+stops the run with an error.
 
 - `redge_factory(*flags)`: starts redge processes with extra flags on ephemeral ports
   (tests/redge_process.py), stopped and checked at teardown; `redge`: one with defaults,
@@ -39,6 +40,9 @@ if importlib.util.find_spec("websocket") is None:
 def pytest_collection_modifyitems(config, items):
     if not _missing:
         return
+    if redge_process.every_test_must_run():
+        raise pytest.UsageError("browser suite needs " + " and ".join(_missing) +
+                                " (under CI every test must run: install what is missing)")
     skip = pytest.mark.skip(reason="browser suite needs " + " and ".join(_missing) +
                             "; run tools/setup.sh to install them")
     for item in items:

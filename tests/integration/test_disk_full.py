@@ -11,13 +11,15 @@ import time
 import pytest
 import redis
 
+import redge_process
+
 DISK_MB = 160  # RocksDB resumes only with >= 64 MiB free (its reserved disk buffer)
 
 
 @pytest.fixture
 def small_disk(tmp_path):
     if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
+        redge_process.skip_unless_ci("mounting a tmpfs needs root")
     mnt = tmp_path / "disk"
     mnt.mkdir()
     rc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(mnt)],

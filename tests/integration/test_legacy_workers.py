@@ -10,6 +10,8 @@ import subprocess
 
 import pytest
 
+import redge_process
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "worker" / "examples"
 NODE_PATH = "/usr/share/nodejs"  # Debian's node-redis lives here
@@ -60,9 +62,10 @@ def test_python_legacy_worker_streams_a_job(redge):
         stop(worker)
 
 
-@pytest.mark.skipif(not node_available(),
-                    reason="node or Debian's node-redis (NODE_PATH=/usr/share/nodejs) missing")
 def test_node_legacy_worker_with_the_chat_key_layout(redge_factory):
+    if not node_available():
+        redge_process.skip_unless_ci(
+            "node or Debian's node-redis (NODE_PATH=/usr/share/nodejs) missing")
     server = redge_factory("--progress-channel-template", "{id}",
                            "--queue-key-template", "mobius:chat:queue:{queue}",
                            "--response-key-template", "mobius:chat:response:{id}")
