@@ -27,6 +27,25 @@ source "$ROOT/tools/as_owner.sh"
 
 results=()
 failed=0
+# Each suite's output is also kept here; the end of a failed suite's output is printed
+# again just before the summary, so that a CI log cut in the middle still shows it.
+SUITE_LOGS="$(mktemp -d /tmp/redge-test-logs.XXXXXX)"
+failed_logs=()
+trap 'rm -rf "$SUITE_LOGS"' EXIT
+
+# logged NAME COMMAND...: runs COMMAND with its output shown and kept for NAME.
+logged() {
+  local log
+  log="$SUITE_LOGS/$(tr -c 'A-Za-z0-9_\n' '_' <<<"$1").log"
+  shift
+  { "$@" 2>&1 | tee "$log"; } || return $?
+}
+
+# suite_failed NAME: records NAME's log to be shown again at the end.
+suite_failed() {
+  failed=1
+  failed_logs+=("$1")
+}
 
 # run_suite NAME COMMAND...: runs one suite and records its outcome.
 run_suite() {
@@ -34,12 +53,12 @@ run_suite() {
   shift
   echo
   echo "==> $name: $*"
-  as_owner "$@" || rc=$?
+  logged "$name" as_owner "$@" || rc=$?
   if ((rc == 0)); then
     results+=("$name passed ($((SECONDS - t0)) s)")
   else
     results+=("$name FAILED (exit $rc, $((SECONDS - t0)) s)")
-    failed=1
+    suite_failed "$name"
   fi
 }
 
@@ -61,15 +80,15 @@ run_pytest() {
   fi
   echo
   echo "==> $name: pytest ${dirs[*]}"
-  as_owner env PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
-    "${dirs[@]}" || rc=$?
+  logged "$name" as_owner env PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q \
+    -p no:cacheprovider "${dirs[@]}" || rc=$?
   if ((rc == 0)); then
     results+=("$name passed ($((SECONDS - t0)) s)")
   elif ((rc == 5)); then  # pytest: no tests collected
     results+=("$name skipped (no tests collected)")
   else
     results+=("$name FAILED (exit $rc)")
-    failed=1
+    suite_failed "$name"
   fi
 }
 
@@ -80,12 +99,12 @@ run_suite_fn() {
   shift
   echo
   echo "==> $name: $*"
-  "$@" || rc=$?
+  logged "$name" "$@" || rc=$?
   if ((rc == 0)); then
     results+=("$name passed ($((SECONDS - t0)) s)")
   else
     results+=("$name FAILED (exit $rc, $((SECONDS - t0)) s)")
-    failed=1
+    suite_failed "$name"
   fi
 }
 
@@ -254,6 +273,11 @@ run_suite_fn "package" package_suite
 # ------------------------------------------------------------------------------------
 
 echo
+for name in "${failed_logs[@]}"; do
+  echo "==> $name FAILED; the end of its output:"
+  tail -n 80 "$SUITE_LOGS/$(tr -c 'A-Za-z0-9_\n' '_' <<<"$name").log"
+  echo
+done
 summary="$(printf '%s; ' "${results[@]}")"
 if ((failed)); then
   echo "test: SUMMARY: FAILED: ${summary%; }"

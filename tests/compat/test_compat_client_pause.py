@@ -207,10 +207,13 @@ def test_write_pause_holds_scripts_and_functions_but_not_their_read_only_forms(r
                     "return redis.call('GET', k[1]) end, flags={'no-writes'}}", replace=True)
     r.set("S", "old")
     r.client_pause(100000, all=False)
-    held = [Pending(redge, "EVAL", "return redis.call('SET', KEYS[1], 'e')", "1", "S"),
-            Pending(redge, "EVALSHA", sha, "1", "S", "h"),
-            Pending(redge, "FCALL", "setit", "1", "S", "f")]
-    wait_blocked(r, 3)
+    held = []
+    # One at a time: clients on different loops are held in the order redge receives them,
+    # which is the order sent only when each is held before the next is sent.
+    for command in [("EVAL", "return redis.call('SET', KEYS[1], 'e')", "1", "S"),
+                    ("EVALSHA", sha, "1", "S", "h"), ("FCALL", "setit", "1", "S", "f")]:
+        held.append(Pending(redge, *command))
+        wait_blocked(r, len(held))
     assert Pending(redge, "EVAL_RO", "return redis.call('GET', KEYS[1])", "1", "S").reply() \
         == b"old"
     assert Pending(redge, "FCALL_RO", "getit", "1", "S").reply() == b"old"

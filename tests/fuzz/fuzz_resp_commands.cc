@@ -7,7 +7,8 @@
 // keys of a real job (its queue, response key and progress channel) all interleave.
 //
 // Checked: redge never crashes (ASan/UBSan), every reply stream is well-formed RESP, and
-// after each input a fresh connection gets PONG within 20 s (no deadlock, no stuck loop).
+// after each input a fresh connection gets PONG (or NOAUTH, if the input set a password)
+// within 20 s (no deadlock, no stuck loop).
 //
 // To fuzz commands added later, add them to kCommands (with where their timeout is, for
 // blocking ones) and, if they need special arguments, a pool below (kScripts holds the
@@ -549,14 +550,19 @@ class Control {
     return JobKeys{job.id};
   }
 
-  // redge still answers a new connection at once.
+  // redge still answers a new connection at once: PONG, or NOAUTH when the input set a
+  // requirepass (CONFIG SET requirepass is among the commands; Reset clears it).
   void CheckAlive() {
     Client c(server_.resp_port());
     Check(c.connected(), "cannot connect");
     c.Send("PING\r\n");
-    Check(c.ReadUntil([](const std::string& r) { return r.find("+PONG\r\n") == 0; },
-                      milliseconds(kLivenessMs)),
-          "no PONG within 20 s after the input");
+    Check(c.ReadUntil(
+              [](const std::string& r) {
+                return r.find("+PONG\r\n") == 0 ||
+                       r.find("-NOAUTH Authentication required.\r\n") == 0;
+              },
+              milliseconds(kLivenessMs)),
+          "no PONG (or NOAUTH) within 20 s after the input");
   }
 
  private:
