@@ -399,8 +399,7 @@ void Store::RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock) {
       // command: a later operation of the batch cannot take what a waiter was owed.
       ServeBlockedPops(txn);
       dones.push_back(std::move(op.done));
-    } while (!exclusive && i < ops.size() && ops[i].mode != ExecMode::kExclusive &&
-             ops[i].flush_first < 0);
+    } while (!exclusive && i < ops.size() && ops[i].batchable());
     if (dones.size() == 1) {
       Commit(txn, lock, std::move(dones.front()));
     } else {

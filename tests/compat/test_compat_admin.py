@@ -2,6 +2,7 @@
 SLOWLOG records slow commands with Redis's fields and redaction, SAVE/BGSAVE/LASTSAVE,
 WAIT/ROLE without replicas, MEMORY USAGE estimates, SHUTDOWN stops redge gracefully."""
 
+import threading
 import time
 
 import pytest
@@ -61,6 +62,41 @@ def test_save_bgsave_lastsave(redge):
     assert r.call("BGSAVE") == "Background saving started"
     assert r.call("BGREWRITEAOF") == "Background append only file rewriting scheduled"
     assert r.call("GET", "k") == b"v"
+
+
+def test_save_and_bgsave_among_concurrent_writes_lose_nothing(redge):
+    # A SAVE queued behind other clients' writes once joined their batch and aborted redge
+    # (found by fuzz_resp_commands; tests/unit/write_path_test.cc pins the mechanism).
+    stop = threading.Event()
+    counts = [0] * 4
+    errors = []
+
+    def writer(i):
+        c = redge.client()
+        try:
+            while not stop.is_set():
+                p = c.pipeline(transaction=False)
+                for _ in range(20):
+                    p.incr(f"counter:{i}")
+                p.execute()
+                counts[i] += 20
+        except Exception as e:  # the test fails below with the error
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    admin = redge.client()
+    try:
+        for _ in range(30):
+            assert admin.bgsave() is True
+            assert admin.save() is True
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert errors == []
+    assert [int(admin.get(f"counter:{i}")) for i in range(4)] == counts
 
 
 def test_memory_usage_grows_with_the_value(redge):

@@ -13,6 +13,7 @@
 
 #include "store/keys.h"
 #include "store/lists.h"
+#include "store/strings.h"
 #include "store_fixture.h"
 
 namespace redge::store {
@@ -306,6 +307,40 @@ TEST_F(WritePathTest, FlushAsyncIsOrderedWithQueuedWrites) {
   EXPECT_TRUE(all.get_future().get().ok());
   EXPECT_EQ(Get("b", 1), std::nullopt);
   EXPECT_EQ(store().DbSize(1), 0);
+}
+
+// Writes queued behind a busy writer are committed as one batch; a SAVE or FLUSH queued
+// after them must not join that batch (it has no operation to run: batching one called an
+// empty std::function and aborted, found by fuzz_resp_commands with BGSAVE).
+TEST_F(WritePathTest, SaveAndFlushQueuedBehindWritesRunAfterThemAlone) {
+  Gate gate;
+  std::promise<Status> busy_done;
+  store().ExecAsync(
+      0, [&](Txn&) { gate.Enter(); }, [&](Status s) { busy_done.set_value(s); },
+      ExecMode::kExclusive);  // on the writer thread, so the rest queue behind it
+  gate.WaitEntered();
+  std::promise<Status> write_done, saved, write2_done, flushed, write3_done;
+  store().ExecAsync(
+      0, [](Txn& t) { (void)strings::Set(t, "a", "1"); },
+      [&](Status s) { write_done.set_value(s); });
+  store().SaveAsync([&](Status s) { saved.set_value(s); });
+  store().ExecAsync(
+      0, [](Txn& t) { (void)strings::Set(t, "b", "2"); },
+      [&](Status s) { write2_done.set_value(s); });
+  store().FlushAsync(1, [&](Status s) { flushed.set_value(s); });
+  store().ExecAsync(
+      0, [](Txn& t) { (void)strings::Set(t, "c", "3"); },
+      [&](Status s) { write3_done.set_value(s); });
+  gate.Open();
+  EXPECT_TRUE(busy_done.get_future().get().ok());
+  EXPECT_TRUE(write_done.get_future().get().ok());
+  EXPECT_TRUE(saved.get_future().get().ok());
+  EXPECT_TRUE(write2_done.get_future().get().ok());
+  EXPECT_TRUE(flushed.get_future().get().ok());
+  EXPECT_TRUE(write3_done.get_future().get().ok());
+  EXPECT_EQ(Get("a"), "1");
+  EXPECT_EQ(Get("b"), "2");
+  EXPECT_EQ(Get("c"), "3");
 }
 
 TEST_F(WritePathTest, GenericBlockRequestServedBySignalKeyReady) {
