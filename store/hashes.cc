@@ -8,6 +8,7 @@
 #include "store/glob.h"
 #include "store/object.h"
 #include "store/sampling.h"
+#include "store/tombstones.h"
 
 namespace redge::store::hashes {
 namespace {
@@ -157,6 +158,8 @@ Result<int64_t> Del(Txn& txn, std::string_view key, const std::vector<std::strin
   if (meta->count == 0) {
     txn.DeleteKey(key);
   } else {
+    Status s = tombstones::NoteRemoved(txn, key, &*meta, static_cast<uint64_t>(deleted));
+    if (!s.ok()) return s;
     txn.PutMeta(key, *meta);
   }
   if (txn.HasObserver(key, "hdel")) {

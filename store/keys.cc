@@ -6,6 +6,7 @@
 
 #include "store/encoding.h"
 #include "store/glob.h"
+#include "store/tombstones.h"
 
 namespace redge::store::keys {
 namespace {
@@ -206,6 +207,7 @@ Status Rename(Txn& txn, std::string_view from, std::string_view to) {
     if (!copied.ok()) return copied.status();
     if (txn.GetMeta(to).ok()) txn.DeleteKey(to);
     meta.version = *copied;
+    tombstones::ForgetAfterCopy(&meta);
   } else if (txn.GetMeta(to).ok()) {
     txn.DeleteKey(to);
   }
@@ -240,6 +242,7 @@ Result<bool> Copy(Txn& txn, std::string_view source, int dst_db, std::string_vie
     auto copied = txn.CopyElements(source, meta.version, dst_db, destination);
     if (!copied.ok()) return copied.status();
     meta.version = *copied;
+    tombstones::ForgetAfterCopy(&meta);
   }
   txn.SwitchDb(dst_db);
   if (existing.ok()) txn.DeleteKey(destination);
@@ -290,6 +293,7 @@ Status SwapDb(Txn& txn, int a, int b) {
       auto copied = txn.CopyElements(e.key, e.meta.version, to, e.key);
       if (!copied.ok()) return copied.status();
       e.meta.version = *copied;
+      tombstones::ForgetAfterCopy(&e.meta);
     }
     for (auto& e : *out) txn.DeleteKey(e.key);
     return Status::OK();

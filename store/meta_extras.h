@@ -29,6 +29,9 @@ inline constexpr char kZSetHints = 'h';
 // at some write (store/object.h), so OBJECT ENCODING reports hashtable/skiplist for good,
 // as Redis never converts back. Payload: empty.
 inline constexpr char kConverted = 'c';
+// Hashes, sets: elements removed under the current version, whose tombstones ordered
+// passes still step over (store/tombstones.h). Payload: [count:8 LE].
+inline constexpr char kRemoved = 'r';
 
 // The payload of `tag`, or nullopt when absent (or when `raw` is malformed).
 std::optional<std::string_view> Get(std::string_view raw, char tag);

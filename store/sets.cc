@@ -9,6 +9,7 @@
 #include "store/glob.h"
 #include "store/object.h"
 #include "store/sampling.h"
+#include "store/tombstones.h"
 
 namespace redge::store::sets {
 namespace {
@@ -52,13 +53,16 @@ Result<std::vector<std::string>> ReadAll(Txn& txn, std::string_view key, const M
 
 // Removes `member` (known to be present) from the set, deleting the key when it empties.
 // Returns the remaining count.
-uint64_t RemoveKnownMember(Txn& txn, std::string_view key, Meta* meta, std::string_view member) {
+Result<uint64_t> RemoveKnownMember(Txn& txn, std::string_view key, Meta* meta,
+                                   std::string_view member) {
   txn.DeleteElement(key, meta->version, member);
   if (--meta->count == 0) {
     txn.DeleteKey(key);
-  } else {
-    txn.PutMeta(key, *meta);
+    return 0;
   }
+  Status s = tombstones::NoteRemoved(txn, key, meta, 1);
+  if (!s.ok()) return s;
+  txn.PutMeta(key, *meta);
   return meta->count;
 }
 
@@ -228,6 +232,8 @@ Result<int64_t> Rem(Txn& txn, std::string_view key, const std::vector<std::strin
   if (meta->count == 0) {
     txn.DeleteKey(key);
   } else {
+    Status s = tombstones::NoteRemoved(txn, key, &*meta, static_cast<uint64_t>(removed));
+    if (!s.ok()) return s;
     txn.PutMeta(key, *meta);
   }
   txn.Notify(key, "srem");
@@ -280,9 +286,10 @@ Result<std::string> Pop(Txn& txn, std::string_view key) {
   if (!meta.ok()) return meta.status();
   auto e = sampling::One(txn, SourceOf(key, *meta));
   if (!e.ok()) return e.status();
-  uint64_t left = RemoveKnownMember(txn, key, &*meta, e->sub);
+  auto left = RemoveKnownMember(txn, key, &*meta, e->sub);
+  if (!left.ok()) return left.status();
   txn.Notify(key, "spop");
-  if (left == 0) txn.Notify(key, "del");
+  if (*left == 0) txn.Notify(key, "del");
   return std::move(e->sub);
 }
 
@@ -314,6 +321,7 @@ Result<std::vector<std::string>> PopCount(Txn& txn, std::string_view key, uint64
     std::unordered_set<std::string_view> popped(out.begin(), out.end());
     meta->version = txn.NewVersion();
     meta->count = 0;
+    tombstones::ForgetAfterCopy(&*meta);
     bool all_integers = true;
     for (const auto& m : *all) {
       if (popped.count(m)) continue;
@@ -327,6 +335,8 @@ Result<std::vector<std::string>> PopCount(Txn& txn, std::string_view key, uint64
   } else {
     for (const auto& m : out) txn.DeleteElement(key, meta->version, m);
     meta->count = remaining;
+    Status s = tombstones::NoteRemoved(txn, key, &*meta, out.size());
+    if (!s.ok()) return s;
   }
   txn.PutMeta(key, *meta);
   txn.Notify(key, "spop");
@@ -386,9 +396,10 @@ Result<bool> Move(Txn& txn, std::string_view source, std::string_view destinatio
   if (source == destination) return HasMember(txn, source, *src, member);
   auto has = HasMember(txn, source, *src, member);
   if (!has.ok() || !*has) return has;
-  uint64_t left = RemoveKnownMember(txn, source, &*src, member);
+  auto left = RemoveKnownMember(txn, source, &*src, member);
+  if (!left.ok()) return left.status();
   txn.Notify(source, "srem");
-  if (left == 0) txn.Notify(source, "del");
+  if (*left == 0) txn.Notify(source, "del");
   Meta dmeta;
   if (dst.ok()) {
     dmeta = std::move(*dst);

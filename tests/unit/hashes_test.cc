@@ -21,6 +21,7 @@
 #include "store/status.h"
 #include "store/store.h"
 #include "store/strings.h"
+#include "store/tombstones.h"
 #include "store/txn.h"
 #include "tests/unit/store_fixture.h"
 
@@ -464,6 +465,29 @@ TEST_F(HashesTest, HundredThousandFieldsPointOperations) {
   auto all = All("big");
   EXPECT_EQ(all.size(), 99'999u);
   EXPECT_EQ(all.front().first, "f00001");
+}
+
+// HDEL counts its removals; past the live fields the hash is rewritten under a new
+// version with every remaining field and value intact (store/tombstones.h).
+TEST_F(HashesTest, ManyDeletionsRewriteTheLiveFieldsWithTheirValues) {
+  MakeBig("h", 3000);
+  for (int i = 0; i < 2500; ++i) {
+    char buf[16];
+    snprintf(buf, sizeof(buf), "f%05d", i);
+    std::vector<std::string_view> fields{buf};
+    ASSERT_EQ(Run([&](Txn& t) { return hashes::Del(t, "h", fields); }).value(), 1);
+    Meta meta = Run([](Txn& t) { return t.GetTyped("h", KeyType::kHash); }).value();
+    ASSERT_LE(tombstones::Removed(meta), std::max(tombstones::kMinRemoved, meta.count)) << i;
+  }
+  EXPECT_EQ(Len("h"), 500);
+  FieldValues all = All("h");
+  ASSERT_EQ(all.size(), 500u);
+  for (const auto& [field, value] : all) {
+    EXPECT_EQ(value, "v" + std::to_string(std::stoi(field.substr(1)))) << field;
+    EXPECT_GE(std::stoi(field.substr(1)), 2500) << field;
+  }
+  ASSERT_TRUE(store().CompactAll().ok());
+  EXPECT_EQ(store().CountElementRecordsForTest(0, "h"), 500);
 }
 
 }  // namespace

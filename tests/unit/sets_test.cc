@@ -19,6 +19,7 @@
 #include "store/status.h"
 #include "store/store.h"
 #include "store/strings.h"
+#include "store/tombstones.h"
 #include "store/txn.h"
 #include "tests/unit/store_fixture.h"
 
@@ -409,6 +410,66 @@ TEST_F(SetsTest, EveryCommandReportsWrongTypeAndChangesNothing) {
   EXPECT_TRUE(wrong(Run([](Txn& t) { return sets::Scan(t, "s", 0, "", 10); }).status()));
   EXPECT_EQ(Get("s"), "value");
   EXPECT_EQ(store().DbSize(0), 1);
+}
+
+// Draining a set by SPOP used to make each pick step over the tombstones of every earlier
+// pop (quadratic). The removals are counted and the live members rewritten under a new
+// version once removals outnumber them (store/tombstones.h).
+TEST_F(SetsTest, DrainingBySpopKeepsTombstonesBoundedAndPopsEachMemberOnce) {
+  constexpr int kMembers = 5000;
+  SAddN("s", "m", kMembers);
+  const uint64_t first_version =
+      Run([](Txn& t) { return t.GetTyped("s", KeyType::kSet); }).value().version;
+  std::set<std::string> popped;
+  bool rewritten = false;
+  for (int i = 0; i < kMembers - 10; ++i) {
+    auto m = Run([](Txn& t) { return sets::Pop(t, "s"); });
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    ASSERT_TRUE(popped.insert(*m).second) << *m << " popped twice";
+    Meta meta = Run([](Txn& t) { return t.GetTyped("s", KeyType::kSet); }).value();
+    ASSERT_EQ(meta.count, static_cast<uint64_t>(kMembers - i - 1));
+    ASSERT_LE(tombstones::Removed(meta), std::max(tombstones::kMinRemoved, meta.count)) << i;
+    rewritten = rewritten || meta.version != first_version;
+  }
+  EXPECT_TRUE(rewritten);
+  Strings left = Members("s");
+  ASSERT_EQ(left.size(), 10u);
+  for (const auto& m : left) {
+    EXPECT_EQ(popped.count(m), 0u) << m;
+    EXPECT_EQ(m[0], 'm');
+  }
+  // The versions left behind are garbage: after compaction only the live members remain.
+  ASSERT_TRUE(store().CompactAll().ok());
+  EXPECT_EQ(store().CountElementRecordsForTest(0, "s"), 10);
+}
+
+TEST_F(SetsTest, RemovalsBySremAndPopWithCountAreCountedAndForgottenByRename) {
+  SAddN("s", "m", 3000);
+  Strings gone;
+  for (int i = 0; i < 1100; ++i) gone.push_back("m" + std::to_string(i));
+  EXPECT_EQ(Run([&](Txn& t) { return sets::Rem(t, "s", Views(gone.begin(), gone.end())); }).value(),
+            1100);
+  Meta meta = Run([](Txn& t) { return t.GetTyped("s", KeyType::kSet); }).value();
+  EXPECT_EQ(tombstones::Removed(meta), 1100u);  // not more than the 1900 live: no rewrite
+  EXPECT_EQ(Run([](Txn& t) { return sets::PopCount(t, "s", 10); }).value().size(), 10u);
+  meta = Run([](Txn& t) { return t.GetTyped("s", KeyType::kSet); }).value();
+  EXPECT_EQ(tombstones::Removed(meta), 1110u);
+  ASSERT_TRUE(Run([](Txn& t) { return keys::Rename(t, "s", "t"); }).ok());
+  meta = Run([](Txn& t) { return t.GetTyped("t", KeyType::kSet); }).value();
+  EXPECT_EQ(tombstones::Removed(meta), 0u);
+  EXPECT_EQ(meta.count, 1890u);
+  EXPECT_EQ(Card("t"), 1890);
+  // Past the live count, SREM rewrites: every member kept, none of the removed.
+  gone.clear();
+  for (int i = 1100; i < 2200; ++i) gone.push_back("m" + std::to_string(i));
+  auto removed = Run([&](Txn& t) { return sets::Rem(t, "t", Views(gone.begin(), gone.end())); });
+  ASSERT_TRUE(removed.ok());
+  meta = Run([](Txn& t) { return t.GetTyped("t", KeyType::kSet); }).value();
+  EXPECT_EQ(meta.count, 1890u - static_cast<uint64_t>(*removed));
+  EXPECT_EQ(tombstones::Removed(meta), 0u);
+  Strings left = Members("t");
+  EXPECT_EQ(left.size(), meta.count);
+  for (const auto& m : left) EXPECT_GE(std::stoi(m.substr(1)), 2200) << m;
 }
 
 TEST_F(SetsTest, ExpiredSetIsGoneAndItsElementsAreReclaimed) {
