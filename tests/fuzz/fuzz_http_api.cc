@@ -317,6 +317,9 @@ Request MakeRequest(FuzzedDataProvider& in, const Jobs& jobs) {
   if (in.ConsumeIntegralInRange(0, 7) == 0) {
     static const char* const kMethods[] = {"PUT", "PATCH", "HEAD", "OPTIONS", "GET", "POST"};
     r.method = kMethods[in.ConsumeIntegralInRange<size_t>(0, std::size(kMethods) - 1)];
+    // Only a GET of an events route is a stream (a POST there appends a worker's event and
+    // answers JSON).
+    r.sse = r.sse && r.method == "GET";
   }
   const int nheaders = in.ConsumeIntegralInRange(0, 4);
   for (int i = 0; i < nheaders; ++i) {
