@@ -155,7 +155,8 @@ Status CreateGroup(Txn& txn, std::string_view key, std::string_view group, std::
     if (!parsed) return InvalidIdError();
     id = *parsed;
   }
-  if (!opened.ok()) opened = internal::NewStream(txn);
+  const bool created = !opened.ok();
+  if (created) opened = internal::NewStream(txn);
   Stream& st = *opened;
   auto existing = internal::FindGroup(txn, key, st.meta.version, group);
   if (!existing.ok()) return existing.status();
@@ -167,8 +168,14 @@ Status CreateGroup(Txn& txn, std::string_view key, std::string_view group, std::
   g.entries_read = entries_read;
   internal::PutGroup(txn, key, st.meta.version, g);
   st.s.groups++;
-  internal::Save(txn, key, st);
-  txn.Notify(key, "xgroup-create");
+  // Only a stream MKSTREAM created is a modified key for WATCH (Redis: signalModifiedKey).
+  if (created) {
+    internal::Save(txn, key, st);
+    txn.Notify(key, "xgroup-create");
+  } else {
+    internal::SaveUnwatched(txn, key, st);
+    txn.Announce(key, "xgroup-create");
+  }
   return Status::OK();
 }
 
@@ -186,8 +193,7 @@ Status SetGroupId(Txn& txn, std::string_view key, std::string_view group, std::s
   g->last_id = id;
   g->entries_read = entries_read;
   internal::PutGroup(txn, key, st.meta.version, *g);
-  // No txn.Notify here or for consumers: in redge an event also invalidates WATCH, which
-  // Redis 7.0 does not do for group-only changes (no signalModifiedKey).
+  txn.Announce(key, "xgroup-setid");  // not txn.Notify: WATCH is not invalidated (Redis)
   return Status::OK();
 }
 
@@ -206,8 +212,8 @@ Result<int64_t> DestroyGroup(Txn& txn, std::string_view key, std::string_view gr
   txn.DeleteElement(key, version, internal::GroupSub(g->name));
   st.s.groups--;
   // Saving the metadata also wakes blocked XREADGROUP readers of the group (-NOGROUP).
-  internal::Save(txn, key, st);
-  txn.Notify(key, "xgroup-destroy");
+  internal::SaveUnwatched(txn, key, st);
+  txn.Announce(key, "xgroup-destroy");
   return 1;
 }
 
@@ -225,6 +231,7 @@ Result<int64_t> CreateConsumer(Txn& txn, std::string_view key, std::string_view 
   internal::PutConsumer(txn, key, st.meta.version, g->number, c);
   g->consumers++;
   internal::PutGroup(txn, key, st.meta.version, *g);
+  txn.Announce(key, "xgroup-createconsumer");
   return 1;
 }
 
@@ -247,6 +254,7 @@ Result<int64_t> DeleteConsumer(Txn& txn, std::string_view key, std::string_view 
   g->pel -= ids->size();
   g->consumers--;
   internal::PutGroup(txn, key, version, *g);
+  txn.Announce(key, "xgroup-delconsumer");
   return static_cast<int64_t>(ids->size());
 }
 

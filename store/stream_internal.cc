@@ -171,6 +171,11 @@ void Save(Txn& txn, std::string_view key, Stream& st) {
   txn.PutMeta(key, st.meta);
 }
 
+void SaveUnwatched(Txn& txn, std::string_view key, Stream& st) {
+  st.meta.value = EncodeStreamMeta(st.s);
+  txn.PutMetaUnwatched(key, st.meta);
+}
+
 std::string EntrySub(StreamId id) { return kEntryNs + id.Encode(); }
 std::string NodeSub(StreamId first) { return kNodeNs + first.Encode(); }
 std::string GroupSub(std::string_view name) { return kGroupNs + std::string(name); }

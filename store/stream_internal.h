@@ -55,6 +55,8 @@ Result<Stream> Open(Txn& txn, std::string_view key);
 Stream NewStream(Txn& txn);
 // Writes the stream's metadata (which also wakes its blocked readers).
 void Save(Txn& txn, std::string_view key, Stream& st);
+// Save without counting as a modification for WATCH (Txn::PutMetaUnwatched).
+void SaveUnwatched(Txn& txn, std::string_view key, Stream& st);
 
 // Sub-keys.
 inline constexpr char kEntryNs = 'e';

@@ -148,8 +148,7 @@ Result<Consumer> LookupOrCreateConsumer(Txn& txn, std::string_view key, uint64_t
   c.name.assign(name);
   c.seen_time = txn.now_ms();
   g.consumers++;
-  // Redis raises "xgroup-createconsumer" without touching WATCHed keys; a redge event would
-  // touch them (see SetGroupId), so none is raised.
+  txn.Announce(key, "xgroup-createconsumer");  // XREADGROUP, XCLAIM, XAUTOCLAIM (Redis)
   return c;
 }
 

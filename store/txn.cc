@@ -202,7 +202,13 @@ Result<Meta> Txn::GetTyped(std::string_view key, KeyType type) {
   return meta;
 }
 
-void Txn::PutMeta(std::string_view key, const Meta& meta) {
+void Txn::PutMeta(std::string_view key, const Meta& meta) { PutMetaImpl(key, meta, true); }
+
+void Txn::PutMetaUnwatched(std::string_view key, const Meta& meta) {
+  PutMetaImpl(key, meta, false);
+}
+
+void Txn::PutMetaImpl(std::string_view key, const Meta& meta, bool watch_touch) {
   auto& im = *store_->impl_;
   auto old = ReadRawMeta(key);
   int64_t old_deadline = 0;
@@ -232,7 +238,7 @@ void Txn::PutMeta(std::string_view key, const Meta& meta) {
   // then adds one metadata entry to the memtable, not 500.
   dirty_metas_[encoding::MetaKey(db_, key)] = meta;
   meta_cache_valid_ = false;  // reads find the new record in dirty_metas_
-  Touch(key);
+  if (watch_touch) Touch(key);
   NoteAccess(key);
   // Types that blocking commands wait on: any write may give a waiter something (a push,
   // a ZADD, an XADD, a RENAME onto the key). The waiter's serve function decides.
@@ -517,6 +523,15 @@ void Txn::Notify(std::string_view key, std::string_view event,
     }
   }
   observer_depth_--;
+}
+
+void Txn::Announce(std::string_view key, std::string_view event) {
+  auto& im = *store_->impl_;
+  changes_++;
+  if (uint32_t flags = im.keyspace_events.load(std::memory_order_relaxed);
+      flags != 0 && (flags & EventClass(event))) {
+    PublishKeyspaceEvent(flags, key, event);
+  }
 }
 
 void Txn::PublishKeyspaceEvent(uint32_t flags, std::string_view key, std::string_view event) {

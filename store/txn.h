@@ -87,6 +87,10 @@ class Txn {
   // Writes `meta` for `key` (creating or replacing it) and keeps the expiry index in step.
   // Counts as an access (OBJECT IDLETIME) unless a NoTouch scope is active.
   void PutMeta(std::string_view key, const Meta& meta);
+  // PutMeta that does not count as a modification for WATCH: for the consumer-group
+  // changes Redis 7.0 makes without signalModifiedKey (XGROUP CREATE on an existing
+  // stream, XGROUP DESTROY). Everything else about the write is the same.
+  void PutMetaUnwatched(std::string_view key, const Meta& meta);
 
   // While alive, reads and writes through this Txn are not accesses for OBJECT IDLETIME/
   // FREQ (Redis's LOOKUP_NOTOUCH: TYPE, TTL, EXISTS, OBJECT itself, SWAPDB's moves).
@@ -173,6 +177,12 @@ class Txn {
   // the key touched (WATCH), and for list-growing events lets blocked pops be served.
   void Notify(std::string_view key, std::string_view event,
               const std::vector<std::string>* values = nullptr);
+  // Publishes a key-space event and counts a change (INFO's rdb_changes_since_last_save),
+  // without touching the key for WATCH and without observers: Redis 7.0 raises the
+  // consumer-group events (xgroup-create on an existing stream, xgroup-setid,
+  // xgroup-destroy, xgroup-createconsumer, xgroup-delconsumer) with no signalModifiedKey,
+  // so a WATCHed stream stays valid.
+  void Announce(std::string_view key, std::string_view event);
 
   // Who runs this transaction ("resp:12", a CLIENT SETNAME name, "http:worker-3"), for
   // observers that record who did something (the jobs layer's lease holder). While a
@@ -204,6 +214,7 @@ class Txn {
   void CacheMeta(std::string_view key, const std::optional<Meta>& meta);
   // Records an access of `key` (OBJECT IDLETIME/FREQ).
   void NoteAccess(std::string_view key);
+  void PutMetaImpl(std::string_view key, const Meta& meta, bool watch_touch);
   // Writes the metadata records changed by this Txn into the batch (at commit, and before
   // anything iterates the batch).
   void FlushMetas();

@@ -286,3 +286,47 @@ def test_xautoclaim_takes_over_a_dead_consumers_entries(redge, r):
         ("1-0", "alive", 2), ("3-0", "alive", 2)]
     assert r.xack("tasks", "workers", "1-0", "3-0") == 2
     assert r.xpending("tasks", "workers")["pending"] == 0
+
+
+def test_consumer_group_keyspace_events_and_watch_like_redis(r):
+    # Redis 7.0 announces every consumer-group change (pubsub.tcl's "stream events test")
+    # but none of them invalidates a WATCH of the stream (no signalModifiedKey).
+    r.config_set("notify-keyspace-events", "Kt")
+    p = r.pubsub()
+    p.psubscribe("__keyspace@0__:*")
+    assert p.get_message(timeout=5)["type"] == "psubscribe"
+    r.xgroup_create("mystream", "mygroup", "$", mkstream=True)
+    r.xgroup_createconsumer("mystream", "mygroup", "Bob")
+    entry = r.xadd("mystream", {"field1": "A"}, id="1")
+    r.xreadgroup("mygroup", "Alice", {"mystream": ">"})  # creates Alice
+    r.xclaim("mystream", "mygroup", "Mike", 0, [entry], force=True)  # creates Mike
+    r.xgroup_delconsumer("mystream", "mygroup", "Lee")  # no such consumer: no event
+    r.xautoclaim("mystream", "mygroup", "Bob", 0, entry)  # Bob exists: no event
+    r.xgroup_delconsumer("mystream", "mygroup", "Bob")
+    r.xgroup_setid("mystream", "mygroup", "0")
+    r.xgroup_create("mystream", "g2", "$")
+    r.xgroup_destroy("mystream", "g2")
+    r.xadd("end", {"f": "v"})  # a marker: every event above was published before it
+    events = []
+    while True:
+        m = p.get_message(timeout=5)
+        assert m is not None, f"missing events after {events}"
+        if m["channel"] == "__keyspace@0__:end":
+            break
+        events.append(m["data"])
+    assert events == ["xgroup-create", "xgroup-createconsumer", "xadd", "xgroup-createconsumer",
+                      "xgroup-createconsumer", "xgroup-delconsumer", "xgroup-setid",
+                      "xgroup-create", "xgroup-destroy"]
+    p.close()
+    for change in [lambda: r.xgroup_createconsumer("mystream", "mygroup", "Zed"),
+                   lambda: r.xgroup_setid("mystream", "mygroup", "$"),
+                   lambda: r.xgroup_delconsumer("mystream", "mygroup", "Zed"),
+                   lambda: r.xgroup_create("mystream", "g3", "$"),
+                   lambda: r.xgroup_destroy("mystream", "g3"),
+                   lambda: r.xreadgroup("mygroup", "Newbie", {"mystream": ">"})]:
+        with r.pipeline() as w:
+            w.watch("mystream")
+            change()
+            w.multi()
+            w.set("x", "1")
+            assert w.execute() == [True]
