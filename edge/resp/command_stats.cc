@@ -21,6 +21,12 @@ void CommandStats::RecordCall(const std::string& name, int64_t usec, bool failed
   if (failed) e.failed++;
 }
 
+void CommandStats::RecordFailedAfterUnblock(const std::string& name) {
+  if (name.empty()) return;
+  std::lock_guard lock(mu_);
+  commands_[name].failed++;
+}
+
 void CommandStats::RecordRejected(const std::string& name) {
   if (name.empty()) return;  // an unknown subcommand (StatsName)
   std::lock_guard lock(mu_);
@@ -79,6 +85,8 @@ void InvokeCommand(const CommandSpec& spec, CommandContext& ctx) {
   if (std::string name = StatsName(spec, ctx.argv); !name.empty()) {
     ctx.server.command_stats().RecordCall(
         name, usec, ReplyWriter::ErrorsWrittenOnThisThread() != errors_before);
+    // A blocked command's reply comes later: an error then is a failed call too.
+    if (ctx.conn.blocked()) ctx.conn.set_blocked_command_stats_name(std::move(name));
   }
   // EXEC is not in the slow log, the commands it ran are (Redis's skip_slowlog flag).
   if (std::string_view(spec.name) == "exec") return;

@@ -32,6 +32,10 @@ class CommandStats {
 
   void RecordCall(const std::string& name, int64_t usec, bool failed);
   void RecordRejected(const std::string& name);
+  // A call counted by RecordCall when it blocked, answered with an error once unblocked
+  // (a blocked XREADGROUP whose group was destroyed: -NOGROUP): one more failed call, no
+  // more calls (Redis's updateStatsOnUnblock).
+  void RecordFailedAfterUnblock(const std::string& name);
   // An error reply: counted under its code (Redis's afterErrorReply: the first word within
   // 32 characters, else "ERR"). At most 128 codes are tracked, as in Redis.
   void RecordError(std::string_view line);

@@ -709,11 +709,16 @@ void Connection::OnPopResult(store::Result<store::PopResult> r) {
   if (closed_ || !blocking_) return;
   FinishBlock();
   const size_t mark = out_.size();
+  const uint64_t errors_before = ReplyWriter::ErrorsWrittenOnThisThread();
   if (r.ok()) {
     block_format_(writer_, *r);
   } else {
     writer_.Error(r.status().message());
   }
+  if (ReplyWriter::ErrorsWrittenOnThisThread() != errors_before) {
+    server_->command_stats().RecordFailedAfterUnblock(block_stats_name_);
+  }
+  block_stats_name_.clear();
   if (block_suppress_) out_.resize(mark);
   block_format_ = nullptr;
   Resume();
@@ -724,6 +729,7 @@ void Connection::OnBlockTimeout() {
   if (closed_ || blocked_id_ == 0) return;
   if (!server_->store().CancelBlockedPop(blocked_id_)) return;  // served: result is queued
   FinishBlock();
+  block_stats_name_.clear();
   if (!block_suppress_) {
     if (block_null_array_) {
       writer_.NullArray();

@@ -146,6 +146,9 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void Block(store::BlockRequest request, int64_t timeout_ms, PopFormatter format,
              bool timeout_null_array);
   bool blocked() const { return blocked_id_ != 0 || blocking_; }
+  // The INFO commandstats name of the blocked command (InvokeCommand sets it), so an
+  // error answered at unblock counts as its failed call.
+  void set_blocked_command_stats_name(std::string name) { block_stats_name_ = std::move(name); }
   // The store waiter id while blocked (0 otherwise); readable from any thread.
   uint64_t blocked_id() const { return blocked_id_.load(); }
   // CLIENT UNBLOCK from any thread: withdraws the waiter and, if that worked, has the
@@ -290,7 +293,8 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   net::EventLoop::TimerId block_timer_ = 0;
   PopFormatter block_format_;
   bool block_null_array_ = true;
-  bool block_suppress_ = false;  // CLIENT REPLY OFF/SKIP when the client blocked
+  bool block_suppress_ = false;   // CLIENT REPLY OFF/SKIP when the client blocked
+  std::string block_stats_name_;  // see set_blocked_command_stats_name
   // Held by CLIENT PAUSE: the command is in stashed_, nothing more is read meanwhile.
   std::atomic<bool> paused_{false};
 };

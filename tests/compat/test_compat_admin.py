@@ -128,3 +128,20 @@ def test_unknown_subcommands_add_no_commandstats_entries(r):
     stats = r.info("commandstats")
     assert "cmdstat_client|id" in stats
     assert not [k for k in stats if "nosuchsub" in k], stats.keys()
+
+
+def test_a_blocked_command_answered_with_an_error_counts_as_failed(redge, r):
+    # XGROUP DESTROY under a blocked XREADGROUP: -NOGROUP at unblock is the same call
+    # failing (Redis's updateStatsOnUnblock): calls=1, failed_calls=1.
+    r.xgroup_create("s", "g", "$", mkstream=True)
+    reader = redge.raw(timeout=10)
+    reader.send_command("XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">")
+    deadline = time.monotonic() + 5
+    while r.info("clients")["blocked_clients"] != 1:
+        assert time.monotonic() < deadline, "XREADGROUP did not block"
+        time.sleep(0.005)
+    r.xgroup_destroy("s", "g")
+    reply = reader.read_reply()
+    assert str(reply).startswith("NOGROUP"), reply
+    stats = r.info("commandstats")["cmdstat_xreadgroup"]
+    assert (stats["calls"], stats["failed_calls"], stats["rejected_calls"]) == (1, 1, 0)
