@@ -336,11 +336,17 @@ void Store::RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock) {
       rocksdb::FlushOptions fo;
       fo.wait = true;
       rocksdb::Status rs = im.db->Flush(fo, {im.meta_cf, im.data_cf, im.expire_cf});
+      // Every change committed before this operation is in what the flush wrote (the
+      // lock was held up to here, and later batches wait for it to be dropped).
+      const int64_t changes_now = im.changes.load();
       Status s = rs.ok() ? im.group_commit->SyncNow() : Status::IOError(rs.ToString());
+      im.last_save_ok = s.ok();
       if (s.ok()) {
         im.last_save_unix = std::chrono::duration_cast<std::chrono::seconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
                                 .count();
+        im.changes_at_save = changes_now;
+        im.saves++;
       }
       op.done(s);
       continue;
@@ -836,6 +842,9 @@ StoreStats Store::GetStats() const {
   s.fsyncs = im.group_commit ? im.group_commit->syncs() : 0;
   s.keys_expired = im.keys_expired.load();
   s.changes = im.changes.load();
+  s.changes_since_save = s.changes - im.changes_at_save.load();
+  s.saves = im.saves.load();
+  s.last_save_ok = im.last_save_ok.load();
   s.write_latency_us_total = im.write_latency_us_total.load();
   for (size_t i = 0; i < s.write_latency_buckets.size(); ++i) {
     s.write_latency_buckets[i] = im.write_latency_buckets[i].load();

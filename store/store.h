@@ -166,7 +166,10 @@ struct StoreStats {
   // Key-space changes committed (one per keyspace event, expiry excepted): what INFO calls
   // rdb_changes_since_last_save (Redis counts some multi-element writes once per element).
   int64_t changes = 0;
-  int64_t blocked_clients = 0;  // waiting pops
+  int64_t changes_since_save = 0;  // since the last successful SaveAsync (or the start)
+  int64_t saves = 0;               // successful SaveAsync calls since the start
+  bool last_save_ok = true;        // whether the last SaveAsync succeeded
+  int64_t blocked_clients = 0;     // waiting pops
   // Time spent in RocksDB's Write of each Exec batch, committed or refused (WAL append +
   // memtable; the fsync is separate, see `fsyncs`).
   int64_t write_latency_us_total = 0;

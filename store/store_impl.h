@@ -162,6 +162,11 @@ struct Store::Impl {
   std::atomic<int64_t> last_probe_ms{0};
   std::atomic<int64_t> keys_expired{0};
   std::atomic<int64_t> changes{0};
+  // `changes` when the last SAVE/BGSAVE succeeded (INFO's rdb_changes_since_last_save is
+  // the difference), how many succeeded, and whether the last one did.
+  std::atomic<int64_t> changes_at_save{0};
+  std::atomic<int64_t> saves{0};
+  std::atomic<bool> last_save_ok{true};
   std::atomic<int64_t> write_latency_us_total{0};
   std::array<std::atomic<int64_t>, kWriteLatencyBoundsUs.size() + 1> write_latency_buckets{};
 };

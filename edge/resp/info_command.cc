@@ -8,9 +8,11 @@
 //  - memory: used_memory is the process heap in use (malloc's accounting), rss from
 //    /proc; the RocksDB caches are part of both. Redis's per-dataset split is not tracked:
 //    used_memory_startup is the heap at server start, overhead = startup.
-//  - persistence: RocksDB, not RDB/AOF: no saves happen (rdb_* are their idle values),
-//    rdb_changes_since_last_save counts key-space changes since start; redge_* fields
-//    describe the store.
+//  - persistence: RocksDB, not RDB/AOF. SAVE/BGSAVE flush the memtables and sync the WAL
+//    (Store::SaveAsync): rdb_changes_since_last_save counts key-space changes since the
+//    last one (or the start), rdb_last_save_time, rdb_saves and rdb_last_bgsave_status
+//    follow them; no fork, so the rest are their idle values. redge_* fields describe
+//    the store.
 //  - replication: always a master without replicas.
 //  - cpu: the process's getrusage (no main-thread split: redge has no main thread).
 //  - keyspace: avg_ttl is not computed (0).
@@ -207,13 +209,13 @@ void Persistence(CommandContext& ctx, Writer& w) {
   w.Line("current_fork_perc", "0.00");
   w.Num("current_save_keys_processed", 0);
   w.Num("current_save_keys_total", 0);
-  w.Num("rdb_changes_since_last_save", store_stats.changes);
+  w.Num("rdb_changes_since_last_save", store_stats.changes_since_save);
   w.Num("rdb_bgsave_in_progress", 0);
-  w.Num("rdb_last_save_time", ctx.server.start_time_ms() / 1000);
-  w.Line("rdb_last_bgsave_status", "ok");
+  w.Num("rdb_last_save_time", ctx.server.store().LastSaveUnix());
+  w.Line("rdb_last_bgsave_status", store_stats.last_save_ok ? "ok" : "err");
   w.Num("rdb_last_bgsave_time_sec", -1);
   w.Num("rdb_current_bgsave_time_sec", -1);
-  w.Num("rdb_saves", 0);
+  w.Num("rdb_saves", store_stats.saves);
   w.Num("rdb_last_cow_size", 0);
   w.Num("rdb_last_load_keys_expired", 0);
   w.Num("rdb_last_load_keys_loaded", 0);

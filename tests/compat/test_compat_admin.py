@@ -99,6 +99,22 @@ def test_save_and_bgsave_among_concurrent_writes_lose_nothing(redge):
     assert [int(admin.get(f"counter:{i}")) for i in range(4)] == counts
 
 
+def test_save_resets_the_change_count_info_reports(r):
+    r.set("a", "1")
+    r.set("b", "2")
+    before = r.info("persistence")
+    assert before["rdb_changes_since_last_save"] >= 2
+    saves = before["rdb_saves"]
+    assert r.save() is True
+    after = r.info("persistence")
+    assert after["rdb_changes_since_last_save"] == 0
+    assert after["rdb_saves"] == saves + 1
+    assert after["rdb_last_bgsave_status"] == "ok"
+    assert after["rdb_last_save_time"] == r.lastsave().timestamp()
+    r.incr("c")
+    assert r.info("persistence")["rdb_changes_since_last_save"] == 1
+
+
 def test_memory_usage_grows_with_the_value(redge):
     r = redge.client()
     r.set("small", "x")
