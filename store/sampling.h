@@ -43,7 +43,7 @@ namespace redge::store::sampling {
 // Collections up to this size are sampled with one pass.
 inline constexpr uint64_t kExactLimit = 1024;
 // Elements per range when ranges are cut, and the most a range may hold.
-inline constexpr uint64_t kRange = 128;
+inline constexpr uint64_t kRange = 16;
 inline constexpr uint64_t kRangeCap = 2 * kRange;
 // One range pick costs about this many element steps of an ordered pass.
 inline constexpr uint64_t kPickCost = 2 * kRangeCap;

@@ -291,6 +291,56 @@ void Txn::DeleteElement(std::string_view key, uint64_t version, std::string_view
   batch_->Delete(im.data_cf, encoding::DataKey(db_, key, version, sub));
 }
 
+namespace {
+
+// This batch's own writes under one key range, read in key order one at a time (with
+// overwrite_key each key has one index entry: its latest write). The store puts and
+// deletes only; anything else is reported as corruption rather than misread.
+class BatchCursor {
+ public:
+  BatchCursor(rocksdb::WriteBatchWithIndex* batch, rocksdb::ColumnFamilyHandle* cf,
+              const std::string& start, const std::string& upper)
+      : it_(batch->NewIterator(cf)), upper_(upper) {
+    it_->Seek(start);
+    Load();
+  }
+  bool valid() const { return valid_; }
+  const std::string& key() const { return key_; }
+  const std::string& value() const { return value_; }
+  bool put() const { return put_; }
+  bool bad() const { return bad_; }
+  void Next() {
+    it_->Next();
+    Load();
+  }
+
+ private:
+  void Load() {
+    valid_ = it_->Valid();
+    if (!valid_) return;
+    const rocksdb::WriteEntry e = it_->Entry();
+    if (e.key.compare(upper_) >= 0) {
+      valid_ = false;
+      return;
+    }
+    if (e.type != rocksdb::kPutRecord && e.type != rocksdb::kDeleteRecord) {
+      valid_ = false;
+      bad_ = true;
+      return;
+    }
+    put_ = e.type == rocksdb::kPutRecord;
+    key_.assign(e.key.data(), e.key.size());
+    value_.assign(e.value.data(), e.value.size());
+  }
+
+  std::unique_ptr<rocksdb::WBWIIterator> it_;
+  const std::string& upper_;
+  bool valid_ = false, put_ = false, bad_ = false;
+  std::string key_, value_;
+};
+
+}  // namespace
+
 Status Txn::ScanElements(
     std::string_view key, uint64_t version, std::string_view start_sub,
     const std::function<bool(std::string_view sub, std::string_view value)>& fn) {
@@ -302,20 +352,40 @@ Status Txn::ScanElements(
   rocksdb::Slice upper_slice(upper);
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(
-      batch_->NewIteratorWithBase(im.data_cf, im.db->NewIterator(ro, im.data_cf)));
   std::string start = prefix;
   start.append(start_sub);
-  for (it->Seek(start); it->Valid(); it->Next()) {
-    rocksdb::Slice k = it->key();
-    if (!k.starts_with(prefix)) break;
-    rocksdb::Slice v = it->value();
-    if (!fn(std::string_view(k.data() + prefix.size(), k.size() - prefix.size()),
-            std::string_view(v.data(), v.size()))) {
-      break;
+  auto emit = [&](const rocksdb::Slice& k, const rocksdb::Slice& v) {
+    if (!k.starts_with(prefix)) return false;
+    return fn(std::string_view(k.data() + prefix.size(), k.size() - prefix.size()),
+              std::string_view(v.data(), v.size()));
+  };
+  // The stored elements merged by hand with the batch's writes in the same range. (RocksDB's
+  // base-delta iterator consults the batch's index at every step, which was most of the
+  // time of SPOP in a pipelined batch; here a step costs one comparison with the batch's
+  // next key.)
+  std::unique_ptr<rocksdb::Iterator> base(im.db->NewIterator(ro, im.data_cf));
+  base->Seek(start);
+  BatchCursor delta(batch_, im.data_cf, start, upper);
+  while (true) {
+    const bool base_valid = base->Valid();
+    if (!base_valid && !delta.valid()) break;
+    const int cmp = !base_valid      ? 1
+                    : !delta.valid() ? -1
+                                     : base->key().compare(rocksdb::Slice(delta.key()));
+    if (cmp < 0) {
+      if (!emit(base->key(), base->value())) break;
+      base->Next();
+      continue;
     }
+    if (cmp == 0) base->Next();  // the batch's write replaces the stored element
+    const bool put = delta.put();
+    // Copied: `fn` may write to the batch, which moves the cursor's entry.
+    const std::string k = delta.key(), v = delta.value();
+    delta.Next();
+    if (put && !emit(k, v)) break;
   }
-  if (!it->status().ok()) return Status::IOError(it->status().ToString());
+  if (delta.bad()) return Status::Corruption("unexpected record type in a write batch");
+  if (!base->status().ok()) return Status::IOError(base->status().ToString());
   return Status::OK();
 }
 
