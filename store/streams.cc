@@ -354,8 +354,9 @@ Status SetId(Txn& txn, std::string_view key, StreamId last_id, std::optional<int
   st.s.last_id = last_id;
   if (entries_added) st.s.entries_added = static_cast<uint64_t>(*entries_added);
   if (max_deleted && !max_deleted->IsZero()) st.s.max_deleted_id = *max_deleted;
-  internal::Save(txn, key, st);
-  txn.Notify(key, "xsetid");
+  // Redis 7.0's XSETID does not mark the key modified for WATCH (no signalModifiedKey).
+  internal::SaveUnwatched(txn, key, st);
+  txn.Announce(key, "xsetid");
   return Status::OK();
 }
 

@@ -290,7 +290,8 @@ def test_xautoclaim_takes_over_a_dead_consumers_entries(redge, r):
 
 def test_consumer_group_keyspace_events_and_watch_like_redis(r):
     # Redis 7.0 announces every consumer-group change (pubsub.tcl's "stream events test")
-    # but none of them invalidates a WATCH of the stream (no signalModifiedKey).
+    # but none of them, nor XSETID, invalidates a WATCH of the stream (no
+    # signalModifiedKey).
     r.config_set("notify-keyspace-events", "Kt")
     p = r.pubsub()
     p.psubscribe("__keyspace@0__:*")
@@ -323,7 +324,8 @@ def test_consumer_group_keyspace_events_and_watch_like_redis(r):
                    lambda: r.xgroup_delconsumer("mystream", "mygroup", "Zed"),
                    lambda: r.xgroup_create("mystream", "g3", "$"),
                    lambda: r.xgroup_destroy("mystream", "g3"),
-                   lambda: r.xreadgroup("mygroup", "Newbie", {"mystream": ">"})]:
+                   lambda: r.xreadgroup("mygroup", "Newbie", {"mystream": ">"}),
+                   lambda: r.execute_command("XSETID", "mystream", "5-0")]:
         with r.pipeline() as w:
             w.watch("mystream")
             change()
