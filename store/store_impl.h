@@ -157,6 +157,9 @@ struct Store::Impl {
   std::atomic<int64_t> blocked{0};
   std::atomic<int64_t> writes{0};
   std::atomic<int64_t> write_failures{0};
+  // Store::CheckMayWait: waits on event-loop threads, and when the last one was logged.
+  std::atomic<int64_t> waits_on_event_loop{0};
+  std::atomic<int64_t> last_wait_log_ms{-1};
   // Set by a refused write, cleared by the next write that commits (see Store::Writable).
   std::atomic<bool> last_write_failed{false};
   std::atomic<int64_t> last_probe_ms{0};
