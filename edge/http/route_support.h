@@ -60,11 +60,12 @@ inline std::string LeaseToken(const Request& req) {
 }
 
 // Runs `fn` on `ex`'s loop (posted, even from the loop itself: a reply never runs inside
-// the caller's code). As for a handler the server calls, an exception `fn` throws answers
-// 500 (if nothing was sent yet) instead of escaping into the loop.
+// the caller's code; dropped once the server has stopped). As for a handler the server
+// calls, an exception `fn` throws answers 500 (if nothing was sent yet) instead of escaping
+// into the loop.
 template <typename F>
 void PostTo(const std::shared_ptr<Exchange>& ex, F fn) {
-  ex->loop().Post([ex, fn = std::move(fn)]() mutable {
+  ex->Post([ex, fn = std::move(fn)]() mutable {
     try {
       fn();
     } catch (const std::exception& e) {
