@@ -1,6 +1,8 @@
 // The readers of a job's events: the SSE stream (GET /v1/jobs/{id}/events) and the
 // long-poll (GET /v1/jobs/{id}?after=N&wait=S). Both are parked exchanges woken by the
-// JobService watcher of their job; neither re-reads the store on a timer.
+// JobService watcher of their job; neither re-reads the store on a timer. Their reads are
+// asynchronous (JobService::ReadAsync, completions posted back to the loop): each has at
+// most one read in flight, and wake-ups during it are coalesced into one more read.
 #include <chrono>
 #include <cstdlib>
 #include <optional>
