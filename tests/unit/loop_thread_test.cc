@@ -46,6 +46,8 @@ TEST_F(StoreLoopWaitTest, ExecOnALoopThreadIsCaught) {
   ASSERT_TRUE(store_->Exec(0, [](Txn& txn) { (void)strings::Set(txn, "k", "v", {}); }).ok());
   EXPECT_EQ(store_->GetStats().waits_on_event_loop, 0);
 #ifndef NDEBUG
+  // The store runs threads: the death test re-executes the binary instead of forking.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {
         base::ScopedEventLoopThread mark;
