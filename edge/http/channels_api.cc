@@ -292,8 +292,8 @@ void ChannelsApi::Events(Request& req, std::shared_ptr<Exchange> ex) {
   std::weak_ptr<ChannelStream> weak = stream;
   net::EventLoop* loop = &ex->loop();
   // Watch first, then read the position: a message committed in between is not missed.
-  stream->watch = channels_->Watch(channel, [weak, loop](SteadyTime) {
-    loop->Post([weak] {
+  stream->watch = channels_->Watch(channel, [weak, ex](SteadyTime) {
+    ex->Post([weak] {
       auto s = weak.lock();
       if (!s || s->pump_pending) return;
       s->pump_pending = true;
@@ -375,8 +375,8 @@ void ChannelsApi::Messages(Request& req, std::shared_ptr<Exchange> ex) {
   std::weak_ptr<ChannelPoll> weak = poll;
   net::EventLoop* loop = &ex->loop();
   if (wait_s > 0) {
-    poll->watch = channels_->Watch(channel, [weak, loop](SteadyTime) {
-      loop->Post([weak] {
+    poll->watch = channels_->Watch(channel, [weak, ex](SteadyTime) {
+      ex->Post([weak] {
         auto p = weak.lock();
         if (!p || p->check_pending) return;
         p->check_pending = true;

@@ -362,8 +362,8 @@ void JobsApi::OpenStream(const std::shared_ptr<Exchange>& ex, const std::string&
   std::weak_ptr<Stream> weak = stream;
   net::EventLoop* loop = &ex->loop();
   // Watch first, then read: an event committed in between is not missed.
-  stream->watch = jobs_->Watch(id, [weak, loop](SteadyTime committed) {
-    loop->Post([weak, committed] {
+  stream->watch = jobs_->Watch(id, [weak, ex](SteadyTime committed) {
+    ex->Post([weak, committed] {
       auto s = weak.lock();
       if (!s) return;
       if (!s->woken_at) s->woken_at = committed;
@@ -480,8 +480,8 @@ void JobsApi::AnswerOrPark(const std::shared_ptr<Exchange>& ex, const std::strin
   waiting_polls_.fetch_add(1);  // until Release
   std::weak_ptr<Poll> weak = poll;
   net::EventLoop* loop = &ex->loop();
-  poll->watch = jobs_->Watch(id, [weak, loop](SteadyTime committed) {
-    loop->Post([weak, committed] {
+  poll->watch = jobs_->Watch(id, [weak, ex](SteadyTime committed) {
+    ex->Post([weak, committed] {
       auto p = weak.lock();
       if (!p) return;
       if (!p->woken_at) p->woken_at = committed;

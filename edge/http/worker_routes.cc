@@ -71,8 +71,8 @@ void JobsApi::Lease(Request& req, std::shared_ptr<Exchange> ex) {
   auto finish = [this, wait, ex, corr, loop, lease_timeout_ms, jobs, worker](Outcome out,
                                                                              std::string id) {
     if (wait->finished.exchange(true)) return;
-    loop->Post([this, wait, ex, corr, loop, out = std::move(out), id = std::move(id),
-                lease_timeout_ms, jobs, worker] {
+    ex->Post([this, wait, ex, corr, loop, out = std::move(out), id = std::move(id),
+              lease_timeout_ms, jobs, worker] {
       if (wait->timer) loop->CancelTimer(wait->timer);
       if (uint64_t hook = wait->drain_hook.exchange(0)) RemoveDrainHook(hook);
       if (!out.ok()) return ReplyOutcome(*ex, out, corr);
