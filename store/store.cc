@@ -379,6 +379,14 @@ void Store::RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock) {
       op.done(s);
       continue;
     }
+    if (ops[i].probe) {
+      // Writable()'s probe, asked for on an event loop: here, under the store lock.
+      Op& op = ops[i++];
+      ProbeWritable();
+      lock.unlock();
+      op.done(Status::OK());
+      continue;
+    }
     if (ops[i].flush_first >= 0) {
       // FLUSHDB/FLUSHALL: a direct DeleteRange write, alone.
       Op& op = ops[i++];
@@ -612,9 +620,28 @@ bool Store::Writable() {
   const int64_t now = clock_->NowMs();
   int64_t last = im.last_probe_ms.load();
   if (now - last < 1000 || !im.last_probe_ms.compare_exchange_strong(last, now)) return false;
+  if (base::OnEventLoopThread()) {
+    // The probe writes and syncs: never on an event loop. The writer thread runs it, and
+    // a later call sees what it found.
+    Op op;
+    op.probe = true;
+    op.done = [](Status) {};
+    {
+      std::lock_guard qlock(im.queue_mu);
+      im.queue.push_back(std::move(op));
+      im.queued++;
+    }
+    im.queue_cv.notify_one();
+    return false;
+  }
   // Never waits for a long operation (a script): a busy store probes on a later call.
   std::unique_lock lock(im.mu, std::try_to_lock);
   if (!lock.owns_lock() || im.closing) return false;
+  return ProbeWritable();
+}
+
+bool Store::ProbeWritable() {
+  Impl& im = *impl_;
   // After an out-of-space or I/O error RocksDB refuses writes until resumed; then a
   // rewrite of the version high-water mark (a record that exists anyway) tests the disk.
   rocksdb::Status rs = im.db->Resume();

@@ -293,7 +293,9 @@ class Store {
   // DBSIZE: keys in `db`, counting keys whose TTL passed but that were not removed yet.
   int64_t DbSize(int db) const;
   // Whether writes can commit: false after a refused write (disk full, I/O error) until a
-  // probe write succeeds; the probe runs at most once a second. Reads work either way.
+  // probe write succeeds; the probe runs at most once a second. Reads work either way. On
+  // an event-loop thread the probe (a synced write) is not run there: it is queued for the
+  // store's writer thread and this call answers false; a later call sees its result.
   bool Writable();
   // Keys in `db` that carry a TTL (INFO keyspace's expires=).
   int64_t DbExpires(int db) const;
@@ -367,6 +369,8 @@ class Store {
   // store lock; sets *seq to the sequence number to wait for.
   Status FlushRange(int first, int last, uint64_t* seq);
   void RunExpirer();
+  // Writable()'s probe write. REQUIRES: the store lock.
+  bool ProbeWritable();
   // Enforces "never wait on an event-loop thread" for `what` (see Exec).
   void CheckMayWait(const char* what);
 

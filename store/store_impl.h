@@ -42,12 +42,14 @@ struct Store::Op {
   int flush_first = -1, flush_last = -1;
   // Set instead of `fn` for SAVE: memtables flushed to table files and the WAL synced.
   bool save = false;
+  // Set instead of `fn` for the write probe of Writable() asked for on an event loop.
+  bool probe = false;
 
   // Whether this operation may join a batch of others: it runs a `fn` and is not
   // exclusive. (A SAVE or FLUSH has no `fn`: batching one in once called an empty
   // std::function, found by fuzz_resp_commands with a BGSAVE queued behind writes.)
   bool batchable() const {
-    return !save && flush_first < 0 && mode != ExecMode::kExclusive && fn != nullptr;
+    return !save && !probe && flush_first < 0 && mode != ExecMode::kExclusive && fn != nullptr;
   }
 };
 
