@@ -108,7 +108,10 @@ int Serve(const redge::Config& config) {
   so.log = [](int level, const std::string& line) {
     static const lvl::level_enum kLevels[] = {lvl::debug, lvl::debug, lvl::warn, lvl::err,
                                               lvl::critical};
-    Log(kLevels[std::clamp(level, 0, 4)], "rocksdb", {{"line", line}});
+    // The store's own lines begin with "store: " (store.h, Options::log).
+    const bool own = line.rfind("store: ", 0) == 0;
+    Log(kLevels[std::clamp(level, 0, 4)], own ? "store" : "rocksdb",
+        {{"line", own ? line.substr(7) : line}});
   };
   auto opened = redge::store::Store::Open(so);
   if (!opened.ok()) {

@@ -191,6 +191,7 @@ bool Store::CancelBlocked(uint64_t id) {
 
 Result<std::optional<PopResult>> Store::Block(BlockRequest request,
                                               std::chrono::milliseconds timeout) {
+  CheckMayWait("Block");
   struct Slot {
     std::mutex mu;
     std::condition_variable cv;

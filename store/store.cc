@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "base/loop_thread.h"
 #include "store/compaction_filter.h"
 #include "store/encoding.h"
 #include "store/retryable_fs.h"
@@ -245,8 +246,41 @@ Store::~Store() {
 
 bool Store::OnWriterThread() const { return impl_->writer_id.load() == std::this_thread::get_id(); }
 
+void Store::CheckMayWait(const char* what) {
+  if (!base::OnEventLoopThread()) return;
+#ifndef NDEBUG
+  std::fprintf(stderr,
+               "redge: Store::%s called on an event-loop thread; nothing on an event loop may "
+               "wait for the store or the disk (use the asynchronous form: ExecAsync, "
+               "BlockAsync)\n",
+               what);
+  std::abort();
+#else
+  Impl& im = *impl_;
+  const int64_t n = im.waits_on_event_loop.fetch_add(1) + 1;
+  // Logged at most once a minute: a hot path that breaks the rule must not flood the log.
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t last = im.last_wait_log_ms.load();
+  if ((last < 0 || now - last >= 60'000) &&
+      im.last_wait_log_ms.compare_exchange_strong(last, now)) {
+    const std::string line = std::string("store: Store::") + what +
+                             " waited on an event-loop thread (a bug: event loops must use the "
+                             "asynchronous forms); such waits so far: " +
+                             std::to_string(n);
+    if (options_.log) {
+      options_.log(3, line);
+    } else {
+      std::fprintf(stderr, "redge: %s\n", line.c_str());
+    }
+  }
+#endif
+}
+
 Status Store::Exec(int db, const std::function<void(Txn&)>& fn) {
   assert(!OnWriterThread());
+  CheckMayWait("Exec");
   struct Waiter {
     std::mutex mu;
     std::condition_variable cv;
@@ -349,6 +383,14 @@ void Store::RunOps(std::vector<Op>& ops, std::unique_lock<std::mutex>& lock) {
         im.saves++;
       }
       op.done(s);
+      continue;
+    }
+    if (ops[i].probe) {
+      // Writable()'s probe, asked for on an event loop: here, under the store lock.
+      Op& op = ops[i++];
+      ProbeWritable();
+      lock.unlock();
+      op.done(Status::OK());
       continue;
     }
     if (ops[i].flush_first >= 0) {
@@ -545,6 +587,7 @@ void Store::FlushDbInTxn(Txn& txn) {
 }
 
 Result<int64_t> Store::Publish(const std::string& channel, const std::string& message) {
+  CheckMayWait("Publish");
   if (impl_->has_channel_observers.load()) {
     Status s = Exec(0, [&](Txn& txn) {
       for (auto& [prefix, observer] : impl_->channel_observers) {
@@ -583,9 +626,28 @@ bool Store::Writable() {
   const int64_t now = clock_->NowMs();
   int64_t last = im.last_probe_ms.load();
   if (now - last < 1000 || !im.last_probe_ms.compare_exchange_strong(last, now)) return false;
+  if (base::OnEventLoopThread()) {
+    // The probe writes and syncs: never on an event loop. The writer thread runs it, and
+    // a later call sees what it found.
+    Op op;
+    op.probe = true;
+    op.done = [](Status) {};
+    {
+      std::lock_guard qlock(im.queue_mu);
+      im.queue.push_back(std::move(op));
+      im.queued++;
+    }
+    im.queue_cv.notify_one();
+    return false;
+  }
   // Never waits for a long operation (a script): a busy store probes on a later call.
   std::unique_lock lock(im.mu, std::try_to_lock);
   if (!lock.owns_lock() || im.closing) return false;
+  return ProbeWritable();
+}
+
+bool Store::ProbeWritable() {
+  Impl& im = *impl_;
   // After an out-of-space or I/O error RocksDB refuses writes until resumed; then a
   // rewrite of the version high-water mark (a record that exists anyway) tests the disk.
   rocksdb::Status rs = im.db->Resume();
@@ -693,11 +755,13 @@ Status WaitFor(const std::function<void(std::function<void(Status)>)>& start) {
 }  // namespace
 
 Status Store::FlushDb(int db) {
+  CheckMayWait("FlushDb");
   if (db < 0 || db >= kNumDbs) return Status::InvalidArgument("DB index is out of range");
   return WaitFor([&](std::function<void(Status)> done) { FlushAsync(db, std::move(done)); });
 }
 
 Status Store::FlushAll() {
+  CheckMayWait("FlushAll");
   return WaitFor([&](std::function<void(Status)> done) { FlushAsync(-1, std::move(done)); });
 }
 
@@ -850,6 +914,7 @@ StoreStats Store::GetStats() const {
     s.write_latency_buckets[i] = im.write_latency_buckets[i].load();
   }
   s.blocked_clients = im.blocked.load();
+  s.waits_on_event_loop = im.waits_on_event_loop.load();
   uint64_t sst = 0, wal = 0;
   for (auto* cf : {im.meta_cf, im.data_cf, im.expire_cf}) {
     uint64_t v = 0;

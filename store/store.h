@@ -79,7 +79,8 @@ struct Options {
   // Receives RocksDB's own log lines (level: 0 debug, 1 info, 2 warn, 3 error, 4 fatal).
   // RocksDB's default LOG file lives on the data disk; when that disk fills, RocksDB 7.8
   // aborts on its second failed log append, so the store never writes that file. Null:
-  // warnings and errors go to stderr.
+  // warnings and errors go to stderr. The store's own error lines (a wait on an event-loop
+  // thread, see Store::Exec) come here too, at level 3, beginning with "store: ".
   std::function<void(int level, const std::string& line)> log;
 };
 
@@ -177,6 +178,10 @@ struct StoreStats {
   // kWriteLatencyBoundsUs; the last entry counts those above every bound.
   std::array<int64_t, kWriteLatencyBoundsUs.size() + 1> write_latency_buckets{};
   uint64_t disk_bytes = 0;  // SST files + memtables (whose data is in the WAL)
+  // Calls that waited for the store on an event-loop thread (Exec, Run, Block, BlockPop,
+  // Publish, FlushDb, FlushAll; see Store::Exec). Always 0 unless a caller breaks the rule;
+  // only release builds count them (debug builds abort instead).
+  int64_t waits_on_event_loop = 0;
 };
 
 class Store {
@@ -195,7 +200,11 @@ class Store {
   // write). Returns the commit's status: if not ok, nothing `fn` wrote happened and
   // whatever it computed must not be acknowledged. REQUIRES: not called from inside an
   // Exec/ExecAsync function or an observer (that would wait for itself), nor from an
-  // event-loop thread (use ExecAsync there).
+  // event-loop thread (use ExecAsync there). The last is enforced (base/loop_thread.h):
+  // a build without NDEBUG aborts with a message naming the rule; a release build counts
+  // the call (StoreStats::waits_on_event_loop) and logs an error at most once a minute.
+  // The same holds for every method here that waits for a commit or a wake-up (Run,
+  // Block, BlockPop, Publish, FlushDb, FlushAll).
   Status Exec(int db, const std::function<void(Txn&)>& fn);
 
   // The write path. `fn` runs serialized with every other operation, either at once on
@@ -287,7 +296,9 @@ class Store {
   // DBSIZE: keys in `db`, counting keys whose TTL passed but that were not removed yet.
   int64_t DbSize(int db) const;
   // Whether writes can commit: false after a refused write (disk full, I/O error) until a
-  // probe write succeeds; the probe runs at most once a second. Reads work either way.
+  // probe write succeeds; the probe runs at most once a second. Reads work either way. On
+  // an event-loop thread the probe (a synced write) is not run there: it is queued for the
+  // store's writer thread and this call answers false; a later call sees its result.
   bool Writable();
   // Keys in `db` that carry a TTL (INFO keyspace's expires=).
   int64_t DbExpires(int db) const;
@@ -361,6 +372,10 @@ class Store {
   // store lock; sets *seq to the sequence number to wait for.
   Status FlushRange(int first, int last, uint64_t* seq);
   void RunExpirer();
+  // Writable()'s probe write. REQUIRES: the store lock.
+  bool ProbeWritable();
+  // Enforces "never wait on an event-loop thread" for `what` (see Exec).
+  void CheckMayWait(const char* what);
 
   Options options_;
   const Clock* clock_;

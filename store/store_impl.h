@@ -42,12 +42,14 @@ struct Store::Op {
   int flush_first = -1, flush_last = -1;
   // Set instead of `fn` for SAVE: memtables flushed to table files and the WAL synced.
   bool save = false;
+  // Set instead of `fn` for the write probe of Writable() asked for on an event loop.
+  bool probe = false;
 
   // Whether this operation may join a batch of others: it runs a `fn` and is not
   // exclusive. (A SAVE or FLUSH has no `fn`: batching one in once called an empty
   // std::function, found by fuzz_resp_commands with a BGSAVE queued behind writes.)
   bool batchable() const {
-    return !save && flush_first < 0 && mode != ExecMode::kExclusive && fn != nullptr;
+    return !save && !probe && flush_first < 0 && mode != ExecMode::kExclusive && fn != nullptr;
   }
 };
 
@@ -157,6 +159,9 @@ struct Store::Impl {
   std::atomic<int64_t> blocked{0};
   std::atomic<int64_t> writes{0};
   std::atomic<int64_t> write_failures{0};
+  // Store::CheckMayWait: waits on event-loop threads, and when the last one was logged.
+  std::atomic<int64_t> waits_on_event_loop{0};
+  std::atomic<int64_t> last_wait_log_ms{-1};
   // Set by a refused write, cleared by the next write that commits (see Store::Writable).
   std::atomic<bool> last_write_failed{false};
   std::atomic<int64_t> last_probe_ms{0};

@@ -7,12 +7,16 @@
 //   a valid credential without the permission       403 forbidden_<permission>
 //   a job the credential may not see at all         404 not_found, as for an unknown id
 //
+// A job route's decision needs the job (its queue and owner): that read is asynchronous
+// (nothing on a loop waits for the store), and the handler runs from its completion.
+//
 // Failed credentials go through the AuthThrottle (a guess is held back per address and
 // logged without the credential); an expired but genuine one is logged, never held.
 #include <chrono>
 
 #include "edge/http/http_parser.h"
 #include "edge/http/jobs_api.h"
+#include "edge/http/route_support.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/net/event_loop.h"
@@ -104,54 +108,54 @@ void JobsApi::Route(HttpServer& server, std::string method, std::string pattern,
   server.Route(std::move(method), std::move(pattern),
                [this, policy = std::move(policy), handler = std::move(handler)](
                    Request& req, std::shared_ptr<Exchange> ex) {
-                 if (Admit(policy, req, ex)) handler(req, std::move(ex));
+                 Admit(policy, req, std::move(ex), handler);
                });
 }
 
-bool JobsApi::Admit(const RoutePolicy& policy, Request& req,
-                    const std::shared_ptr<Exchange>& exchange) {
+std::shared_ptr<const Principal> JobsApi::Authenticate(Request& req,
+                                                       const std::shared_ptr<Exchange>& exchange) {
   Exchange& ex = *exchange;
-  using Scope = RoutePolicy::Scope;
-  if (policy.scope == Scope::kPublic) return true;
-  const std::string corr = CorrelationOf(req);
   auth::AccessControl* access = options_.access;
-  std::shared_ptr<const Principal> who;
-  if (access == nullptr || !access->enabled()) {
-    who = AnonymousAdmin();
+  if (access == nullptr || !access->enabled()) return AnonymousAdmin();
+  auth::AccessControl::Outcome out = access->Authenticate(BearerCredential(req), WallClockMs());
+  using Kind = auth::AccessControl::Outcome::Kind;
+  if (out.kind == Kind::kOk) return std::move(out.principal);
+  const std::string corr = CorrelationOf(req);
+  Response r;
+  r.status = 401;
+  std::string message = "a valid bearer credential is required";
+  std::string challenge = "Bearer";
+  if (out.kind == Kind::kInvalid) {
+    r.hold = auth_throttle_.Failed(req.peer, out.reason);
+    challenge = "Bearer error=\"invalid_token\"";
   } else {
-    auth::AccessControl::Outcome out = access->Authenticate(BearerCredential(req), WallClockMs());
-    using Kind = auth::AccessControl::Outcome::Kind;
-    if (out.kind != Kind::kOk) {
-      Response r;
-      r.status = 401;
-      std::string message = "a valid bearer credential is required";
-      std::string challenge = "Bearer";
-      if (out.kind == Kind::kInvalid) {
-        r.hold = auth_throttle_.Failed(req.peer, out.reason);
-        challenge = "Bearer error=\"invalid_token\"";
-      } else {
-        auth_throttle_.Missing(req.peer, out.reason);
-        if (out.kind == Kind::kStale) {
-          message = "the bearer credential has expired (or is not valid yet, or not for here)";
-          challenge = "Bearer error=\"invalid_token\"";
-        }
-      }
-      r.headers = {{"Content-Type", "application/json"}, {"WWW-Authenticate", challenge}};
-      if (!corr.empty()) r.headers.emplace_back("X-Correlation-ID", corr);
-      r.body = DumpJson({{"error", {{"code", "unauthorized"}, {"message", message}}}}) + "\n";
-      if (r.hold.count() > 0) {
-        // Held like the server's own filter responses: nothing else on this connection
-        // runs meanwhile (the exchange is not answered until then).
-        auto held = std::make_shared<Response>(std::move(r));
-        ex.loop().RunAfter(held->hold, [exchange, held] { exchange->Reply(std::move(*held)); });
-      } else {
-        ex.Reply(std::move(r));
-      }
-      return false;
+    auth_throttle_.Missing(req.peer, out.reason);
+    if (out.kind == Kind::kStale) {
+      message = "the bearer credential has expired (or is not valid yet, or not for here)";
+      challenge = "Bearer error=\"invalid_token\"";
     }
-    who = std::move(out.principal);
   }
-  const Principal& p = *who;
+  r.headers = {{"Content-Type", "application/json"}, {"WWW-Authenticate", challenge}};
+  if (!corr.empty()) r.headers.emplace_back("X-Correlation-ID", corr);
+  r.body = DumpJson({{"error", {{"code", "unauthorized"}, {"message", message}}}}) + "\n";
+  if (r.hold.count() > 0) {
+    // Held like the server's own filter responses: nothing else on this connection
+    // runs meanwhile (the exchange is not answered until then).
+    auto held = std::make_shared<Response>(std::move(r));
+    ex.loop().RunAfter(held->hold, [exchange, held] { exchange->Reply(std::move(*held)); });
+  } else {
+    ex.Reply(std::move(r));
+  }
+  return nullptr;
+}
+
+void JobsApi::Admit(const RoutePolicy& policy, Request& req, std::shared_ptr<Exchange> exchange,
+                    const Handler& handler) {
+  using Scope = RoutePolicy::Scope;
+  if (policy.scope == Scope::kPublic) return handler(req, std::move(exchange));
+  std::shared_ptr<const Principal> who = Authenticate(req, exchange);
+  if (!who) return;  // answered 401
+  const std::string corr = CorrelationOf(req);
   const Permission perm = policy.permission;
   Decision d = Decision::kForbidden;
   std::string what;
@@ -159,48 +163,60 @@ bool JobsApi::Admit(const RoutePolicy& policy, Request& req,
     case Scope::kPublic:
       break;
     case Scope::kGlobal:
-      d = auth::DecideGlobal(p, perm);
+      d = auth::DecideGlobal(*who, perm);
       what = "this credential may not " + std::string(auth::PermissionName(perm));
       break;
     case Scope::kQueue: {
       const std::string& queue = policy.queue.empty() ? req.params[0] : policy.queue;
-      d = auth::DecideQueue(p, perm, queue);
+      d = auth::DecideQueue(*who, perm, queue);
       what = "this credential may not " + std::string(auth::PermissionName(perm)) + " on queue '" +
              queue + "'";
       break;
     }
     case Scope::kJob: {
-      jobs::Job job;
-      jobs::Outcome found = jobs_->Get(req.params[0], &job);
-      if (!found.ok()) {
-        ReplyOutcome(ex, found, corr);  // unknown or expired: the same 404 as below
-        return false;
-      }
-      d = auth::DecideJob(p, perm, {job.id, job.queue, job.owner});
-      if (d == Decision::kAllowed && p.kind == Principal::Kind::kStreamToken &&
-          !policy.stream_token) {
-        d = Decision::kForbidden;  // a stream token reads; it never mints or acts
-      }
-      if (d == Decision::kInvisible) {
-        // Exactly what an unknown id gets (JobService::Read's message), so the answer
-        // says nothing about whether the job exists.
-        ReplyOutcome(ex,
-                     jobs::Outcome::Error(jobs::Outcome::Code::kNotFound,
-                                          "no job " + req.params[0] + " (unknown or expired)"),
-                     corr);
-        return false;
-      }
-      what =
-          "this credential may not " + std::string(auth::PermissionName(perm)) + " job " + job.id;
-      break;
+      // The decision needs the job's queue and owner: read it without waiting, and decide
+      // (and run the handler) in the completion, on this loop. The request is kept until
+      // then (the server's copy ends with this call).
+      auto held = std::make_shared<Request>(req);
+      jobs_->GetAsync(
+          req.params[0],
+          routes::OnLoop<jobs::Job>(
+              exchange, [this, held, exchange, who, corr, perm, handler,
+                         stream_token = policy.stream_token](jobs::Outcome found, jobs::Job job) {
+                if (!found.ok()) {
+                  return ReplyOutcome(*exchange, found, corr);  // unknown or expired: a 404
+                }
+                Decision d = auth::DecideJob(*who, perm, {job.id, job.queue, job.owner});
+                if (d == Decision::kAllowed && who->kind == Principal::Kind::kStreamToken &&
+                    !stream_token) {
+                  d = Decision::kForbidden;  // a stream token reads; it never mints or acts
+                }
+                if (d == Decision::kInvisible) {
+                  // Exactly what an unknown id gets (JobService::Read's message), so the answer
+                  // says nothing about whether the job exists.
+                  return ReplyOutcome(
+                      *exchange,
+                      jobs::Outcome::Error(jobs::Outcome::Code::kNotFound,
+                                           "no job " + held->params[0] + " (unknown or expired)"),
+                      corr);
+                }
+                if (d != Decision::kAllowed) {
+                  return ReplyForbidden(*exchange, perm,
+                                        "this credential may not " +
+                                            std::string(auth::PermissionName(perm)) + " job " +
+                                            job.id + " (it needs " + Needs(perm) + ")",
+                                        corr);
+                }
+                held->principal = std::move(who);
+                handler(*held, exchange);
+              }));
+      return;
     }
   }
-  if (d != Decision::kAllowed) {
-    ReplyForbidden(ex, perm, what + " (it needs " + Needs(perm) + ")", corr);
-    return false;
-  }
+  if (d != Decision::kAllowed)
+    return ReplyForbidden(*exchange, perm, what + " (it needs " + Needs(perm) + ")", corr);
   req.principal = std::move(who);
-  return true;
+  handler(req, std::move(exchange));
 }
 
 void JobsApi::AddStreamToken(json* body, const std::string& job_id) const {

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "edge/decimal.h"
+#include "edge/http/route_support.h"
 #include "edge/http/sse.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
@@ -79,18 +80,37 @@ struct ChannelStream : std::enable_shared_from_this<ChannelStream> {
   net::EventLoop::TimerId heartbeat = 0;
   int64_t heartbeat_ms = 0;
   bool pump_pending = false;
+  bool started = false;  // the response has begun (a wake-up before that waits for it)
+  bool reading = false;  // a read is in flight (see Pump)
+  bool reread = false;   // woken while it was
   bool waiting_reader = false;
   bool finished = false;
   uint64_t drain_hook = 0;
   std::shared_ptr<ChannelStream> self;  // owns itself until Finish (as sse_routes.cc)
 
+  // As a job stream's Pump (sse_routes.cc): one asynchronous read in flight at a time;
+  // wake-ups meanwhile set `reread`, and the completion reads once more.
   void Pump() {
     pump_pending = false;
-    if (finished || waiting_reader) return;
+    if (!started || finished || waiting_reader) return;
+    if (reading) {
+      reread = true;
+      return;
+    }
     const size_t buffered = ex->buffered();
     if (buffered >= kHighWater) return WaitForReader();
-    ChannelRead r;
-    Outcome out = channels->Read(channel, cursor, kMaxReadCount, kHighWater - buffered, &r);
+    reading = true;
+    reread = false;
+    std::weak_ptr<ChannelStream> weak = shared_from_this();
+    channels->ReadAsync(channel, cursor, kMaxReadCount, kHighWater - buffered,
+                        routes::OnLoop<ChannelRead>(ex, [weak](Outcome out, ChannelRead r) {
+                          if (auto s = weak.lock()) s->OnRead(out, std::move(r));
+                        }));
+  }
+
+  void OnRead(const Outcome& out, ChannelRead r) {
+    reading = false;
+    if (finished) return;
     if (!out.ok()) {
       std::string err;
       AppendSseEvent(&err, -1, "error",
@@ -107,7 +127,10 @@ struct ChannelStream : std::enable_shared_from_this<ChannelStream> {
     cursor = r.next;
     if (!batch.empty() && !ex->Write(batch)) return Finish(false);
     // A full read: more may be stored than was read. Go on once the reader takes it.
-    if (r.messages.size() >= kMaxReadCount || ex->buffered() >= kHighWater) WaitForReader();
+    if (r.messages.size() >= kMaxReadCount || ex->buffered() >= kHighWater) {
+      return WaitForReader();
+    }
+    if (reread) Pump();  // woken while the read was in flight
   }
 
   void WaitForReader() {
@@ -163,20 +186,43 @@ struct ChannelPoll : std::enable_shared_from_this<ChannelPoll> {
   net::EventLoop::TimerId timer = 0;
   bool done = false;
   bool check_pending = false;
-  bool parked = false;  // counted in the waiting-polls gauge
+  bool ready = false;          // `after` is known (a wake-up before that waits for it)
+  bool reading = false;        // a read is in flight (see Check)
+  bool recheck = false;        // checked again while it was
+  bool force_pending = false;  // ... with force (the timeout, a drain)
+  bool parked = false;         // counted in the waiting-polls gauge
   uint64_t drain_hook = 0;
 
-  // Answers when there is something after `after` (or `force`: at the timeout).
+  // Answers when there is something after `after` (or `force`: at the timeout). As a job
+  // long-poll's Check (sse_routes.cc): one asynchronous read in flight at a time.
   void Check(bool force) {
     check_pending = false;
+    if (!ready || done) return;
+    if (reading) {
+      recheck = true;
+      force_pending = force_pending || force;
+      return;
+    }
+    reading = true;
+    recheck = false;
+    channels->ReadAsync(channel, after, kMaxReadCount, kMaxPollBytes,
+                        routes::OnLoop<ChannelRead>(
+                            ex, [self = shared_from_this(), force](Outcome out, ChannelRead r) {
+                              self->OnRead(force, out, std::move(r));
+                            }));
+  }
+
+  void OnRead(bool force, const Outcome& out, ChannelRead r) {
+    reading = false;
     if (done) return;
-    ChannelRead r;
-    Outcome out = channels->Read(channel, after, kMaxReadCount, kMaxPollBytes, &r);
     if (!out.ok()) {
       Release();
       return ReplyOutcome(*ex, out, correlation);
     }
-    if (!force && r.messages.empty() && !r.missed) return;
+    if (!force && r.messages.empty() && !r.missed) {
+      if (recheck) Check(std::exchange(force_pending, false));
+      return;
+    }
     Release();
     json messages = json::array();
     for (const auto& m : r.messages) {
@@ -246,62 +292,66 @@ void ChannelsApi::Events(Request& req, std::shared_ptr<Exchange> ex) {
   std::weak_ptr<ChannelStream> weak = stream;
   net::EventLoop* loop = &ex->loop();
   // Watch first, then read the position: a message committed in between is not missed.
-  stream->watch = channels_->Watch(channel, [weak, loop](SteadyTime) {
-    loop->Post([weak] {
+  stream->watch = channels_->Watch(channel, [weak, ex](SteadyTime) {
+    ex->Post([weak] {
       auto s = weak.lock();
       if (!s || s->pump_pending) return;
       s->pump_pending = true;
       s->Pump();
     });
   });
-  if (!after) {
-    StreamId last;
-    Outcome out = channels_->Position(channel, &last);
-    if (!out.ok()) {
+  // The rest runs once the start position is known: given, or the channel's last id, read
+  // without waiting.
+  auto open = [this, stream, ex, corr, channel, peer = req.peer, weak, loop](StreamId from) {
+    stream->cursor = from;
+    if (!api_->AcquireStreamSlot()) {
       channels_->Unwatch(channel, stream->watch);
-      return ReplyOutcome(*ex, out, corr);
+      return ReplyError(*ex, 503, "too_many_streams",
+                        "the server holds its maximum of open event streams; retry shortly", corr,
+                        {{"Retry-After", "2"}});
     }
-    after = last;
-  }
-  stream->cursor = *after;
-  if (!api_->AcquireStreamSlot()) {
-    channels_->Unwatch(channel, stream->watch);
-    return ReplyError(*ex, 503, "too_many_streams",
-                      "the server holds its maximum of open event streams; retry shortly", corr,
-                      {{"Retry-After", "2"}});
-  }
-  Headers headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
-                     {"Cache-Control", "no-cache"},
-                     {"X-Accel-Buffering", "no"}};
-  if (!corr.empty()) headers.emplace_back("X-Correlation-ID", corr);
-  ex->StartStream(200, std::move(headers));
-  std::string head;
-  AppendSseRetry(&head, options_.sse_retry_ms);
-  // Where this stream starts: its id becomes the EventSource's Last-Event-ID, so a stream
-  // that breaks before its first message resumes from here, not from "new messages only".
-  AppendSseEvent(&head, stream->cursor.ToString(), "ready",
-                 DumpJson({{"channel", channel}, {"last_id", stream->cursor.ToString()}}));
-  ex->Write(head);
-  Log(spdlog::level::debug, "channel stream open",
-      {{"channel", channel},
-       {"peer", std::string(req.peer)},
-       {"after", stream->cursor.ToString()}});
-  stream->self = stream;
-  stream->drain_hook = api_->AddDrainHook([weak, loop] {
-    loop->Post([weak] {
-      auto s = weak.lock();
-      if (!s || s->finished) return;
-      std::string retry;
-      AppendSseRetry(&retry, 1000);
-      s->ex->Write(retry);
-      s->Finish(true);
+    Headers headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
+                       {"Cache-Control", "no-cache"},
+                       {"X-Accel-Buffering", "no"}};
+    if (!corr.empty()) headers.emplace_back("X-Correlation-ID", corr);
+    ex->StartStream(200, std::move(headers));
+    std::string head;
+    AppendSseRetry(&head, options_.sse_retry_ms);
+    // Where this stream starts: its id becomes the EventSource's Last-Event-ID, so a stream
+    // that breaks before its first message resumes from here, not from "new messages only".
+    AppendSseEvent(&head, stream->cursor.ToString(), "ready",
+                   DumpJson({{"channel", channel}, {"last_id", stream->cursor.ToString()}}));
+    ex->Write(head);
+    Log(spdlog::level::debug, "channel stream open",
+        {{"channel", channel}, {"peer", peer}, {"after", stream->cursor.ToString()}});
+    stream->self = stream;
+    stream->drain_hook = api_->AddDrainHook([weak, loop] {
+      loop->Post([weak] {
+        auto s = weak.lock();
+        if (!s || s->finished) return;
+        std::string retry;
+        AppendSseRetry(&retry, 1000);
+        s->ex->Write(retry);
+        s->Finish(true);
+      });
     });
-  });
-  ex->OnClose([weak] {
-    if (auto s = weak.lock()) s->Finish(false);
-  });
-  stream->ScheduleHeartbeat();
-  stream->Pump();
+    ex->OnClose([weak] {
+      if (auto s = weak.lock()) s->Finish(false);
+    });
+    stream->started = true;
+    stream->ScheduleHeartbeat();
+    stream->Pump();
+  };
+  if (after) return open(*after);
+  channels_->PositionAsync(
+      channel, routes::OnLoop<StreamId>(
+                   ex, [this, stream, ex, corr, channel, open](Outcome out, StreamId last) {
+                     if (!out.ok()) {
+                       channels_->Unwatch(channel, stream->watch);
+                       return ReplyOutcome(*ex, out, corr);
+                     }
+                     open(last);
+                   }));
 }
 
 void ChannelsApi::Messages(Request& req, std::shared_ptr<Exchange> ex) {
@@ -325,8 +375,8 @@ void ChannelsApi::Messages(Request& req, std::shared_ptr<Exchange> ex) {
   std::weak_ptr<ChannelPoll> weak = poll;
   net::EventLoop* loop = &ex->loop();
   if (wait_s > 0) {
-    poll->watch = channels_->Watch(channel, [weak, loop](SteadyTime) {
-      loop->Post([weak] {
+    poll->watch = channels_->Watch(channel, [weak, ex](SteadyTime) {
+      ex->Post([weak] {
         auto p = weak.lock();
         if (!p || p->check_pending) return;
         p->check_pending = true;
@@ -334,40 +384,44 @@ void ChannelsApi::Messages(Request& req, std::shared_ptr<Exchange> ex) {
       });
     });
   }
-  if (!after) {
-    StreamId last;
-    Outcome out = channels_->Position(channel, &last);
-    if (!out.ok()) {
+  // The rest runs once the start position is known (as for Events).
+  auto start = [this, poll, ex, corr, channel, wait_s, weak, loop](StreamId from) {
+    poll->after = from;
+    poll->ready = true;
+    if (wait_s <= 0) return poll->Check(true);
+    if (api_->stopping()) {
       poll->Release();
-      return ReplyOutcome(*ex, out, corr);
+      return ReplyError(*ex, 503, "unavailable", "redge is shutting down", corr,
+                        {{"Retry-After", "1"}});
     }
-    after = last;
-  }
-  poll->after = *after;
-  if (wait_s <= 0) return poll->Check(true);
-  if (api_->stopping()) {
-    poll->Release();
-    return ReplyError(*ex, 503, "unavailable", "redge is shutting down", corr,
-                      {{"Retry-After", "1"}});
-  }
-  poll->Check(false);  // something may be there already
-  if (poll->done) return;
-  poll->parked = true;
-  api_->AddWaitingPolls(1);
-  // The timer holds the poll alive until it answers; the watcher only holds it weakly.
-  poll->timer =
-      loop->RunAfter(std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)), [poll] {
-        poll->timer = 0;
-        poll->Check(true);
-      });
-  ex->OnClose([weak] {
-    if (auto p = weak.lock()) p->Release();
-  });
-  poll->drain_hook = api_->AddDrainHook([weak, loop] {
-    loop->Post([weak] {
-      if (auto p = weak.lock()) p->Check(true);
+    poll->Check(false);  // something may be there already
+    if (poll->done) return;
+    poll->parked = true;
+    api_->AddWaitingPolls(1);
+    // The timer holds the poll alive until it answers; the watcher only holds it weakly.
+    poll->timer =
+        loop->RunAfter(std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)), [poll] {
+          poll->timer = 0;
+          poll->Check(true);
+        });
+    ex->OnClose([weak] {
+      if (auto p = weak.lock()) p->Release();
     });
-  });
+    poll->drain_hook = api_->AddDrainHook([weak, loop] {
+      loop->Post([weak] {
+        if (auto p = weak.lock()) p->Check(true);
+      });
+    });
+  };
+  if (after) return start(*after);
+  channels_->PositionAsync(
+      channel, routes::OnLoop<StreamId>(ex, [poll, ex, corr, start](Outcome out, StreamId last) {
+        if (!out.ok()) {
+          poll->Release();
+          return ReplyOutcome(*ex, out, corr);
+        }
+        start(last);
+      }));
 }
 
 }  // namespace redge::http

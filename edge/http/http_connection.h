@@ -97,6 +97,7 @@ class ExchangeImpl final : public Exchange {
   void OnClose(std::function<void()> fn) override;
   bool closed() const override { return closed_.load(); }
   net::EventLoop& loop() override { return *loop_; }
+  bool Post(std::function<void()> task) override { return ref_->Post(std::move(task)); }
   const std::string& peer() const override { return peer_; }
 
   // --- loop side ---

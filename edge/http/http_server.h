@@ -117,6 +117,9 @@ class Exchange {
   virtual bool closed() const = 0;
   // The loop this exchange lives on, for timers (heartbeats, long-poll timeouts).
   virtual net::EventLoop& loop() = 0;
+  // Runs `task` on that loop, from any thread (completions of asynchronous store work).
+  // Returns false and drops `task` once the server has stopped and the loop is gone.
+  virtual bool Post(std::function<void()> task) = 0;
   // "ip:port" of the peer.
   virtual const std::string& peer() const = 0;
 };

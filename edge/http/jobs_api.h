@@ -1,10 +1,14 @@
 // JobsApi: the HTTP routes of docs/http-api.md over a JobService: producers, browsers
 // (SSE and long-poll), HTTP workers, operators and the /chat routes of the chat API that
 // existing deployments (the API + Redis stack redge replaces) expose to their browsers.
+// One file per audience: producer_routes.cc, sse_routes.cc (readers), worker_routes.cc,
+// operator_routes.cc, ops_routes.cc (/metrics), access_routes.cc (the guard).
 //
-// Every handler answers on its connection's event loop and never blocks it: long-polls,
-// SSE streams and lease waits are parked on JobService watchers or store waiters and
-// resumed by the commit that makes them ready.
+// Every handler answers on its connection's event loop and never blocks it: nothing here
+// waits for the store (the jobs layer's ...Async operations; completions are posted back to
+// the exchange's loop, route_support.h), and long-polls, SSE streams and lease waits are
+// parked on JobService watchers or store waiters and resumed by the commit that makes them
+// ready.
 //
 // Access control: every route is registered with a RoutePolicy (Route() below is the only
 // way routes are added), and one guard (access_routes.cc) authenticates the request and
@@ -24,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -125,6 +130,15 @@ class JobsApi {
   void Enqueue(Request& req, std::shared_ptr<Exchange> ex, const std::string& queue, bool chat);
   void GetJob(Request& req, std::shared_ptr<Exchange> ex);
   void Events(Request& req, std::shared_ptr<Exchange> ex, const std::string& id);
+  // The parts of Events and GetJob that run once the job was read (sse_routes.cc).
+  void OpenStream(const std::shared_ptr<Exchange>& ex, const std::string& id,
+                  const std::string& corr, int64_t after, const std::string& peer,
+                  const std::shared_ptr<const auth::Principal>& principal, const jobs::Job& job);
+  void AnswerOrPark(const std::shared_ptr<Exchange>& ex, const std::string& id,
+                    const std::string& corr, std::optional<int64_t> after, double wait_s,
+                    const std::string& peer,
+                    const std::shared_ptr<const auth::Principal>& principal, const jobs::Job& job,
+                    const std::vector<jobs::Event>& events);
   void CancelJob(Request& req, std::shared_ptr<Exchange> ex);
   void RetryJob(Request& req, std::shared_ptr<Exchange> ex);
   void ListJobs(Request& req, std::shared_ptr<Exchange> ex);
@@ -138,9 +152,15 @@ class JobsApi {
   void ChatResponse(Request& req, std::shared_ptr<Exchange> ex);
   void Ready(Request& req, std::shared_ptr<Exchange> ex);
   void NewStreamToken(Request& req, std::shared_ptr<Exchange> ex);
-  // The guard: authenticates and authorizes `req` for `policy`; on refusal replies and
-  // returns false, else sets req.principal and returns true.
-  bool Admit(const RoutePolicy& policy, Request& req, const std::shared_ptr<Exchange>& exchange);
+  // The guard: authenticates and authorizes `req` for `policy`; on refusal replies, else
+  // sets req.principal and runs `handler` (at once; for a job route from the completion of
+  // the job's asynchronous read, on the exchange's loop, with a copy of the request).
+  void Admit(const RoutePolicy& policy, Request& req, std::shared_ptr<Exchange> exchange,
+             const Handler& handler);
+  // The caller's principal (the anonymous admin without access control), or null once a
+  // 401 has been sent (held by the AuthThrottle for a wrong credential).
+  std::shared_ptr<const auth::Principal> Authenticate(Request& req,
+                                                      const std::shared_ptr<Exchange>& exchange);
   // The caller's stream token for `job_id` ({"stream_token", "stream_token_expires_at"}),
   // or nothing when access control is off.
   void AddStreamToken(nlohmann::json* body, const std::string& job_id) const;

@@ -5,13 +5,18 @@
 // With access control on, /metrics needs the metrics (or admin) role (Prometheus:
 // `authorization: {credentials: <key>}` in the scrape config): queue names and traffic
 // volumes are the operator's business.
+#include "base/loop_thread.h"
 #include "edge/http/jobs_api.h"
+#include "edge/http/route_support.h"
 
 namespace redge::http {
 
 namespace {
 
 constexpr double kMicrosPerSecond = 1e6;
+
+// The queues MetricsPage read for the render running on this thread (null: none).
+thread_local const std::vector<jobs::QueueInfo>* t_scraped_queues = nullptr;
 
 // The store's write-latency buckets (microseconds, non-cumulative) as a histogram in
 // seconds.
@@ -37,15 +42,21 @@ void JobsApi::RegisterMetrics(HttpServer& server) {
 }
 
 void JobsApi::MetricsPage(Request& req, std::shared_ptr<Exchange> ex) {
-  Response r;
-  r.status = 200;
-  r.headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"},
-               {"Cache-Control", "no-store"}};
-  if (std::string corr = CorrelationOf(req); !corr.empty()) {
-    r.headers.emplace_back("X-Correlation-ID", corr);
-  }
-  r.body = metrics_->registry.Render();
-  ex->Reply(std::move(r));
+  using Queues = std::vector<jobs::QueueInfo>;
+  // The queue gauges need a store read: done first, without waiting; the page is rendered
+  // from its completion, on this loop, with the queues handed to CollectMetrics.
+  jobs_->QueuesAsync(routes::OnLoop<Queues>(
+      ex, [this, ex, corr = CorrelationOf(req)](jobs::Outcome, Queues queues) {
+        Response r;
+        r.status = 200;
+        r.headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"},
+                     {"Cache-Control", "no-store"}};
+        if (!corr.empty()) r.headers.emplace_back("X-Correlation-ID", corr);
+        t_scraped_queues = &queues;
+        r.body = metrics_->registry.Render();
+        t_scraped_queues = nullptr;
+        ex->Reply(std::move(r));
+      }));
 }
 
 void JobsApi::CollectMetrics(MetricWriter& w) {
@@ -54,8 +65,12 @@ void JobsApi::CollectMetrics(MetricWriter& w) {
                  "back in its queue or failed it (worker lost).",
                  static_cast<double>(jobs_->lease_expiries()));
 
-  // One pass over the queues (a store read), written as three families.
-  const std::vector<jobs::QueueInfo> queues = jobs_->Queues();
+  // One pass over the queues (a store read, made by MetricsPage before rendering; a render
+  // elsewhere, off any event loop, reads them here), written as three families.
+  std::vector<jobs::QueueInfo> read_here;
+  if (t_scraped_queues == nullptr && !base::OnEventLoopThread()) read_here = jobs_->Queues();
+  const std::vector<jobs::QueueInfo>& queues =
+      t_scraped_queues != nullptr ? *t_scraped_queues : read_here;
   w.Begin("redge_queue_depth", "gauge",
           "Entries waiting in the queue's list (job envelopes and any raw entries a legacy "
           "producer pushed).");
@@ -93,6 +108,11 @@ void JobsApi::CollectMetrics(MetricWriter& w) {
   w.WriteCounter("redge_store_write_failures_total",
                  "Store writes RocksDB refused (disk full, I/O error); nothing of them happened.",
                  static_cast<double>(st.write_failures));
+  w.WriteCounter("redge_store_waits_on_event_loop_total",
+                 "Times an event-loop thread waited for the store (a synchronous store call on "
+                 "a loop, a bug: loops use the asynchronous forms). Always 0 unless redge has "
+                 "that bug; each case is also logged, at most once a minute.",
+                 static_cast<double>(st.waits_on_event_loop));
   w.WriteCounter("redge_keys_expired_total",
                  "Keys deleted by lazy or active expiry, all databases (job records and events "
                  "after --result-ttl included).",

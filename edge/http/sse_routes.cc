@@ -1,6 +1,8 @@
 // The readers of a job's events: the SSE stream (GET /v1/jobs/{id}/events) and the
 // long-poll (GET /v1/jobs/{id}?after=N&wait=S). Both are parked exchanges woken by the
-// JobService watcher of their job; neither re-reads the store on a timer.
+// JobService watcher of their job; neither re-reads the store on a timer. Their reads are
+// asynchronous (JobService::ReadAsync, completions posted back to the loop): each has at
+// most one read in flight, and wake-ups during it are coalesced into one more read.
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -8,6 +10,7 @@
 
 #include "edge/decimal.h"
 #include "edge/http/jobs_api.h"
+#include "edge/http/route_support.h"
 #include "edge/http/sse.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
@@ -60,6 +63,8 @@ struct Stream : std::enable_shared_from_this<Stream> {
   net::EventLoop::TimerId heartbeat = 0;
   int64_t heartbeat_ms = 0;
   bool pump_pending = false;    // a Pump is already posted: coalesce wake-ups
+  bool reading = false;         // a read is in flight (see Pump)
+  bool reread = false;          // woken while it was: read once more when it completes
   bool waiting_reader = false;  // an OnDrain is registered
   bool finished = false;
   std::atomic<int64_t>* open = nullptr;
@@ -79,16 +84,34 @@ struct Stream : std::enable_shared_from_this<Stream> {
   // no cycle through the exchange keeps a finished stream alive.
   std::shared_ptr<Stream> self;
 
+  // Reads what is stored after last_sent and writes it. The read is asynchronous: while
+  // one is in flight, wake-ups only set `reread` (exactly one read in flight per stream, so
+  // writes never interleave), and its completion issues one more read if any came.
   void Pump() {
     pump_pending = false;
     if (finished || waiting_reader) return;  // the reader's drain pumps next
+    if (reading) {
+      reread = true;
+      return;
+    }
     const size_t buffered = ex->buffered();
     if (buffered >= kSseHighWater) return WaitForReader();
     // Taken before the read: that read sees every change notified so far.
     const std::optional<SteadyTime> woken = std::exchange(woken_at, std::nullopt);
-    Job job;
-    std::vector<Event> events;
-    Outcome out = jobs->Read(id, last_sent, &job, &events, kSseHighWater - buffered);
+    reading = true;
+    reread = false;
+    std::weak_ptr<Stream> weak = shared_from_this();
+    using Result = jobs::JobService::ReadResult;
+    // Holds the stream weakly: one finished (or closed) meanwhile is simply gone.
+    jobs->ReadAsync(id, last_sent, kSseHighWater - buffered,
+                    routes::OnLoop<Result>(ex, [weak, woken](Outcome out, Result r) {
+                      if (auto s = weak.lock()) s->OnRead(out, std::move(r), woken);
+                    }));
+  }
+
+  void OnRead(const Outcome& out, jobs::JobService::ReadResult r, std::optional<SteadyTime> woken) {
+    reading = false;
+    if (finished) return;
     if (out.code == Outcome::Code::kNotFound) {
       // The job was deleted (DEL, FLUSHALL over RESP) or expired under the stream: say so
       // in a terminal `gone` event rather than leave the reader waiting or reconnecting.
@@ -105,9 +128,10 @@ struct Stream : std::enable_shared_from_this<Stream> {
       // The store failed: end the stream; EventSource reconnects and learns.
       return Finish(true);
     }
+    const Job& job = r.job;
     bool terminal = false;
     std::string batch;
-    for (const auto& e : events) {
+    for (const auto& e : r.events) {
       AppendEvent(&batch, e);
       last_sent = e.id;
       if (IsTerminalEvent(e)) {
@@ -128,7 +152,8 @@ struct Stream : std::enable_shared_from_this<Stream> {
       if (terminal) jobs->RecordDelivery(id, "sse", ex->peer());
       return Finish(true);
     }
-    if (last_sent < job.last_event_id) WaitForReader();  // more is stored than was read
+    if (last_sent < job.last_event_id) return WaitForReader();  // more is stored than was read
+    if (reread) Pump();  // woken while the read was in flight: it may have missed that
   }
 
   void WaitForReader() {
@@ -202,35 +227,65 @@ struct Poll : std::enable_shared_from_this<Poll> {
   net::EventLoop::TimerId timer = 0;
   bool done = false;
   bool check_pending = false;
+  bool reading = false;                     // a read is in flight (see Check)
+  bool recheck = false;                     // checked again while it was
+  bool force_pending = false;               // ... with force (the timeout, a drain)
   std::atomic<int64_t>* waiting = nullptr;  // JobsApi's count of parked polls
   Histogram* delivery = nullptr;            // redge_event_delivery_seconds, or null
   std::optional<SteadyTime> woken_at;       // as in Stream
   JobsApi* api = nullptr;
   uint64_t drain_hook = 0;
 
-  // Answers if there is something newer than `after` (or `force`, at the timeout).
+  // Answers if there is something newer than `after` (or `force`, at the timeout). The
+  // read is asynchronous; while one is in flight further checks only set `recheck` (and
+  // `force_pending`), and its completion checks once more if any came.
   void Check(bool force) {
     check_pending = false;
     if (done) return;
+    if (reading) {
+      recheck = true;
+      force_pending = force_pending || force;
+      return;
+    }
     const std::optional<SteadyTime> woken = std::exchange(woken_at, std::nullopt);
-    Job job;
-    std::vector<Event> events;
-    Outcome out = jobs->Read(id, after, &job, &events);
+    reading = true;
+    recheck = false;
+    using Result = jobs::JobService::ReadResult;
+    // Holds the poll until the read completes (a timer's last check must answer); a poll
+    // answered or closed meanwhile ignores the result.
+    jobs->ReadAsync(id, after, SIZE_MAX,
+                    routes::OnLoop<Result>(
+                        ex, [self = shared_from_this(), force, woken](Outcome out, Result r) {
+                          self->OnRead(force, out, std::move(r), woken);
+                        }));
+  }
+
+  void OnRead(bool force, const Outcome& out, jobs::JobService::ReadResult r,
+              std::optional<SteadyTime> woken) {
+    reading = false;
+    if (done) return;
     if (!out.ok()) {
       Release();
       return ReplyOutcome(*ex, out, correlation);
     }
-    if (!force && events.empty() && !jobs::IsTerminal(job.state)) return;
+    const Job& job = r.job;
+    if (!force && r.events.empty() && !jobs::IsTerminal(job.state)) {
+      if (recheck) {
+        const bool f = std::exchange(force_pending, false);
+        Check(f);
+      }
+      return;
+    }
     Release();
     json body = job.ToApi();
     if (include_events) {
       json list = json::array();
-      for (const auto& e : events) list.push_back(e.ToApi());
+      for (const auto& e : r.events) list.push_back(e.ToApi());
       body["events"] = std::move(list);
     }
     ReplyJson(*ex, 200, body, correlation);
     if (jobs::IsTerminal(job.state)) jobs->RecordDelivery(id, "poll", ex->peer());
-    if (woken && delivery && !events.empty()) delivery->ObserveSince(*woken);
+    if (woken && delivery && !r.events.empty()) delivery->ObserveSince(*woken);
   }
 
   void Release() {
@@ -259,9 +314,18 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
     if (!v) return ReplyError(*ex, 400, "bad_request", "after must be an event id", corr);
     after = *v;
   }
-  Job job;
-  Outcome out = jobs_->Get(id, &job);
-  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  // The job first (an unknown one gets the 404 of GetJob), without waiting for the store;
+  // the stream opens from the completion.
+  jobs_->GetAsync(id, routes::OnLoop<Job>(ex, [this, ex, id, corr, after, peer = req.peer,
+                                               principal = req.principal](Outcome out, Job job) {
+                    if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+                    OpenStream(ex, id, corr, after, peer, principal, job);
+                  }));
+}
+
+void JobsApi::OpenStream(const std::shared_ptr<Exchange>& ex, const std::string& id,
+                         const std::string& corr, int64_t after, const std::string& peer,
+                         const std::shared_ptr<const auth::Principal>& principal, const Job& job) {
   if (stopping_) {
     return ReplyError(*ex, 503, "unavailable", "redge is shutting down; reconnect", corr,
                       {{"Retry-After", "1"}});
@@ -293,13 +357,13 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
   Log(spdlog::level::debug, "sse stream open",
       {{"job_id", std::string(id)},
        {"correlation_id", std::string(job.correlation_id)},
-       {"peer", std::string(req.peer)},
+       {"peer", peer},
        {"after", std::to_string(after)}});
   std::weak_ptr<Stream> weak = stream;
   net::EventLoop* loop = &ex->loop();
   // Watch first, then read: an event committed in between is not missed.
-  stream->watch = jobs_->Watch(id, [weak, loop](SteadyTime committed) {
-    loop->Post([weak, committed] {
+  stream->watch = jobs_->Watch(id, [weak, ex](SteadyTime committed) {
+    ex->Post([weak, committed] {
       auto s = weak.lock();
       if (!s) return;
       if (!s->woken_at) s->woken_at = committed;
@@ -329,7 +393,7 @@ void JobsApi::Events(Request& req, std::shared_ptr<Exchange> ex, const std::stri
         {{"job_id", std::string(s->id)}, {"peer", std::string(s->ex->peer())}});
     s->Finish(false);
   });
-  stream->principal = req.principal;
+  stream->principal = principal;
   if (stream->principal && stream->principal->expires_at_ms > 0) {
     const int64_t left = stream->principal->expires_at_ms - WallClockMs();
     stream->expiry_timer =
@@ -369,10 +433,20 @@ void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
       return ReplyError(*ex, 400, "bad_request", "wait must be in (0, 60] seconds", corr);
     }
   }
-  Job job;
-  std::vector<Event> events;
-  Outcome out = jobs_->Read(id, after.value_or(-1), &job, &events);
-  if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+  using Result = jobs::JobService::ReadResult;
+  jobs_->ReadAsync(id, after.value_or(-1), SIZE_MAX,
+                   routes::OnLoop<Result>(ex, [this, ex, id, corr, after, wait_s, peer = req.peer,
+                                               principal = req.principal](Outcome out, Result r) {
+                     if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+                     AnswerOrPark(ex, id, corr, after, wait_s, peer, principal, r.job, r.events);
+                   }));
+}
+
+void JobsApi::AnswerOrPark(const std::shared_ptr<Exchange>& ex, const std::string& id,
+                           const std::string& corr, std::optional<int64_t> after, double wait_s,
+                           const std::string& peer,
+                           const std::shared_ptr<const auth::Principal>& principal, const Job& job,
+                           const std::vector<Event>& events) {
   const int64_t since = after.value_or(job.last_event_id);
   if (wait_s <= 0 || jobs::IsTerminal(job.state) || since < job.last_event_id) {
     json body = job.ToApi();
@@ -381,17 +455,17 @@ void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
       for (const auto& e : events) list.push_back(e.ToApi());
       body["events"] = std::move(list);
     }
-    if (jobs::IsTerminal(job.state)) jobs_->RecordDelivery(id, "poll", req.peer);
+    if (jobs::IsTerminal(job.state)) jobs_->RecordDelivery(id, "poll", peer);
     return ReplyJson(*ex, 200, body, corr);
   }
   if (stopping_) {
     return ReplyError(*ex, 503, "unavailable", "redge is shutting down", corr,
                       {{"Retry-After", "1"}});
   }
-  if (req.principal && req.principal->expires_at_ms > 0) {
+  if (principal && principal->expires_at_ms > 0) {
     // A parked poll answers (with what there is) no later than its credential expires;
     // the next poll then needs a fresh one.
-    const double left_s = static_cast<double>(req.principal->expires_at_ms - WallClockMs()) / 1000;
+    const double left_s = static_cast<double>(principal->expires_at_ms - WallClockMs()) / 1000;
     wait_s = std::max(0.001, std::min(wait_s, left_s));
   }
   auto poll = std::make_shared<Poll>();
@@ -406,8 +480,8 @@ void JobsApi::GetJob(Request& req, std::shared_ptr<Exchange> ex) {
   waiting_polls_.fetch_add(1);  // until Release
   std::weak_ptr<Poll> weak = poll;
   net::EventLoop* loop = &ex->loop();
-  poll->watch = jobs_->Watch(id, [weak, loop](SteadyTime committed) {
-    loop->Post([weak, committed] {
+  poll->watch = jobs_->Watch(id, [weak, ex](SteadyTime committed) {
+    ex->Post([weak, committed] {
       auto p = weak.lock();
       if (!p) return;
       if (!p->woken_at) p->woken_at = committed;

@@ -7,6 +7,7 @@
 #include "edge/jobs/celery_bridge.h"
 #include "edge/jobs/celery_internal.h"
 #include "edge/jobs/job_txn.h"
+#include "edge/jobs/txn_runner.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
 #include "edge/metrics.h"
@@ -53,21 +54,17 @@ CeleryBridge::CeleryBridge(st::Store* store, JobService* jobs, CeleryOptions opt
     : store_(store), jobs_(jobs), options_(std::move(options)), metrics_(metrics) {}
 CeleryBridge::~CeleryBridge() = default;
 
-Outcome CeleryBridge::Revoke(const std::string& id, bool terminate, Job* job, bool* handled) {
-  *handled = false;
-  Outcome out = Outcome::Ok();
-  st::Status s = store_->Exec(0, [&](st::Txn& txn) {
-    *handled = false;
+TxnOp<CeleryBridge::RevokeResult> CeleryBridge::RevokeOp(std::string id, bool terminate) {
+  return [this, id = std::move(id), terminate](st::Txn& txn, RevokeResult* res) {
     auto j = Ops::Load(txn, id);
-    if (!j || !j->is_celery()) return;
-    *handled = true;
+    if (!j || !j->is_celery()) return Outcome::Ok();
+    res->handled = true;
     if (IsTerminal(j->state)) {
-      out = Outcome::Error(Code::kConflict,
-                           "job " + id + " is already " + std::string(StateName(j->state)));
-      *job = std::move(*j);
-      return;
+      Outcome out = Outcome::Error(Code::kConflict,
+                                   "job " + id + " is already " + std::string(StateName(j->state)));
+      res->job = std::move(*j);
+      return out;
     }
-    out = Outcome::Ok();
     const int db = static_cast<int>(Int(j->celery, "db"));
     // Exactly what `app.control.revoke(id, terminate=...)` broadcasts: every worker adds
     // the id to its revoked set (a reserved task is then never run), and with terminate
@@ -97,46 +94,64 @@ Outcome CeleryBridge::Revoke(const std::string& id, bool terminate, Job* job, bo
       }
       store_->PublishInTxn(txn, key, meta);
     }
-    if (auto stored = Ops::Load(txn, id)) *job = std::move(*stored);
+    if (auto stored = Ops::Load(txn, id)) res->job = std::move(*stored);
     Log(spdlog::level::info, "celery revoke sent",
         {{"job_id", id},
-         {"correlation_id", job->correlation_id},
+         {"correlation_id", res->job.correlation_id},
          {"terminate", terminate ? "true" : "false"},
          {"was", queued ? "queued" : "running"},
          {"channel", channel}});
-  });
-  if (!s.ok()) {
-    *handled = true;
-    return Outcome::Error(Code::kUnavailable, "the store cannot write: " + s.message());
-  }
+    return Outcome::Ok();
+  };
+}
+
+Outcome CeleryBridge::Revoke(const std::string& id, bool terminate, Job* job, bool* handled) {
+  RevokeResult res;
+  Outcome out = RunTxn(store_, RevokeOp(id, terminate), &res);
+  // A failed write is this bridge's answer too (503): nothing else may act on the job.
+  *handled = res.handled || out.code == Code::kUnavailable;
+  *job = std::move(res.job);
   return out;
 }
 
-Outcome CeleryBridge::Enqueue(const std::string& queue, const json& spec,
-                              const std::string& correlation_id, const std::string& idempotency_key,
-                              const std::string& owner, Job* job, bool* created) {
-  *created = false;
-  celery::NewTask task;
-  if (std::string err = celery::ParseNewTask(spec, &task); !err.empty()) {
+void CeleryBridge::RevokeAsync(std::string id, bool terminate,
+                               JobService::Done<RevokeResult> done) {
+  RunTxnAsync<RevokeResult>(store_, RevokeOp(std::move(id), terminate),
+                            [done = std::move(done)](Outcome out, RevokeResult res) {
+                              if (out.code == Code::kUnavailable) res.handled = true;
+                              done(std::move(out), std::move(res));
+                            });
+}
+
+Outcome CeleryBridge::ParseEnqueue(const std::string& queue, const json& spec,
+                                   celery::NewTask* task) const {
+  if (std::string err = celery::ParseNewTask(spec, task); !err.empty()) {
     return Outcome::Error(Code::kBadRequest, err);
   }
-  const std::string list = options_.key_prefix + celery::PriorityKey(queue, task.priority);
+  const std::string list = options_.key_prefix + celery::PriorityKey(queue, task->priority);
   if (IsInternalKey(list) || list.rfind("redge:", 0) == 0) {
     return Outcome::Error(Code::kBadRequest,
                           "queue '" + queue + "' would name one of redge's own keys");
   }
-  Outcome out = Outcome::Ok();
-  const std::string origin = Origin();
-  st::Status s = store_->Exec(0, [&](st::Txn& txn) {
-    *created = false;
-    out = Outcome::Ok();
+  return Outcome::Ok();
+}
+
+TxnOp<JobService::EnqueueResult> CeleryBridge::EnqueueOp(std::string queue, celery::NewTask task,
+                                                         std::string correlation_id,
+                                                         std::string idempotency_key,
+                                                         std::string owner) {
+  const std::string list = options_.key_prefix + celery::PriorityKey(queue, task.priority);
+  return [this, queue = std::move(queue), task = std::move(task),
+          correlation_id = std::move(correlation_id), idempotency_key = std::move(idempotency_key),
+          owner = std::move(owner), list,
+          origin = Origin()](st::Txn& txn, JobService::EnqueueResult* res) {
     std::string idem_key;
     if (!idempotency_key.empty()) {
       idem_key = IdempotencyKey(queue, idempotency_key, owner);
       if (auto existing = st::strings::Get(txn, idem_key); existing.ok()) {
         if (auto j = Ops::Load(txn, *existing)) {
-          *job = std::move(*j);
-          return;
+          res->job = std::move(*j);
+          return Outcome::Ok();
         }
       }
     }
@@ -146,15 +161,11 @@ Outcome CeleryBridge::Enqueue(const std::string& queue, const json& spec,
     // The push's observer (OnList) creates the job in this write, as for any producer.
     auto pushed = st::lists::Push(txn, list, st::ListEnd::kLeft, {raw}, false);
     if (!pushed.ok()) {
-      out = Outcome::Error(Code::kConflict,
-                           "cannot push to '" + list + "': " + pushed.status().message());
-      return;
+      return Outcome::Error(Code::kConflict,
+                            "cannot push to '" + list + "': " + pushed.status().message());
     }
     auto j = Ops::Load(txn, id);
-    if (!j) {
-      out = Outcome::Error(Code::kBadRequest, "the task message was not accepted");
-      return;
-    }
+    if (!j) return Outcome::Error(Code::kBadRequest, "the task message was not accepted");
     if (!idem_key.empty()) {
       st::strings::SetOptions o;
       o.expire_at_ms = txn.now_ms() + jobs_->options().result_ttl_ms;
@@ -165,11 +176,35 @@ Outcome CeleryBridge::Enqueue(const std::string& queue, const json& spec,
       j->owner = owner;  // a JWT user reads and cancels the Celery tasks it enqueued
       Ops::Save(txn, *j);
     }
-    *job = std::move(*j);
-    *created = true;
-  });
-  if (!s.ok()) return Outcome::Error(Code::kUnavailable, "the store cannot write: " + s.message());
+    res->job = std::move(*j);
+    res->created = true;
+    return Outcome::Ok();
+  };
+}
+
+Outcome CeleryBridge::Enqueue(const std::string& queue, const json& spec,
+                              const std::string& correlation_id, const std::string& idempotency_key,
+                              const std::string& owner, Job* job, bool* created) {
+  *created = false;
+  celery::NewTask task;
+  if (Outcome out = ParseEnqueue(queue, spec, &task); !out.ok()) return out;
+  JobService::EnqueueResult res;
+  Outcome out = RunTxn(
+      store_, EnqueueOp(queue, std::move(task), correlation_id, idempotency_key, owner), &res);
+  *job = std::move(res.job);
+  *created = res.created;
   return out;
+}
+
+void CeleryBridge::EnqueueAsync(std::string queue, json spec, std::string correlation_id,
+                                std::string idempotency_key, std::string owner,
+                                JobService::Done<JobService::EnqueueResult> done) {
+  celery::NewTask task;
+  if (Outcome out = ParseEnqueue(queue, spec, &task); !out.ok()) return done(std::move(out), {});
+  RunTxnAsync(store_,
+              EnqueueOp(std::move(queue), std::move(task), std::move(correlation_id),
+                        std::move(idempotency_key), std::move(owner)),
+              std::move(done));
 }
 
 json CeleryBridge::TraceDetails(const Job& job) {

@@ -94,10 +94,31 @@ class CeleryBridge {
                   const std::string& correlation_id, const std::string& idempotency_key,
                   const std::string& owner, Job* job, bool* created);
 
+  // The asynchronous forms (event loops) of Revoke and Enqueue: the same transaction
+  // bodies; `done` runs once the commit is durable, on the committing thread (see
+  // JobService's ...Async operations).
+  struct RevokeResult {
+    Job job;
+    bool handled = false;
+  };
+  void RevokeAsync(std::string id, bool terminate, JobService::Done<RevokeResult> done);
+  void EnqueueAsync(std::string queue, nlohmann::json spec, std::string correlation_id,
+                    std::string idempotency_key, std::string owner,
+                    JobService::Done<JobService::EnqueueResult> done);
+
   // The trace route's view of a Celery job: its details with the traceback.
   static nlohmann::json TraceDetails(const Job& job);
 
  private:
+  // The transaction bodies of Revoke and Enqueue (celery_api.cc). ParseEnqueue checks the
+  // spec and the list it goes to; EnqueueOp is given the parsed task.
+  TxnOp<RevokeResult> RevokeOp(std::string id, bool terminate);
+  Outcome ParseEnqueue(const std::string& queue, const nlohmann::json& spec,
+                       celery::NewTask* task) const;
+  TxnOp<JobService::EnqueueResult> EnqueueOp(std::string queue, celery::NewTask task,
+                                             std::string correlation_id,
+                                             std::string idempotency_key, std::string owner);
+
   // --- observers (celery_bridge.cc) ----------------------------------------------------
   void OnList(store::Txn& txn, const store::KeyEvent& ev);
   void OnUnacked(store::Txn& txn, const store::KeyEvent& ev);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "edge/jobs/txn_runner.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
 #include "store/glob.h"
@@ -126,27 +127,32 @@ void DurableChannels::OnPublish(st::Txn& txn, size_t glob, std::string_view chan
   }
 }
 
-Outcome DurableChannels::Position(const std::string& channel, StreamId* last) {
-  *last = StreamId{};
-  st::Status s = store_->Exec(0, [&](st::Txn& txn) {
+TxnOp<StreamId> DurableChannels::PositionOp(std::string channel) {
+  return [channel = std::move(channel)](st::Txn& txn, StreamId* last) {
     auto info = ss::Info(txn, ChannelStreamKey(channel));
     if (info.ok()) *last = info->last_id;
-  });
-  if (!s.ok()) return Outcome::Error(Outcome::Code::kUnavailable, s.message());
-  return Outcome::Ok();
+    return Outcome::Ok();
+  };
 }
 
-Outcome DurableChannels::Read(const std::string& channel, StreamId after, size_t max_count,
-                              size_t max_bytes, ChannelRead* out) {
-  *out = ChannelRead{};
-  out->next = after;
-  std::string error;
-  st::Status s = store_->Exec(0, [&](st::Txn& txn) {
+Outcome DurableChannels::Position(const std::string& channel, StreamId* last) {
+  return RunTxn(store_, PositionOp(channel), last, /*unavailable_prefix=*/"");
+}
+
+void DurableChannels::PositionAsync(std::string channel, JobService::Done<StreamId> done) {
+  RunTxnAsync(store_, PositionOp(std::move(channel)), std::move(done), /*unavailable_prefix=*/"");
+}
+
+TxnOp<ChannelRead> DurableChannels::ReadOp(std::string channel, StreamId after, size_t max_count,
+                                           size_t max_bytes) {
+  return [this, channel = std::move(channel), after, max_count, max_bytes](st::Txn& txn,
+                                                                           ChannelRead* out) {
+    out->next = after;
     const std::string key = ChannelStreamKey(channel);
     auto info = ss::Info(txn, key);
     if (!info.ok() && !info.status().IsNotFound()) {
-      error = info.status().message();  // WRONGTYPE: someone replaced the stream
-      return;
+      // WRONGTYPE: someone replaced the stream.
+      return Outcome::Error(Outcome::Code::kConflict, info.status().message());
     }
     const bool exists = info.ok() && info->length > 0;
     const StreamId first = exists ? info->first_id : StreamId{};
@@ -177,9 +183,9 @@ Outcome DurableChannels::Read(const std::string& channel, StreamId after, size_t
       out->missed = ChannelMissed{after, resume, first};
       out->next = resume;
     }
-    if (!exists) return;
+    if (!exists) return Outcome::Ok();
     StreamId start = out->next;
-    if (!start.Incr()) return;
+    if (!start.Incr()) return Outcome::Ok();
     size_t bytes = 0;
     // A window at a time, so a paced reader never loads a long backlog at once.
     constexpr uint64_t kWindow = 64;
@@ -197,10 +203,22 @@ Outcome DurableChannels::Read(const std::string& channel, StreamId after, size_t
       start = out->next;
       if (r->size() < want || !start.Incr()) break;
     }
-  });
-  if (!s.ok()) return Outcome::Error(Outcome::Code::kUnavailable, s.message());
-  if (!error.empty()) return Outcome::Error(Outcome::Code::kConflict, error);
-  return Outcome::Ok();
+    return Outcome::Ok();
+  };
+}
+
+Outcome DurableChannels::Read(const std::string& channel, StreamId after, size_t max_count,
+                              size_t max_bytes, ChannelRead* out) {
+  Outcome o = RunTxn(store_, ReadOp(channel, after, max_count, max_bytes), out,
+                     /*unavailable_prefix=*/"");
+  if (o.code == Outcome::Code::kUnavailable) out->next = after;
+  return o;
+}
+
+void DurableChannels::ReadAsync(std::string channel, StreamId after, size_t max_count,
+                                size_t max_bytes, JobService::Done<ChannelRead> done) {
+  RunTxnAsync(store_, ReadOp(std::move(channel), after, max_count, max_bytes), std::move(done),
+              /*unavailable_prefix=*/"");
 }
 
 uint64_t DurableChannels::Watch(const std::string& channel, WatchFn fn) {

@@ -90,12 +90,21 @@ class DurableChannels {
   // before it (they may have expired with the stream).
   Outcome Read(const std::string& channel, store::streams::StreamId after, size_t max_count,
                size_t max_bytes, ChannelRead* out);
+  // The asynchronous forms (event loops): `done` runs once the read is done, on the
+  // committing thread (see JobService's ...Async operations).
+  void PositionAsync(std::string channel, JobService::Done<store::streams::StreamId> done);
+  void ReadAsync(std::string channel, store::streams::StreamId after, size_t max_count,
+                 size_t max_bytes, JobService::Done<ChannelRead> done);
 
   using WatchFn = std::function<void(std::chrono::steady_clock::time_point committed)>;
   uint64_t Watch(const std::string& channel, WatchFn fn);
   void Unwatch(const std::string& channel, uint64_t token);
 
  private:
+  // The transaction bodies shared by both forms.
+  TxnOp<store::streams::StreamId> PositionOp(std::string channel);
+  TxnOp<ChannelRead> ReadOp(std::string channel, store::streams::StreamId after, size_t max_count,
+                            size_t max_bytes);
   void OnPublish(store::Txn& txn, size_t glob, std::string_view channel, std::string_view message);
   void Wake(const std::string& channel);
 

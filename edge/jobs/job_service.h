@@ -13,9 +13,15 @@
 //    until max_attempts, then fails it with "worker lost" (LeaseReaper, no polling).
 //  - A completion from a former lease holder is ignored and logged.
 //
-// Thread-safety: every method is safe from any thread. Callbacks given to Watch and
-// LeaseAsync run on the committing thread, outside the store lock; they must be short
-// (post to an event loop).
+// Every operation has two forms over one transaction body (txn_runner.h): a synchronous
+// one that waits for the commit (threads, tests; never on an event loop, which the store
+// enforces) and an ...Async one that never waits: its `done(outcome, result)` runs once the
+// commit is durable (kUnavailable if it failed), on the committing thread.
+//
+// Thread-safety: every method is safe from any thread. Callbacks given to Watch,
+// LeaseAsync and the ...Async operations run on the committing thread (the caller's, the
+// store's writer or group-commit thread), outside the store lock; they must be short (post
+// to an event loop).
 #pragma once
 
 #include <chrono>
@@ -35,6 +41,7 @@
 
 #include "edge/jobs/job.h"
 #include "edge/jobs/key_template.h"
+#include "edge/jobs/txn_runner_fwd.h"
 #include "store/store.h"
 
 namespace redge {
@@ -132,6 +139,48 @@ class JobService {
   // terminal state ({"reader", "peer", "at"} objects).
   Outcome Trace(const std::string& id, Job* job, std::vector<Event>* events,
                 std::vector<nlohmann::json>* deliveries);
+  // --- Asynchronous forms (event loops): the same operations, `done` after the commit --
+  template <typename R>
+  using Done = std::function<void(Outcome, R)>;
+  struct EnqueueResult {
+    Job job;
+    bool created = false;
+  };
+  struct ReadResult {
+    Job job;
+    std::vector<Event> events;
+  };
+  struct TraceResult {
+    Job job;
+    std::vector<Event> events;
+    std::vector<nlohmann::json> deliveries;
+  };
+  struct EventResult {
+    int64_t event_id = 0;
+    bool canceled = false;
+  };
+  struct HeartbeatResult {
+    Job job;
+    bool canceled = false;
+  };
+  void EnqueueAsync(EnqueueRequest request, Done<EnqueueResult> done);
+  void GetAsync(std::string id, Done<Job> done);
+  void ReadAsync(std::string id, int64_t after, size_t max_bytes, Done<ReadResult> done);
+  void TraceAsync(std::string id, Done<TraceResult> done);
+  void CancelAsync(std::string id, Done<Job> done);
+  void RetryAsync(std::string id, Done<Job> done);
+  void ListAsync(ListRequest request, Done<ListPage> done);
+  void AppendEventAsync(std::string id, std::string token, std::string type, nlohmann::json data,
+                        Done<EventResult> done);
+  void HeartbeatAsync(std::string id, std::string token, Done<HeartbeatResult> done);
+  void CompleteAsync(std::string id, std::string token, nlohmann::json result, Done<Job> done);
+  void FailAsync(std::string id, std::string token, std::string error, bool retry, Done<Job> done);
+  // Outcome: ok, or kUnavailable when the read could not run.
+  void QueuesAsync(Done<std::vector<QueueInfo>> done);
+  // LeasedJob's form: `done` gets the job if `worker` holds its lease.
+  void LeasedJobAsync(std::string id, std::string worker,
+                      std::function<void(std::optional<Job>)> done);
+
   // Notes that `reader` ("sse", "poll") at `peer` received the terminal state of job `id`.
   // Asynchronous: never waits for the disk (callers are event loops).
   void RecordDelivery(const std::string& id, const std::string& reader, const std::string& peer);
@@ -185,6 +234,21 @@ class JobService {
   struct TxnOps;
 
  private:
+  // The transaction bodies of the operations (job_ops.cc), shared by both forms.
+  TxnOp<EnqueueResult> EnqueueOp(EnqueueRequest request);
+  TxnOp<ReadResult> ReadOp(std::string id, int64_t after, size_t max_bytes);
+  TxnOp<TraceResult> TraceOp(std::string id);
+  TxnOp<Job> CancelOp(std::string id);
+  TxnOp<Job> RetryOp(std::string id);
+  TxnOp<ListPage> ListOp(ListRequest request);
+  TxnOp<EventResult> AppendEventOp(std::string id, std::string token, std::string type,
+                                   nlohmann::json data);
+  TxnOp<HeartbeatResult> HeartbeatOp(std::string id, std::string token);
+  TxnOp<Job> CompleteOp(std::string id, std::string token, nlohmann::json result);
+  TxnOp<Job> FailOp(std::string id, std::string token, std::string error, bool retry);
+  TxnOp<std::vector<QueueInfo>> QueuesOp();
+  static bool IsLeasedTo(const Job& job, const std::string& worker);
+
   void OnQueuePop(store::Txn& txn, const store::KeyEvent& event);
   void OnResponseSet(store::Txn& txn, const store::KeyEvent& event);
   void OnProgress(store::Txn& txn, std::string_view channel, std::string_view message);

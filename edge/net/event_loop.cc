@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "base/loop_thread.h"
+
 namespace redge::net {
 
 EventLoop::EventLoop() {
@@ -103,6 +105,9 @@ void EventLoop::RunDueTimers() {
 
 void EventLoop::Run() {
   thread_id_ = std::this_thread::get_id();
+  // From here on this thread serves many clients: the store refuses to make it wait
+  // (base/loop_thread.h, Store::Exec).
+  base::ScopedEventLoopThread loop_thread;
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   while (!stop_) {
