@@ -556,13 +556,13 @@ class Control {
     Client c(server_.resp_port());
     Check(c.connected(), "cannot connect");
     c.Send("PING\r\n");
-    Check(c.ReadUntil(
-              [](const std::string& r) {
-                return r.find("+PONG\r\n") == 0 ||
-                       r.find("-NOAUTH Authentication required.\r\n") == 0;
-              },
-              milliseconds(kLivenessMs)),
-          "no PONG (or NOAUTH) within 20 s after the input");
+    const bool answered = c.ReadUntil(
+        [](const std::string& r) {
+          return r.find("+PONG\r\n") == 0 || r.find("-NOAUTH Authentication required.\r\n") == 0;
+        },
+        milliseconds(kLivenessMs));
+    if (!answered) redge::fuzz::DumpThreadStacks();  // what each loop and the writer do
+    Check(answered, "no PONG (or NOAUTH) within 20 s after the input");
   }
 
  private:
@@ -578,6 +578,7 @@ class Control {
       }
       client_.reset();  // killed by CLIENT KILL: reconnect once
     }
+    redge::fuzz::DumpThreadStacks();
     Check(false, "the control connection gets no reply");
   }
 

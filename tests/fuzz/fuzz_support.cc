@@ -5,6 +5,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -244,6 +245,22 @@ size_t CountRespReplies(std::string_view bytes, bool* malformed) {
     ++count;
   }
   return count;
+}
+
+void DumpThreadStacks() {
+  const std::string pid = std::to_string(getpid());
+  const pid_t child = fork();
+  if (child == 0) {
+    // stdout -> stderr: the fuzzer's log is stderr.
+    dup2(2, 1);
+    execlp("gdb", "gdb", "-batch", "-nx", "-p", pid.c_str(), "-ex", "thread apply all bt 16",
+           static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (child > 0) {
+    int status = 0;
+    waitpid(child, &status, 0);
+  }
 }
 
 }  // namespace redge::fuzz

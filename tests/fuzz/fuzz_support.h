@@ -112,4 +112,8 @@ class Client {
 // aggregates included); sets *malformed when the bytes cannot be RESP.
 size_t CountRespReplies(std::string_view bytes, bool* malformed);
 
+// Prints every thread's stack of this process to stderr (gdb in batch mode, if installed),
+// so a liveness failure shows what each loop and the store's writer were doing.
+void DumpThreadStacks();
+
 }  // namespace redge::fuzz
