@@ -94,6 +94,18 @@ void AccessTracker::SwapDbs(int a, int b) {
   }
 }
 
+void AccessTracker::ForgetDbs(int first, int last) {
+  for (auto it = order_.begin(); it != order_.end();) {
+    const int db = static_cast<uint8_t>(it->id[0]);
+    if (db < first || db > last) {
+      ++it;
+      continue;
+    }
+    index_.erase(it->id);
+    it = order_.erase(it);
+  }
+}
+
 int64_t AccessTracker::IdleMs(int db, std::string_view key, int64_t now_ms) const {
   auto found = index_.find(Id(db, key));
   if (found != index_.end()) return std::max<int64_t>(0, now_ms - found->second->last_ms);

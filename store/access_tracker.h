@@ -44,6 +44,8 @@ class AccessTracker {
   void Set(int db, std::string_view key, int64_t last_ms, int counter, int64_t now_ms);
   // SWAPDB: the keys of `a` and `b` trade places.
   void SwapDbs(int a, int b);
+  // FLUSHDB / FLUSHALL: forgets every key of databases [first, last].
+  void ForgetDbs(int first, int last);
 
   // Milliseconds since the last access (a lower bound when the key is not tracked).
   int64_t IdleMs(int db, std::string_view key, int64_t now_ms) const;

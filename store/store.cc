@@ -699,6 +699,9 @@ Status Store::FlushRange(int first, int last, uint64_t* seq) {
     im.expires_counts[db] = 0;
     if (im.commit_listener) im.commit_listener({}, db);
   }
+  // The access times of the keys just deleted: kept, they would fill the tracker with the
+  // dead (and slow SWAPDB, which renames every tracked key of its databases).
+  im.access.ForgetDbs(first, last);
   *seq = im.db->GetLatestSequenceNumber();
   return Status::OK();
 }

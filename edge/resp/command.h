@@ -40,6 +40,11 @@ enum CommandFlag : uint32_t {
   // "may_replicate": not a write, yet held by CLIENT PAUSE WRITE like one (PUBLISH,
   // PFCOUNT, EVAL, EVALSHA, FCALL: Redis 7.0's CMD_MAY_REPLICATE).
   kMayReplicate = 1u << 15,
+  // Runs alone on the store's writer thread (ExecMode::kExclusive), never inline on the
+  // client's event loop: commands whose work grows with the whole database in redge
+  // (SWAPDB moves every key of both databases), so the loop's other clients are still
+  // answered meanwhile.
+  kOffLoop = 1u << 16,
 };
 
 struct CommandContext {

@@ -179,7 +179,7 @@ bool Connection::Batchable(const std::vector<std::string>& argv, const CommandSp
   if (argv.empty() || in_multi_ || !authenticated() || reply_off_ || reply_skip_next_) return false;
   *spec = FindCommand(argv[0]);
   const CommandSpec* s = *spec;
-  if (s == nullptr || !(s->flags & kTxn) || (s->flags & kBlocking)) return false;
+  if (s == nullptr || !(s->flags & kTxn) || (s->flags & (kBlocking | kOffLoop))) return false;
   int argc = static_cast<int>(argv.size());
   if ((s->arity > 0 && argc != s->arity) || (s->arity < 0 && argc < -s->arity)) return false;
   if (protocol_ == 2 && has_subscriptions() && !(s->flags & kPubSubCtx)) return false;
@@ -438,7 +438,8 @@ void Connection::RunCommand(const CommandSpec& spec, std::vector<std::string>& a
         CommandContext ctx{*self, *self->server_, argv, w, &txn};
         InvokeCommand(*spec, ctx);
       },
-      reply);
+      reply, 1,
+      (spec.flags & kOffLoop) ? store::ExecMode::kExclusive : store::ExecMode::kInlineOrQueue);
 }
 
 void Connection::RunInStore(std::function<void(store::Txn&)> body,
@@ -543,6 +544,7 @@ void Connection::ExecMulti() {
     if (spec && (spec->flags & kNoScript) && spec->group == std::string_view("scripting")) {
       mode = store::ExecMode::kExclusive;
     }
+    if (spec && (spec->flags & kOffLoop)) mode = store::ExecMode::kExclusive;
   }
   auto watched = std::make_shared<std::unordered_map<std::string, int64_t>>(std::move(watched_));
   watched_.clear();

@@ -161,3 +161,38 @@ def test_a_blocked_command_answered_with_an_error_counts_as_failed(redge, r):
     assert str(reply).startswith("NOGROUP"), reply
     stats = r.info("commandstats")["cmdstat_xreadgroup"]
     assert (stats["calls"], stats["failed_calls"], stats["rejected_calls"]) == (1, 1, 0)
+
+
+def test_swapdb_of_big_databases_leaves_the_loop_answering(redge_factory):
+    # SWAPDB moves every key of both databases in redge (O(keys), Redis's is O(1)): it
+    # runs on the store's writer thread, so other clients of the same event loop are still
+    # answered (PING), while commands that need the store wait for it.
+    redge = redge_factory("--io-threads", "1")
+    r = redge.client()
+    with r.pipeline(transaction=False) as p:
+        for i in range(150_000):
+            p.set(f"key:{i}", "v")
+        p.execute()
+    done = {}
+
+    def swap():
+        done["reply"] = redge.client(socket_timeout=120).swapdb(0, 1)
+        done["at"] = time.monotonic()
+
+    t0 = time.monotonic()
+    t = threading.Thread(target=swap)
+    t.start()
+    pings = []
+    while t.is_alive() and time.monotonic() - t0 < 60:
+        c = redge.raw(timeout=5)
+        start = time.monotonic()
+        assert c.call("PING") == "PONG"
+        pings.append(time.monotonic() - start)
+        time.sleep(0.02)
+    t.join(120)
+    assert done["reply"] is True
+    assert r.dbsize() == 0
+    assert redge.client(db=1).dbsize() == 150_000
+    # The swap took long enough to matter, and no PING waited for it.
+    assert done["at"] - t0 > 0.2, "SWAPDB too quick to show anything on this machine"
+    assert pings and max(pings) < 0.5, pings

@@ -392,5 +392,22 @@ TEST_F(ObjectTest, PausedExpiryHidesKeysWithoutDeletingThem) {
   EXPECT_EQ(store().DbSize(0), 0);
 }
 
+TEST(AccessTrackerTest, FlushForgetsItsDatabasesAndSwapMovesTheRest) {
+  AccessTracker t(100, 0);
+  const AccessTracker::LfuParams lfu;
+  t.Touch(0, "a", 1000, lfu);
+  t.Touch(1, "b", 2000, lfu);
+  t.Touch(2, "c", 3000, lfu);
+  t.Touch(3, "d", 4000, lfu);
+  t.ForgetDbs(1, 2);
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.IdleMs(0, "a", 5000), 4000);
+  EXPECT_EQ(t.IdleMs(3, "d", 5000), 1000);
+  EXPECT_EQ(t.IdleMs(1, "b", 5000), 5000);  // forgotten: idle since the start, at least
+  t.SwapDbs(0, 3);
+  EXPECT_EQ(t.IdleMs(3, "a", 5000), 4000);
+  EXPECT_EQ(t.IdleMs(0, "d", 5000), 1000);
+}
+
 }  // namespace
 }  // namespace redge::store::testing
