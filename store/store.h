@@ -325,6 +325,8 @@ class Store {
   // Counts raw element records stored under `key` in any version (tests: proves that a
   // deleted collection's elements are gone after compaction).
   int64_t CountElementRecordsForTest(int db, std::string_view key);
+  // Entries in the data column family's active (mutable) memtable.
+  uint64_t ActiveMemtableEntriesForTest();
 
   StoreStats GetStats() const;
 
