@@ -40,6 +40,7 @@ PACKAGES=(
   python3-fastapi python3-uvicorn                # tests/celery: the FastAPI example of docs/celery.md
   tcl                                            # tools/redis_suite.sh: Redis's own tests
   clang-14 libclang-rt-14-dev                    # tools/fuzz.sh: libFuzzer, ASan+UBSan tree
+  gdb                                            # fuzz targets: thread dump on a stall
 )
 
 missing=()
