@@ -160,13 +160,12 @@ RequestParser::Result RequestParser::Parse(std::string_view data, size_t* consum
         break;
       }
       case State::kChunkSize: {
+        // The line limit holds whether or not its newline came in the same read, so a
+        // request is accepted or refused the same way however the bytes were split.
         size_t nl = data.find('\n', pos);
-        if (nl == std::string_view::npos) {
-          if (data.size() - pos > kMaxChunkLine) {
-            return Fail(400, "bad_request", "chunk size line too long");
-          }
-          return Result::kNeedMore;
-        }
+        size_t line_len = (nl == std::string_view::npos ? data.size() : nl) - pos;
+        if (line_len > kMaxChunkLine) return Fail(400, "bad_request", "chunk size line too long");
+        if (nl == std::string_view::npos) return Result::kNeedMore;
         std::string_view line = StripCr(data.substr(pos, nl - pos));
         uint64_t size = 0;
         size_t i = 0;

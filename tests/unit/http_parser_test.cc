@@ -52,6 +52,31 @@ TEST(HttpParserTest, AnySplitOfTheInputParsesTheSame) {
   }
 }
 
+// A chunk-size line (size plus extensions) over 4 KiB is refused the same way whether its
+// newline arrives in the read that carries it or in a later one (the fuzzer found the
+// first accepted and the second refused).
+TEST(HttpParserTest, LongChunkLineIsRefusedHoweverSplit) {
+  const std::string input = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;" +
+                            std::string(4200, 'a') + "\r\nx\r\n0\r\n\r\n";
+  for (size_t step : {input.size(), size_t{64}, size_t{1000}}) {
+    internal::RequestParser parser(1 << 16, 1 << 16);
+    internal::ParsedRequest req;
+    ASSERT_EQ(FeedInPieces(parser, input, step, &req), internal::RequestParser::Result::kError)
+        << "step " << step;
+    EXPECT_EQ(parser.error().status, 400);
+    EXPECT_EQ(parser.error().message, "chunk size line too long");
+  }
+  // A long extension under the limit is accepted, in any split.
+  const std::string ok = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n1;" +
+                         std::string(4000, 'a') + "\r\nx\r\n0\r\n\r\n";
+  for (size_t step : {ok.size(), size_t{64}}) {
+    internal::RequestParser parser(1 << 16, 1 << 16);
+    internal::ParsedRequest req;
+    ASSERT_EQ(FeedInPieces(parser, ok, step, &req), internal::RequestParser::Result::kDone);
+    EXPECT_EQ(req.request.body, "x");
+  }
+}
+
 TEST(HttpParserTest, ErrorsAndKeepAliveRules) {
   struct Case {
     std::string input;
