@@ -89,6 +89,17 @@ finish() {  # finish TARGET: waits for it and records the outcome
     failed=1
     echo "==> fuzz_$t failed; the end of its log:" >&2
     tail -60 "$log" >&2
+    # CI keeps only the log: print each finding (up to 8 KiB) so it can be replayed
+    # elsewhere with `base64 -d > file && BUILD_DIR/fuzz/fuzz_<target> file`.
+    local f
+    for f in "$BUILD_DIR/fuzz-artifacts/$t"/{crash,timeout,oom,leak,slow-unit}-*; do
+      [[ -f "$f" ]] || continue
+      if (($(stat -c %s "$f") <= 8192)); then
+        echo "==> $f (base64):" >&2
+        base64 -w 0 "$f" >&2
+        echo >&2
+      fi
+    done
   fi
   unset "PIDS[$t]"
 }
