@@ -304,19 +304,11 @@ void ChannelsApi::Events(Request& req, std::shared_ptr<Exchange> ex) {
   // without waiting.
   auto open = [this, stream, ex, corr, channel, peer = req.peer, weak, loop](StreamId from) {
     stream->cursor = from;
-    if (!api_->AcquireStreamSlot()) {
+    if (!api_->StartEventStream(*ex, corr)) {
       channels_->Unwatch(channel, stream->watch);
-      return ReplyError(*ex, 503, "too_many_streams",
-                        "the server holds its maximum of open event streams; retry shortly", corr,
-                        {{"Retry-After", "2"}});
+      return;
     }
-    Headers headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
-                       {"Cache-Control", "no-cache"},
-                       {"X-Accel-Buffering", "no"}};
-    if (!corr.empty()) headers.emplace_back("X-Correlation-ID", corr);
-    ex->StartStream(200, std::move(headers));
     std::string head;
-    AppendSseRetry(&head, options_.sse_retry_ms);
     // Where this stream starts: its id becomes the EventSource's Last-Event-ID, so a stream
     // that breaks before its first message resumes from here, not from "new messages only".
     AppendSseEvent(&head, stream->cursor.ToString(), "ready",

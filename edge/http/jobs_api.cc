@@ -1,5 +1,6 @@
 #include "edge/http/jobs_api.h"
 
+#include <cassert>
 #include <chrono>
 #include <cstdlib>
 
@@ -8,6 +9,7 @@
 #include "edge/http/http_parser.h"
 #include "edge/http/http_response.h"
 #include "edge/http/route_support.h"
+#include "edge/http/sse.h"
 #include "edge/http/static_assets.h"
 #include "edge/json_input.h"
 #include "edge/log.h"
@@ -147,6 +149,25 @@ bool JobsApi::AcquireStreamSlot() {
   if (open_streams_.fetch_add(1) < options_.sse_max_streams) return true;
   open_streams_.fetch_sub(1);
   return false;
+}
+
+bool JobsApi::StartEventStream(Exchange& ex, const std::string& correlation_id) {
+  assert(ex.loop().InLoopThread());
+  if (!AcquireStreamSlot()) {
+    ReplyError(ex, 503, "too_many_streams",
+               "the server holds its maximum of open event streams; retry shortly", correlation_id,
+               {{"Retry-After", "2"}});
+    return false;
+  }
+  Headers headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
+                     {"Cache-Control", "no-cache"},
+                     {"X-Accel-Buffering", "no"}};
+  if (!correlation_id.empty()) headers.emplace_back("X-Correlation-ID", correlation_id);
+  ex.StartStream(200, std::move(headers));
+  std::string retry;
+  AppendSseRetry(&retry, options_.sse_retry_ms);
+  ex.Write(retry);
+  return true;
 }
 
 uint64_t JobsApi::AddDrainHook(std::function<void()> hook) {

@@ -82,6 +82,12 @@ class JobsApi {
   // parked long-poll count of the redge_longpoll_waiting gauge.
   bool AcquireStreamSlot();
   void ReleaseStreamSlot() { open_streams_.fetch_sub(1); }
+  // Takes a stream slot and starts `ex` as an event stream (200, text/event-stream, no
+  // caching or proxy buffering, the correlation id, then the `retry:` line). When every slot
+  // is taken it answers 503 too_many_streams with Retry-After instead and returns false.
+  // On true the caller owns the slot: ReleaseStreamSlot() once when the stream ends.
+  // REQUIRES: on ex's loop, before anything was written to ex.
+  bool StartEventStream(Exchange& ex, const std::string& correlation_id);
   void AddWaitingPolls(int64_t delta) { waiting_polls_.fetch_add(delta); }
 
   // After a reload of the credentials (SIGHUP): every open SSE stream whose credential is

@@ -330,20 +330,7 @@ void JobsApi::OpenStream(const std::shared_ptr<Exchange>& ex, const std::string&
     return ReplyError(*ex, 503, "unavailable", "redge is shutting down; reconnect", corr,
                       {{"Retry-After", "1"}});
   }
-  if (open_streams_.fetch_add(1) >= options_.sse_max_streams) {
-    open_streams_.fetch_sub(1);
-    return ReplyError(*ex, 503, "too_many_streams",
-                      "the server holds its maximum of open event streams; retry shortly", corr,
-                      {{"Retry-After", "2"}});
-  }
-  Headers headers = {{"Content-Type", "text/event-stream; charset=utf-8"},
-                     {"Cache-Control", "no-cache"},
-                     {"X-Accel-Buffering", "no"}};
-  if (!corr.empty()) headers.emplace_back("X-Correlation-ID", corr);
-  ex->StartStream(200, std::move(headers));
-  std::string retry;
-  AppendSseRetry(&retry, options_.sse_retry_ms);
-  ex->Write(retry);
+  if (!StartEventStream(*ex, corr)) return;
 
   auto stream = std::make_shared<Stream>();
   stream->jobs = jobs_;

@@ -237,6 +237,38 @@ def test_sse_resume_delivers_exactly_what_was_published_in_between(redge_factory
     assert s3.next_event().data == "from xadd"
 
 
+def test_channel_and_job_streams_share_the_stream_cap(redge_factory):
+    redge = redge_factory(*DURABLE, "--sse-max-streams", "2")
+    r = redge.client()
+    job = redge.http.post("/v1/queues/cap/jobs", json={"payload": {}}).json()["id"]
+    s1 = redge.sse("/v1/channels/job:cap/events")
+    assert s1.head() == 200 and s1.next_event().type == "ready"
+    s2 = redge.sse(f"/v1/jobs/{job}/events")
+    assert s2.head() == 200 and s2.next_event().type == "queued"
+    # Full: a third stream of either kind is refused with a retry hint, and keeps nothing.
+    for path in ("/v1/channels/job:cap/events", f"/v1/jobs/{job}/events"):
+        s = redge.sse(path, headers={"X-Correlation-ID": "cap-1"})
+        assert s.head() == 503, path
+        assert s.header("Retry-After") == "2"
+        assert s.header("X-Correlation-ID") == "cap-1"
+        assert s.body_json()["error"]["code"] == "too_many_streams"
+        s.close()
+    # The refused channel stream left no watcher behind: the open one still gets messages.
+    r.publish("job:cap", "after refusal")
+    assert s1.next_event().data == "after refusal"
+    # Closing the channel stream frees its slot for a job stream.
+    s1.close()
+    deadline = time.monotonic() + 10
+    while True:
+        s3 = redge.sse(f"/v1/jobs/{job}/events")
+        if s3.head() == 200:
+            break
+        s3.close()
+        assert time.monotonic() < deadline, "the closed channel stream kept its slot"
+        time.sleep(0.05)
+    assert s3.next_event().type == "queued"
+
+
 def test_longpoll_parks_until_a_message(redge_factory):
     redge = redge_factory(*DURABLE)
     r = redge.client()
