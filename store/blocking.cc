@@ -133,7 +133,7 @@ uint64_t Store::BlockAsync(BlockRequest request, PopCallback cb) {
   const uint64_t id = w->id;
   {
     std::lock_guard wlock(im.waiters_mu);
-    im.waiters_pending.insert(id);
+    im.waiters_pending.emplace(id, false);
   }
   auto ran = std::make_shared<bool>(false);
   ExecAsync(
@@ -141,10 +141,17 @@ uint64_t Store::BlockAsync(BlockRequest request, PopCallback cb) {
       [this, w, ran](Txn& txn) {
         Impl& im = *impl_;
         std::lock_guard wlock(im.waiters_mu);
-        if (im.waiters_pending.erase(w->id) == 0) return;  // canceled before it ran
+        auto pending = im.waiters_pending.find(w->id);
+        if (pending == im.waiters_pending.end()) return;  // canceled before it ran
+        const bool timed_out = pending->second;
+        im.waiters_pending.erase(pending);
         *ran = true;
         for (const auto& key : w->request.keys) {
           if (TryServeFrom(txn, *w, key)) return;
+        }
+        if (timed_out) {  // the one attempt found nothing: the wait is over
+          im.pending_deliveries.emplace_back(w->callback, Status::Timeout());
+          return;
         }
         im.waiters_by_id[w->id] = w;
         im.blocked++;
@@ -176,6 +183,20 @@ uint64_t Store::BlockPopAsync(PopRequest request, PopCallback cb) {
   br.client = request.client;
   br.serve = ListServe(std::move(request));
   return BlockAsync(std::move(br), std::move(cb));
+}
+
+bool Store::TimeOutBlocked(uint64_t id) {
+  Impl& im = *impl_;
+  std::lock_guard wlock(im.waiters_mu);
+  if (auto it = im.waiters_pending.find(id); it != im.waiters_pending.end()) {
+    it->second = true;  // the first attempt still runs; it delivers Timeout if it finds nothing
+    return false;
+  }
+  auto it = im.waiters_by_id.find(id);
+  if (it == im.waiters_by_id.end()) return false;
+  std::shared_ptr<Waiter> w = it->second;
+  RemoveWaiter(*w);
+  return true;
 }
 
 bool Store::CancelBlocked(uint64_t id) {
@@ -214,13 +235,17 @@ Result<std::optional<PopResult>> Store::Block(BlockRequest request,
     }
     if (!slot->done) {
       lock.unlock();
-      if (CancelBlocked(id)) return std::optional<PopResult>();
-      // Served while we were timing out: the result is on its way after the commit.
+      if (TimeOutBlocked(id)) return std::optional<PopResult>();
+      // Served while we were timing out, or its first attempt is still to run: the
+      // result (or Timeout) is on its way.
       lock.lock();
       slot->cv.wait(lock, [&] { return slot->done; });
     }
   }
-  if (!slot->result->ok()) return slot->result->status();
+  if (!slot->result->ok()) {
+    if (slot->result->status().code() == Status::Code::kTimeout) return std::optional<PopResult>();
+    return slot->result->status();
+  }
   return std::optional<PopResult>(std::move(slot->result->value()));
 }
 

@@ -124,7 +124,9 @@ struct PopResult {
   std::string key;
   std::vector<std::string> values;
 };
-// Called exactly once per request that did not get true from CancelBlocked.
+// Called exactly once per request that did not get true from CancelBlocked or
+// TimeOutBlocked; with Status::Timeout() when a timed-out request's first attempt found
+// nothing.
 using PopCallback = std::function<void(Result<PopResult>)>;
 
 // Serves a blocked request from `key` inside the write that made `key` ready (and once
@@ -245,6 +247,12 @@ class Store {
   // operation in progress.
   bool CancelBlocked(uint64_t id);
   bool CancelBlockedPop(uint64_t id) { return CancelBlocked(id); }
+  // Ends a request's wait the way its timeout does. Unlike CancelBlocked, a request whose
+  // first attempt has not run yet (it is queued behind other writes) still makes that
+  // attempt, as Redis serves a blocking pop at once when data is there: the attempt
+  // serves it, or `cb` gets Status::Timeout(). True if a parked request was withdrawn
+  // (`cb` will never be called); false if `cb` has run or will run.
+  bool TimeOutBlocked(uint64_t id);
   // Thread form: waits up to `timeout` (zero = forever). Returns nullopt on timeout.
   Result<std::optional<PopResult>> BlockPop(PopRequest request, std::chrono::milliseconds timeout);
   Result<std::optional<PopResult>> Block(BlockRequest request, std::chrono::milliseconds timeout);

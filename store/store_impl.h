@@ -115,8 +115,10 @@ struct Store::Impl {
   std::mutex waiters_mu;
   std::unordered_map<std::string, std::deque<std::shared_ptr<Waiter>>> waiters_by_key;
   std::unordered_map<uint64_t, std::shared_ptr<Waiter>> waiters_by_id;
-  // Requests whose first attempt has not run yet (queued); a cancel erases the id here.
-  std::unordered_set<uint64_t> waiters_pending;
+  // Requests whose first attempt has not run yet (queued), each with whether its timeout
+  // already fired (TimeOutBlocked): then the attempt runs but does not park. A cancel
+  // erases the id here.
+  std::unordered_map<uint64_t, bool> waiters_pending;
   std::atomic<uint64_t> next_waiter_id{1};
   // Results for waiters served during the current batch; delivered after its commit.
   // Guarded by mu.

@@ -76,6 +76,7 @@ void JobsApi::Lease(Request& req, std::shared_ptr<Exchange> ex) {
       if (wait->timer) loop->CancelTimer(wait->timer);
       if (uint64_t hook = wait->drain_hook.exchange(0)) RemoveDrainHook(hook);
       if (!out.ok()) return ReplyOutcome(*ex, out, corr);
+      if (id.empty()) return ReplyJson(*ex, 204, nullptr, corr);
       // The popped job, read once its lease is committed (and only if still this
       // worker's): a second asynchronous step, answered on the loop as well.
       jobs->LeasedJobAsync(id, worker, [ex, corr, lease_timeout_ms](std::optional<Job> job) {
@@ -90,8 +91,9 @@ void JobsApi::Lease(Request& req, std::shared_ptr<Exchange> ex) {
   wait->handle = handle;
   if (wait->finished.load() || handle == 0) return;  // served at once
   auto withdraw = [this, wait, finish] {
-    // Only a wait still parked may answer "nothing"; one being served answers with it.
-    if (jobs_->CancelLease(wait->handle.load())) finish(Outcome::Ok(), "");
+    // Only a wait still parked may answer "nothing"; one being served, or whose first pop
+    // has not run yet (wait=0 behind a busy writer), answers through `finish` itself.
+    if (jobs_->TimeOutLease(wait->handle.load())) finish(Outcome::Ok(), "");
   };
   if (wait_s <= 0) return withdraw();
   wait->timer = loop->RunAfter(std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000)),

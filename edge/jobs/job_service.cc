@@ -174,6 +174,10 @@ uint64_t JobService::LeaseAsync(const std::string& queue, const std::string& wor
   request.client = worker;
   return store_->BlockPopAsync(
       std::move(request), [this, worker, done](st::Result<st::PopResult> r) {
+        // A timed-out wait whose one attempt found the queue empty: nothing leased.
+        if (!r.ok() && r.status().code() == st::Status::Code::kTimeout) {
+          return done(Outcome::Ok(), "");
+        }
         if (!r.ok()) return done(Unavailable(r.status()), "");
         // The queue observer started the lease inside the write that popped it.
         auto envelope = ParseRecord(r->values.empty() ? "" : r->values[0]);
@@ -189,6 +193,8 @@ uint64_t JobService::LeaseAsync(const std::string& queue, const std::string& wor
 }
 
 bool JobService::CancelLease(uint64_t handle) { return store_->CancelBlockedPop(handle); }
+
+bool JobService::TimeOutLease(uint64_t handle) { return store_->TimeOutBlocked(handle); }
 
 uint64_t JobService::Watch(const std::string& id, WatchFn fn) {
   std::lock_guard lock(watch_mu_);

@@ -197,6 +197,10 @@ class JobService {
   // True if the parked lease was withdrawn (then `done` never runs); false if it is
   // already being served.
   bool CancelLease(uint64_t handle);
+  // Ends a parked lease's wait (its timeout): true if withdrawn (`done` never runs). A
+  // lease whose first pop is still queued behind other writes makes it, so a queue that
+  // has jobs never answers "nothing": false, and `done` runs with a job id or "".
+  bool TimeOutLease(uint64_t handle);
 
   // Lease-holder operations; `token` is the job's lease_token. Events and heartbeats on a
   // job canceled under this lease succeed with *canceled = true and store nothing.

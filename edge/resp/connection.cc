@@ -709,6 +709,7 @@ void Connection::BlockWith(const std::function<uint64_t(store::PopCallback)>& su
 
 void Connection::OnPopResult(store::Result<store::PopResult> r) {
   if (closed_ || !blocking_) return;
+  if (!r.ok() && r.status().code() == store::Status::Code::kTimeout) return ReplyBlockTimedOut();
   FinishBlock();
   const size_t mark = out_.size();
   const uint64_t errors_before = ReplyWriter::ErrorsWrittenOnThisThread();
@@ -729,7 +730,13 @@ void Connection::OnPopResult(store::Result<store::PopResult> r) {
 void Connection::OnBlockTimeout() {
   block_timer_ = 0;
   if (closed_ || blocked_id_ == 0) return;
-  if (!server_->store().CancelBlockedPop(blocked_id_)) return;  // served: result is queued
+  // False: served, or its first attempt (queued behind other writes) is still to run and
+  // answers through OnPopResult, with data or Timeout.
+  if (!server_->store().TimeOutBlocked(blocked_id_)) return;
+  ReplyBlockTimedOut();
+}
+
+void Connection::ReplyBlockTimedOut() {
   FinishBlock();
   block_stats_name_.clear();
   if (!block_suppress_) {

@@ -204,6 +204,8 @@ class Connection : public net::FdHandler, public std::enable_shared_from_this<Co
   void DeliverReply(const std::string& reply);
   void OnPopResult(store::Result<store::PopResult> r);
   void OnBlockTimeout();
+  // The reply of a blocking command whose timeout ended it without data.
+  void ReplyBlockTimedOut();
   // Called when an async step (blocked pop, durable write) finishes on this loop.
   void Resume();
   void FlushOutput();

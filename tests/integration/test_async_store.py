@@ -255,3 +255,40 @@ def test_a_slow_store_write_never_blocks_another_client_on_the_same_loop(redge_f
     a.close()
     assert get_job(http_, created["id"])["state"] == "queued"
     assert waits_on_event_loop(http_) == 0
+
+
+def test_a_lease_with_wait_0_behind_a_slow_write_still_gets_the_queued_job(redge_factory):
+    """wait=0 means "do not park", not "give up if the store is busy": a lease whose pop is
+    queued behind another write (here a script) still makes that pop. It answered 204 with
+    the job queued before the fix, the same race as a BLPOP whose timeout fired first."""
+    redge = redge_factory()
+    http_ = redge.http
+    job = enqueue(http_, "w0", {"n": 1})
+    admin = redge.client()
+    admin.config_set("lua-time-limit", 50)
+    scripter = redge.client(socket_timeout=60)
+    t = threading.Thread(target=lambda: scripter.eval(BUSY_SCRIPT, 0, 2000))
+    t.start()
+
+    def busy():
+        try:
+            admin.ping()
+            return False
+        except Exception as e:  # noqa: BLE001 (BUSY is a plain ResponseError)
+            return str(e).startswith("BUSY")
+
+    wait_until(busy, what="the script to hold the store")
+    pending = http_.start("POST", "/v1/queues/w0/lease", params={"wait": 0})
+    # It waits for its pop (the script holds the store) instead of answering 204 at once.
+    pending.assert_no_reply(0.3)
+    reply, _ = pending.reply(timeout=30)
+    t.join(30)
+    assert reply.status == 200, reply
+    assert reply.json()["id"] == job["id"]
+    # And on an empty queue behind a busy store, wait=0 still ends with 204.
+    t = threading.Thread(target=lambda: scripter.eval(BUSY_SCRIPT, 0, 1000))
+    t.start()
+    wait_until(busy, what="the script to hold the store")
+    empty = http_.start("POST", "/v1/queues/w0/lease", params={"wait": 0})
+    assert empty.reply(timeout=30)[0].status == 204
+    t.join(30)

@@ -303,6 +303,94 @@ TEST_F(BlockingTest, AsyncServedAtOnceWhenDataIsThere) {
   EXPECT_EQ(store().GetStats().blocked_clients, 0);
 }
 
+// Holds the store's write path on another thread until Release(), so that a request made
+// meanwhile is queued behind it instead of running at once.
+class WriterHold {
+ public:
+  explicit WriterHold(Store& store) {
+    holder_ = std::async(std::launch::async, [this, &store] {
+      return store.Exec(0, [this](Txn&) {
+        std::unique_lock lock(mu_);
+        held_ = true;
+        cv_.notify_all();
+        cv_.wait(lock, [this] { return released_; });
+      });
+    });
+    std::unique_lock lock(mu_);
+    EXPECT_TRUE(cv_.wait_for(lock, kPatience, [this] { return held_; }));
+  }
+  ~WriterHold() { Release(); }
+  void Release() {
+    {
+      std::lock_guard lock(mu_);
+      released_ = true;
+      cv_.notify_all();
+    }
+    if (holder_.valid()) {
+      EXPECT_TRUE(holder_.get().ok());
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  bool released_ = false;
+  std::future<Status> holder_;
+};
+
+// A timeout that fires before the request's first attempt ran (it was queued behind a
+// long write) must not answer "nothing" while the key has data: the attempt still runs,
+// as Redis serves a blocking pop at once. HTTP lease?wait=0 on a busy store answered 204
+// with jobs queued before this.
+TEST_F(BlockingTest, AsyncTimeoutBeforeTheFirstAttemptStillServesWhatIsThere) {
+  RPush("q", {"v"});
+  WriterHold hold(store());
+  uint64_t id = Async(Req({"q"}), 1);
+  EXPECT_FALSE(store().TimeOutBlocked(id));  // not parked: its attempt is still to run
+  EXPECT_EQ(collector_.size(), 0u);
+  hold.Release();
+  ASSERT_TRUE(collector_.WaitFor(1));
+  ExpectServed(collector_.For(1), "q", {"v"});
+  EXPECT_EQ(All("q"), Strings{});
+  EXPECT_EQ(store().GetStats().blocked_clients, 0);
+}
+
+TEST_F(BlockingTest, AsyncTimeoutBeforeTheFirstAttemptOnAnEmptyKeyGivesTimeout) {
+  WriterHold hold(store());
+  uint64_t id = Async(Req({"q"}), 1);
+  EXPECT_FALSE(store().TimeOutBlocked(id));
+  hold.Release();
+  ASSERT_TRUE(collector_.WaitFor(1));
+  auto got = collector_.For(1);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_FALSE(got->ok());
+  EXPECT_EQ(got->status().code(), Status::Code::kTimeout);
+  // It did not park: a later push stays in the list.
+  EXPECT_EQ(store().GetStats().blocked_clients, 0);
+  RPush("q", {"x"});
+  EXPECT_EQ(All("q"), Strings{"x"});
+}
+
+TEST_F(BlockingTest, AsyncTimeoutOfAParkedWaiterWithdrawsIt) {
+  uint64_t id = Async(Req({"q"}), 1);
+  EXPECT_TRUE(store().TimeOutBlocked(id));
+  EXPECT_EQ(store().GetStats().blocked_clients, 0);
+  RPush("q", {"x"});
+  EXPECT_EQ(All("q"), Strings{"x"});
+  EXPECT_EQ(collector_.size(), 0u);
+}
+
+TEST_F(BlockingTest, ThreadWaiterWhoseTimeoutPassesWhileQueuedStillGetsTheData) {
+  RPush("q", {"v"});
+  WriterHold hold(store());
+  auto waiter = BlockInThread(Req({"q"}), milliseconds(1));
+  // Its 1 ms passes while the request waits behind the held write.
+  EXPECT_EQ(waiter.wait_for(milliseconds(50)), std::future_status::timeout);
+  hold.Release();
+  ExpectServed(Await(waiter, "q"), "q", {"v"});
+}
+
 TEST_F(BlockingTest, AsyncFirstNonEmptyKeyInRequestOrder) {
   RPush("b", {"vb"});
   RPush("c", {"vc"});
