@@ -3,6 +3,8 @@
 // the same write. The transitions themselves are in celery_transitions.cc.
 #include "edge/jobs/celery_bridge.h"
 
+#include <cstdlib>
+
 #include "edge/jobs/celery_internal.h"
 #include "edge/jobs/job_txn.h"
 #include "edge/json_input.h"
@@ -24,6 +26,10 @@ bool ValidCeleryTaskId(std::string_view id) {
   return ValidQueueName(id);
 }
 
+std::string CeleryBridge::KnownQueueRecord(std::string_view queue, int db) {
+  return std::string(kKnownQueuePrefix) + std::to_string(db) + ":" + std::string(queue);
+}
+
 st::Status CeleryBridge::Start() {
   // Queue lists can have any name, so the push/pop observer watches every key under
   // kombu's prefix, for those four events only (other writes do not pay for it).
@@ -43,16 +49,34 @@ st::Status CeleryBridge::Start() {
   jobs_->SetQueueProbe([this](st::Txn& txn, QueueInfo* info) { ProbeQueue(txn, info); });
   if (metrics_) metrics_->registry.AddCollector([this](MetricWriter& w) { CollectMetrics(w); });
 
-  // The Celery queues of the jobs already stored (their broker databases included).
+  // The Celery queues of the jobs already stored (their broker databases included): one
+  // internal record each, written with the first task of the queue. Data from before
+  // those records has them built once from every job.
   std::vector<std::pair<std::string, int>> known;
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
     known.clear();
+    auto format = txn.GetInternal(kKnownQueuesFormatName);
+    if (format.ok() && *format == "1") {
+      (void)txn.ScanInternal(kKnownQueuePrefix, [&](std::string_view name, std::string_view) {
+        // <db>:<queue>
+        std::string_view rest = name.substr(kKnownQueuePrefix.size());
+        size_t colon = rest.find(':');
+        if (colon == std::string_view::npos) return true;
+        int db = std::atoi(std::string(rest.substr(0, colon)).c_str());
+        known.emplace_back(std::string(rest.substr(colon + 1)), db);
+        return true;
+      });
+      return;
+    }
     for (const auto& key : st::keys::Keys(txn, "redge:job:*")) {
       auto job = JobService::TxnOps::Load(txn, std::string_view(key).substr(10));
       if (job && job->is_celery()) {
-        known.emplace_back(job->queue, static_cast<int>(celery_internal::Int(job->celery, "db")));
+        int db = static_cast<int>(celery_internal::Int(job->celery, "db"));
+        known.emplace_back(job->queue, db);
+        txn.PutInternal(KnownQueueRecord(job->queue, db), "");
       }
     }
+    txn.PutInternal(kKnownQueuesFormatName, "1");
   });
   if (!s.ok()) return s;
   for (auto& [queue, db] : known) NoteQueue(queue, db);

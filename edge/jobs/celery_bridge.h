@@ -32,6 +32,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -158,6 +159,11 @@ class CeleryBridge {
   // --- queues and metrics (celery_api.cc) --------------------------------------------
   void ProbeQueue(store::Txn& txn, QueueInfo* info);
   void NoteQueue(std::string queue, int db);
+  // The store-internal record naming a Celery queue and its broker database, so a restart
+  // knows the queues without reading every job; kKnownQueuesFormatName says they are kept.
+  static constexpr std::string_view kKnownQueuePrefix = "celery:queue:";
+  static constexpr std::string_view kKnownQueuesFormatName = "celery:format";
+  static std::string KnownQueueRecord(std::string_view queue, int db);
   void CollectMetrics(MetricWriter& w);
   struct TaskStats;
   // The stats of `task` (a bounded set of names; the rest share "other").

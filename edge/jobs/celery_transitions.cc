@@ -98,6 +98,13 @@ void CeleryBridge::Create(st::Txn& txn, int db, std::string_view list, std::stri
               {{"queue", j.queue}, {"attempt", j.attempt}, {"task", msg.task}});
   Ops::Save(txn, j);
   Ops::NoteEnqueued(*jobs_, txn, j.queue);
+  bool known;
+  {
+    std::lock_guard lock(mu_);
+    auto it = queues_.find(j.queue);
+    known = it != queues_.end() && it->second.count(db) > 0;
+  }
+  if (!known) txn.PutInternal(KnownQueueRecord(j.queue, db), "");
   txn.AfterCommit([this, queue = j.queue, db] { NoteQueue(queue, db); });
   Count(txn, msg.task, "received");
   if (!LogEnabled(spdlog::level::info)) return;  // the fields cost allocations per task

@@ -49,6 +49,9 @@ struct Job {
   // enqueued without an owning credential, over RESP, or before owners were recorded
   // (records without the field read as empty).
   std::string owner;
+  // Not stored: whether the job's stored record says running (set when it is read and
+  // when it is saved), so a save knows whether the running-jobs index must change.
+  mutable bool stored_running = false;
 
   // Storage form (everything).
   std::string ToRecord() const;

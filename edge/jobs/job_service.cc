@@ -102,6 +102,8 @@ st::Status JobService::Start() {
     if (ev.db != 0) return;
     if (ev.event != "del" && ev.event != "expired" && ev.event != "rename_from") return;
     std::string id(ev.key.substr(JobKey("").size()));
+    // A running job's record has no TTL, so only a DEL or RENAME can take one away.
+    if (ev.event != "expired") txn.DeleteInternal(std::string(kRunningIndexPrefix) + id);
     txn.AfterCommit([this, id] { OnJobGone(id); });
   });
   store_->AddFlushObserver([this](int db) {
@@ -109,19 +111,60 @@ st::Status JobService::Start() {
   });
   // Rebuild what lives only in memory: lease deadlines and per-queue running counts.
   std::vector<std::pair<std::string, int64_t>> leases;
+  bool full_scan = false;
+  size_t stale = 0;
   st::Status s = store_->Exec(0, [&](st::Txn& txn) {
+    auto note_running = [&](const Job& job) {
+      std::lock_guard lock(queues_mu_);
+      running_[job.queue].insert(job.id);
+      running_queue_[job.id] = job.queue;
+      // A Celery task has no lease: Celery's acknowledgements and results drive it.
+      if (!job.is_celery()) leases.emplace_back(job.id, job.lease_expires_at);
+    };
+    auto format = txn.GetInternal(kJobsFormatName);
+    if (format.ok() && *format == kJobsFormat) {
+      // The index names every running job: reading those alone keeps a restart short
+      // however many jobs are queued or finished. An entry whose job is gone or no longer
+      // running (deleted by FLUSHALL, moved by SWAPDB) is dropped.
+      std::vector<std::string> ids;
+      st::Status scan =
+          txn.ScanInternal(kRunningIndexPrefix, [&](std::string_view name, std::string_view) {
+            ids.emplace_back(name.substr(kRunningIndexPrefix.size()));
+            return true;
+          });
+      if (!scan.ok()) return;
+      (void)txn.ScanInternal(kQueuePrefix, [&](std::string_view name, std::string_view) {
+        std::lock_guard lock(queues_mu_);
+        running_[std::string(name.substr(kQueuePrefix.size()))];  // a known queue
+        return true;
+      });
+      for (const auto& id : ids) {
+        auto job = TxnOps::Load(txn, id);
+        if (!job || job->state != JobState::kRunning) {
+          txn.DeleteInternal(std::string(kRunningIndexPrefix) + id);
+          stale++;
+          continue;
+        }
+        note_running(*job);
+      }
+      return;
+    }
+    // Data from before the index: read every job once and build it.
+    full_scan = true;
     for (const auto& key : st::keys::Keys(txn, "redge:job:*")) {
       auto job = TxnOps::Load(txn, std::string_view(key).substr(10));
       if (!job) continue;
-      std::lock_guard lock(queues_mu_);
-      auto& running = running_[job->queue];
-      if (job->state == JobState::kRunning) {
-        running.insert(job->id);
-        running_queue_[job->id] = job->queue;
-        // A Celery task has no lease: Celery's acknowledgements and results drive it.
-        if (!job->is_celery()) leases.emplace_back(job->id, job->lease_expires_at);
+      {
+        std::lock_guard lock(queues_mu_);
+        if (running_.try_emplace(job->queue).second) {  // a known queue
+          txn.PutInternal(std::string(kQueuePrefix) + job->queue, "");
+        }
       }
+      if (job->state != JobState::kRunning) continue;
+      note_running(*job);
+      txn.PutInternal(std::string(kRunningIndexPrefix) + job->id, job->queue);
     }
+    txn.PutInternal(kJobsFormatName, kJobsFormat);
   });
   if (!s.ok()) return s;
   {
@@ -133,6 +176,8 @@ st::Status JobService::Start() {
   started_ = true;
   Log(spdlog::level::info, "jobs ready",
       {{"running_leases", std::to_string(leases.size())},
+       {"read_every_job", full_scan ? "true" : "false"},
+       {"stale_index_entries", std::to_string(stale)},
        {"lease_timeout_ms", std::to_string(options_.lease_timeout_ms)},
        {"max_attempts", std::to_string(options_.max_attempts)}});
   return st::Status::OK();

@@ -41,13 +41,23 @@ std::string DeliveriesKey(std::string_view id) { return "redge:deliveries:" + st
 std::optional<Job> JobService::TxnOps::Load(st::Txn& txn, std::string_view id) {
   auto raw = st::strings::Get(txn, JobKey(id));
   if (!raw.ok()) return std::nullopt;
-  return Job::FromRecord(*raw);
+  auto job = Job::FromRecord(*raw);
+  if (job) job->stored_running = job->state == JobState::kRunning;
+  return job;
 }
 
 void JobService::TxnOps::Save(st::Txn& txn, const Job& job, int64_t expire_at_ms) {
   st::strings::SetOptions options;
   if (expire_at_ms > 0) options.expire_at_ms = expire_at_ms;
   (void)st::strings::Set(txn, JobKey(job.id), job.ToRecord(), options);
+  // The running-jobs index changes with the state, in the same write.
+  const bool running = job.state == JobState::kRunning;
+  if (running && !job.stored_running) {
+    txn.PutInternal(std::string(kRunningIndexPrefix) + job.id, job.queue);
+  } else if (!running && job.stored_running) {
+    txn.DeleteInternal(std::string(kRunningIndexPrefix) + job.id);
+  }
+  job.stored_running = running;
 }
 
 int64_t JobService::TxnOps::Append(JobService& svc, st::Txn& txn, Job& job, std::string type,
@@ -221,6 +231,12 @@ void JobService::TxnOps::MarkRunning(JobService& svc, st::Txn& txn, const Job& j
 }
 
 void JobService::TxnOps::NoteEnqueued(JobService& svc, st::Txn& txn, const std::string& queue) {
+  bool known;
+  {
+    std::lock_guard lock(svc.queues_mu_);
+    known = svc.running_.count(queue) > 0;
+  }
+  if (!known) txn.PutInternal(std::string(kQueuePrefix) + queue, "");
   txn.AfterCommit([&svc, queue] {
     {
       std::lock_guard lock(svc.queues_mu_);

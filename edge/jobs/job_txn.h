@@ -17,6 +17,19 @@ std::string IdempotencyKey(std::string_view queue, std::string_view key, std::st
 bool IsInternalKey(std::string_view key);
 // Which readers received a job's terminal event (for the trace).
 std::string DeliveriesKey(std::string_view id);
+// The running-jobs index: one store-internal record per running job (name
+// kRunningIndexPrefix + id, value its queue), written in the same write that changes the
+// job's state (TxnOps::Save), so a restart finds the leases to watch without reading
+// every job. Internal records are not keys: KEYS, SCAN, DBSIZE and FLUSHALL never see
+// them (an entry whose job was flushed is dropped at the next start).
+inline constexpr std::string_view kRunningIndexPrefix = "jobs:running:";
+// Known queues (listed by GET /v1/queues even when empty): one internal record per queue,
+// kQueuePrefix + name, written by the first enqueue a running redge sees for it.
+inline constexpr std::string_view kQueuePrefix = "jobs:queue:";
+// The internal record saying the index is kept ("2"). Absent in data written before the
+// index existed: Start() then reads every job once and builds the index.
+inline constexpr std::string_view kJobsFormatName = "jobs:format";
+inline constexpr std::string_view kJobsFormat = "2";
 
 // Each step runs inside a store transaction; see job_txn.cc.
 struct JobService::TxnOps {

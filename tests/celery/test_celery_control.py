@@ -290,3 +290,28 @@ def test_bridge_off_leaves_celery_alone(redge_factory, procs, tmp_path):
         assert worker.alive()
     finally:
         app.close()
+
+
+def test_celery_queues_are_still_known_after_a_sigkill(redge_factory):
+    """A restart learns the Celery queues (and their broker databases) from the records the
+    bridge keeps, not by reading every job: a waiting task's queue keeps its depth."""
+    target = redge_factory()
+    app = cs.client_app(target.url)
+    app.send_task("app.add", args=(1, 2), queue="kept", priority=9)
+    app.send_task("app.add", args=(3, 4), queue="kept")
+
+    def kept():
+        status, body = target.http.get("/v1/queues")
+        assert status == 200, body
+        found = [q for q in body["queues"] if q["queue"] == "kept"]
+        return found[0] if found else None
+
+    wait_for(lambda: (kept() or {}).get("depth") == 2, 10, "both tasks to be queued")
+    before = kept()
+    target.process.kill_on_purpose()
+    target.process.start()
+    target.http = cs.Http(target.host, target.process.http_port)
+    target.http_port = target.process.http_port
+    after = kept()
+    assert after is not None and after["depth"] == 2, after
+    assert after["celery"]["depth_by_priority"] == before["celery"]["depth_by_priority"], after
