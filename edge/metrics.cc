@@ -251,6 +251,11 @@ Metrics::Metrics() {
       "per wake-up that wrote events, timed from the earliest commit it carries; replays of "
       "stored events (reconnects, after=N) are not observed.",
       LatencyBuckets());
+  sse_events_sent = registry.AddCounterFamily(
+      "redge_sse_events_sent_total",
+      "Job events written on SSE streams, by source: memory (handed over as they committed, "
+      "no store read) or store (replays, and streams that fell behind).",
+      "source");
 }
 
 }  // namespace redge

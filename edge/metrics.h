@@ -157,6 +157,9 @@ struct Metrics {
   CounterFamily* jobs_canceled;
   Histogram* event_append_seconds;
   Histogram* event_delivery_seconds;
+  // Events written on SSE streams, by where the stream took them from: "memory" (the
+  // in-memory tail of a live job) or "store" (a replay, or a stream that fell behind).
+  CounterFamily* sse_events_sent;
 };
 
 }  // namespace redge

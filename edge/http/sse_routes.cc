@@ -5,6 +5,8 @@
 // most one read in flight, and wake-ups during it are coalesced into one more read.
 #include <chrono>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -26,6 +28,7 @@ using nlohmann::json;
 namespace {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
+using CommittedEventPtr = std::shared_ptr<const jobs::JobService::CommittedEvent>;
 
 // A non-negative event id; nullopt when malformed.
 std::optional<int64_t> ParseEventId(std::string_view s) {
@@ -69,6 +72,7 @@ struct Stream : std::enable_shared_from_this<Stream> {
   bool finished = false;
   std::atomic<int64_t>* open = nullptr;
   Histogram* delivery = nullptr;  // redge_event_delivery_seconds, or null
+  CounterFamily* sent = nullptr;  // redge_sse_events_sent_total, or null
   // Commit time of the oldest change notified since the last Pump; empty when the Pump
   // is a replay rather than a wake-up.
   std::optional<SteadyTime> woken_at;
@@ -84,9 +88,80 @@ struct Stream : std::enable_shared_from_this<Stream> {
   // no cycle through the exchange keeps a finished stream alive.
   std::shared_ptr<Stream> self;
 
-  // Reads what is stored after last_sent and writes it. The read is asynchronous: while
-  // one is in flight, wake-ups only set `reread` (exactly one read in flight per stream, so
-  // writes never interleave), and its completion issues one more read if any came.
+  // The in-memory tail: events handed over by the watcher as they commit, by id. While
+  // they follow last_sent without a gap they are written as they are, and the store is
+  // not read; a wake-up without an event (the job was deleted), a gap, or a tail grown
+  // past kMaxTail (a reader too slow to keep up) sets `must_read`, and the next Pump
+  // reads the store as a replay does. The watcher is registered before the first read,
+  // so between them the two see every event.
+  std::map<int64_t, CommittedEventPtr> tail;
+  bool must_read = true;  // the first Pump reads (the replay and the job's state)
+  static constexpr size_t kMaxTail = 256;
+
+  void Remember(CommittedEventPtr event) {
+    if (!event) {
+      must_read = true;
+      return;
+    }
+    if (event->id <= last_sent) return;
+    if (tail.size() >= kMaxTail) {
+      tail.clear();
+      must_read = true;
+      return;
+    }
+    tail.emplace(event->id, std::move(event));
+  }
+
+  // Writes the tail's events that follow last_sent. False if the store must be read.
+  bool PumpFromTail() {
+    while (!tail.empty() && tail.begin()->first <= last_sent) tail.erase(tail.begin());
+    if (must_read) return false;
+    if (tail.empty()) {  // nothing new
+      woken_at.reset();
+      return true;
+    }
+    if (tail.begin()->first != last_sent + 1) return false;  // a gap: read it
+    std::string batch;
+    bool terminal = false;
+    int64_t count = 0;
+    while (!tail.empty() && tail.begin()->first == last_sent + 1 &&
+           ex->buffered() + batch.size() < kSseHighWater) {
+      const jobs::JobService::CommittedEvent& e = *tail.begin()->second;
+      AppendSseEvent(&batch, e.id, e.type, e.data_json);
+      last_sent = e.id;
+      terminal = e.type == "completed" || e.type == "failed" || e.type == "canceled";
+      tail.erase(tail.begin());
+      count++;
+      if (terminal) break;
+    }
+    if (sent) sent->With("memory").Inc(count);
+    const std::optional<SteadyTime> woken = std::exchange(woken_at, std::nullopt);
+    if (!ex->Write(batch)) {
+      Finish(false);
+      return true;
+    }
+    if (woken && delivery) delivery->ObserveSince(*woken);
+    if (terminal) {
+      Log(spdlog::level::debug, "sse stream done",
+          {{"job_id", std::string(id)},
+           {"correlation_id", std::string(correlation)},
+           {"peer", std::string(ex->peer())},
+           {"last_event_id", std::to_string(last_sent)}});
+      jobs->RecordDelivery(id, "sse", ex->peer());
+      Finish(true);
+      return true;
+    }
+    if (!tail.empty()) {
+      if (tail.begin()->first != last_sent + 1) return false;
+      WaitForReader();  // over the high-water mark: the drain pumps the rest
+    }
+    return true;
+  }
+
+  // Writes what came after last_sent: from the tail when it has it, else read from the
+  // store. The read is asynchronous: while one is in flight, wake-ups only set `reread`
+  // (exactly one read in flight per stream, so writes never interleave), and its
+  // completion pumps once more if any came.
   void Pump() {
     pump_pending = false;
     if (finished || waiting_reader) return;  // the reader's drain pumps next
@@ -96,6 +171,8 @@ struct Stream : std::enable_shared_from_this<Stream> {
     }
     const size_t buffered = ex->buffered();
     if (buffered >= kSseHighWater) return WaitForReader();
+    if (PumpFromTail()) return;
+    must_read = false;  // this read covers every change notified so far
     // Taken before the read: that read sees every change notified so far.
     const std::optional<SteadyTime> woken = std::exchange(woken_at, std::nullopt);
     reading = true;
@@ -131,14 +208,17 @@ struct Stream : std::enable_shared_from_this<Stream> {
     const Job& job = r.job;
     bool terminal = false;
     std::string batch;
+    int64_t count = 0;
     for (const auto& e : r.events) {
       AppendEvent(&batch, e);
       last_sent = e.id;
+      count++;
       if (IsTerminalEvent(e)) {
         terminal = true;
         break;
       }
     }
+    if (sent && count) sent->With("store").Inc(count);
     if (!batch.empty()) {
       if (!ex->Write(batch)) return Finish(false);
       if (woken && delivery) delivery->ObserveSince(*woken);
@@ -152,7 +232,10 @@ struct Stream : std::enable_shared_from_this<Stream> {
       if (terminal) jobs->RecordDelivery(id, "sse", ex->peer());
       return Finish(true);
     }
-    if (last_sent < job.last_event_id) return WaitForReader();  // more is stored than was read
+    if (last_sent < job.last_event_id) {  // more is stored than was read: read it next
+      must_read = true;
+      return WaitForReader();
+    }
     if (reread) Pump();  // woken while the read was in flight: it may have missed that
   }
 
@@ -341,6 +424,7 @@ void JobsApi::OpenStream(const std::shared_ptr<Exchange>& ex, const std::string&
   stream->heartbeat_ms = options_.sse_heartbeat_ms;
   stream->open = &open_streams_;
   stream->delivery = metrics_ ? metrics_->event_delivery_seconds : nullptr;
+  stream->sent = metrics_ ? metrics_->sse_events_sent : nullptr;
   Log(spdlog::level::debug, "sse stream open",
       {{"job_id", std::string(id)},
        {"correlation_id", std::string(job.correlation_id)},
@@ -349,11 +433,12 @@ void JobsApi::OpenStream(const std::shared_ptr<Exchange>& ex, const std::string&
   std::weak_ptr<Stream> weak = stream;
   net::EventLoop* loop = &ex->loop();
   // Watch first, then read: an event committed in between is not missed.
-  stream->watch = jobs_->Watch(id, [weak, ex](SteadyTime committed) {
-    ex->Post([weak, committed] {
+  stream->watch = jobs_->Watch(id, [weak, ex](SteadyTime committed, CommittedEventPtr event) {
+    ex->Post([weak, committed, event = std::move(event)]() mutable {
       auto s = weak.lock();
       if (!s) return;
       if (!s->woken_at) s->woken_at = committed;
+      s->Remember(std::move(event));
       if (s->pump_pending) return;
       s->pump_pending = true;
       s->Pump();
@@ -467,7 +552,7 @@ void JobsApi::AnswerOrPark(const std::shared_ptr<Exchange>& ex, const std::strin
   waiting_polls_.fetch_add(1);  // until Release
   std::weak_ptr<Poll> weak = poll;
   net::EventLoop* loop = &ex->loop();
-  poll->watch = jobs_->Watch(id, [weak, ex](SteadyTime committed) {
+  poll->watch = jobs_->Watch(id, [weak, ex](SteadyTime committed, CommittedEventPtr) {
     ex->Post([weak, committed] {
       auto p = weak.lock();
       if (!p) return;

@@ -256,8 +256,14 @@ void JobService::Unwatch(const std::string& id, uint64_t token) {
   if (it->second.empty()) watchers_.erase(it);
 }
 
+bool JobService::HasWatchers(const std::string& id) {
+  std::lock_guard lock(watch_mu_);
+  return watchers_.count(id) > 0;
+}
+
 void JobService::OnEventCommitted(const std::string& id,
-                                  std::chrono::steady_clock::time_point appended) {
+                                  std::chrono::steady_clock::time_point appended,
+                                  std::shared_ptr<const CommittedEvent> event) {
   // AfterCommit hooks run once the write is durable (store.h), so this is the moment the
   // event became visible to readers.
   const auto committed = std::chrono::steady_clock::now();
@@ -265,11 +271,12 @@ void JobService::OnEventCommitted(const std::string& id,
     metrics_->event_append_seconds->Observe(
         std::chrono::duration<double>(committed - appended).count());
   }
-  WakeWatchers(id, committed);
+  WakeWatchers(id, committed, std::move(event));
 }
 
 void JobService::WakeWatchers(const std::string& id,
-                              std::chrono::steady_clock::time_point committed) {
+                              std::chrono::steady_clock::time_point committed,
+                              std::shared_ptr<const CommittedEvent> event) {
   std::vector<WatchFn> fns;
   {
     std::lock_guard lock(watch_mu_);
@@ -277,7 +284,7 @@ void JobService::WakeWatchers(const std::string& id,
     if (it == watchers_.end()) return;
     for (auto& [token, fn] : it->second) fns.push_back(fn);
   }
-  for (auto& fn : fns) fn(committed);
+  for (auto& fn : fns) fn(committed, event);
 }
 
 // --- LeaseReaper ---------------------------------------------------------------------

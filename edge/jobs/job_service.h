@@ -213,9 +213,21 @@ class JobService {
                bool retry, Job* job);
 
   // --- Waiting for events ---------------------------------------------------------------
+  // An event as it was committed, handed to watchers so that a live reader writes it
+  // without reading the store (the in-memory tail of the job's log). `data_json` is the
+  // event's data as compact JSON, the same bytes a read of the stored event yields.
+  struct CommittedEvent {
+    int64_t id = 0;
+    std::string type;
+    std::string data_json;
+    int64_t ts = 0;
+  };
   // `fn` runs after every committed change of job `id` until Unwatch, with the steady-clock
-  // time the change became durable (readers measure their delivery latency from it).
-  using WatchFn = std::function<void(std::chrono::steady_clock::time_point committed)>;
+  // time the change became durable (readers measure their delivery latency from it) and,
+  // when the change appended an event, that event (null for other changes: the job was
+  // deleted, every job was flushed). It runs on the thread that committed: post from it.
+  using WatchFn = std::function<void(std::chrono::steady_clock::time_point committed,
+                                     std::shared_ptr<const CommittedEvent> event)>;
   uint64_t Watch(const std::string& id, WatchFn fn);
   void Unwatch(const std::string& id, uint64_t token);
 
@@ -261,8 +273,12 @@ class JobService {
   void ExpireLease(const std::string& id);
   // After the commit of an event appended at `appended`: times the append and wakes the
   // job's watchers.
-  void OnEventCommitted(const std::string& id, std::chrono::steady_clock::time_point appended);
-  void WakeWatchers(const std::string& id, std::chrono::steady_clock::time_point committed);
+  // Whether a reader watches job `id` now (then a committed event is handed to it).
+  bool HasWatchers(const std::string& id);
+  void OnEventCommitted(const std::string& id, std::chrono::steady_clock::time_point appended,
+                        std::shared_ptr<const CommittedEvent> event);
+  void WakeWatchers(const std::string& id, std::chrono::steady_clock::time_point committed,
+                    std::shared_ptr<const CommittedEvent> event = nullptr);
   // Counts job `id` as running in `queue` or not (the redge_queue_running gauge).
   void SetRunning(const std::string& queue, const std::string& id, bool running);
   // A job record was deleted (DEL, UNLINK, expiry, RENAME over RESP): it stops counting

@@ -81,7 +81,15 @@ int64_t JobService::TxnOps::Append(JobService& svc, st::Txn& txn, Job& job, std:
   }
   std::string id = job.id;
   const auto appended = std::chrono::steady_clock::now();
-  txn.AfterCommit([&svc, id, appended] { svc.OnEventCommitted(id, appended); });
+  // Only built when someone reads the job live (watchers are registered before they read).
+  std::shared_ptr<const CommittedEvent> committed;
+  if (svc.HasWatchers(id)) {
+    committed =
+        std::make_shared<const CommittedEvent>(CommittedEvent{e.id, e.type, data_json, e.ts});
+  }
+  txn.AfterCommit([&svc, id, appended, committed = std::move(committed)]() mutable {
+    svc.OnEventCommitted(id, appended, std::move(committed));
+  });
   return e.id;
 }
 

@@ -1,6 +1,7 @@
 """SSE details: headers, the retry hint, heartbeats, the end of a stream, and the
 --sse-max-streams limit."""
 
+import re
 import time
 
 from integration_support import enqueue, lease, run_http_job, worker_call
@@ -109,3 +110,49 @@ def test_chat_stream_route_is_the_same_stream(redge, http):
     ea, eb = a.until_terminal(), b.until_terminal()
     assert [(e.id, e.type, e.data) for e in ea] == [(e.id, e.type, e.data) for e in eb]
     assert eb[-1].type == "completed"
+
+
+def _sse_sent(http):
+    """redge_sse_events_sent_total by source, from /metrics."""
+    text = http.get("/metrics").body.decode()
+    counts = {"memory": 0, "store": 0}
+    for source in counts:
+        m = re.search(rf'^redge_sse_events_sent_total{{source="{source}"}} (\d+)$', text, re.M)
+        if m:
+            counts[source] = int(m.group(1))
+    return counts
+
+
+def test_a_live_stream_takes_events_as_they_commit_and_a_replay_reads_the_store(redge):
+    """A live stream is handed each event as it commits (the in-memory tail): no store read
+    per event. A replay (a reconnect with Last-Event-ID) reads the store."""
+    http = redge.http
+    before = _sse_sent(http)
+    job = enqueue(http, "tail", {"n": 1})
+    s = redge.sse(f"/v1/jobs/{job['id']}/events")
+    assert s.next_event().type == "queued"  # what was there when it opened: read
+    leased = lease(http, "tail", wait=0)
+    assert s.next_event().type == "started"
+    for i in range(3):
+        reply = worker_call(http, job["id"], "events", leased["lease_token"],
+                            {"event": "progress", "data": {"i": i}})
+        assert reply.status == 200, reply
+        e = s.next_event()
+        assert (e.id, e.type, e.json) == (3 + i, "progress", {"i": i})
+    assert worker_call(http, job["id"], "complete", leased["lease_token"],
+                       {"result": {"ok": True}}).status == 200
+    done = s.next_event()
+    assert (done.id, done.type, done.json) == (6, "completed", {"result": {"ok": True}})
+    s.expect_end()
+    after = _sse_sent(http)
+    assert after["memory"] - before["memory"] == 5, (before, after)
+    assert after["store"] - before["store"] == 1, (before, after)
+
+    # The same events replayed, byte for byte the same, come from the store.
+    replay = redge.sse(f"/v1/jobs/{job['id']}/events", headers={"Last-Event-ID": "1"})
+    events = replay.until_terminal()
+    assert [(e.id, e.type) for e in events] == [
+        (2, "started"), (3, "progress"), (4, "progress"), (5, "progress"), (6, "completed")]
+    assert events[-1].data == done.data
+    final = _sse_sent(http)
+    assert final["store"] - after["store"] == 5 and final["memory"] == after["memory"]
