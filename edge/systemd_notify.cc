@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/thread_name.h"
 #include "edge/log.h"
 
 namespace redge {
@@ -136,7 +137,10 @@ SystemdWatchdog::SystemdWatchdog(const SystemdNotifier* notifier) : notifier_(no
   // not get the service killed.
   auto period = std::max(interval / 2, std::chrono::microseconds(1));
   started_ = true;
-  thread_ = std::thread([this, period] { Run(period); });
+  thread_ = std::thread([this, period] {
+    base::SetThreadName("redge-watchdog");
+    Run(period);
+  });
 }
 
 SystemdWatchdog::~SystemdWatchdog() { Stop(); }

@@ -2,15 +2,22 @@
 
 #include <chrono>
 
+#include "base/thread_name.h"
 #include "store/store.h"
 
 namespace redge::store {
 
 GroupCommit::GroupCommit(rocksdb::DB* db, Fsync mode) : db_(db), mode_(mode) {
   if (mode_ == Fsync::kAlways) {
-    thread_ = std::thread([this] { SyncerLoop(); });
+    thread_ = std::thread([this] {
+      base::SetThreadName("redge-fsync");
+      SyncerLoop();
+    });
   } else if (mode_ == Fsync::kEverySec) {
-    thread_ = std::thread([this] { TickerLoop(); });
+    thread_ = std::thread([this] {
+      base::SetThreadName("redge-fsync-1s");
+      TickerLoop();
+    });
   }
 }
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "base/loop_thread.h"
+#include "base/thread_name.h"
 #include "store/compaction_filter.h"
 #include "store/encoding.h"
 #include "store/retryable_fs.h"
@@ -204,9 +205,15 @@ Status Store::OpenDb() {
   im.last_save_unix = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  im.writer = std::thread([this] { RunWriter(); });
+  im.writer = std::thread([this] {
+    base::SetThreadName("redge-writer");
+    RunWriter();
+  });
   if (options_.active_expire) {
-    im.expirer = std::thread([this] { RunExpirer(); });
+    im.expirer = std::thread([this] {
+      base::SetThreadName("redge-expirer");
+      RunExpirer();
+    });
   }
   return Status::OK();
 }

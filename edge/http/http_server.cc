@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/thread_name.h"
 #include "edge/auth_guard.h"
 #include "edge/http/http_connection.h"
 #include "edge/http/http_parser.h"
@@ -126,8 +127,16 @@ store::Status HttpServer::Start() {
     io->ref->loop = io->loop.get();
     impl_->loops.push_back(std::move(io));
   }
-  for (auto& io : impl_->loops) io->thread = std::thread([l = io->loop.get()] { l->Run(); });
-  impl_->acceptor = std::thread([impl = impl_.get()] { impl->AcceptLoop(); });
+  for (size_t i = 0; i < impl_->loops.size(); ++i) {
+    impl_->loops[i]->thread = std::thread([l = impl_->loops[i]->loop.get(), i] {
+      base::SetThreadName("redge-http-" + std::to_string(i));
+      l->Run();
+    });
+  }
+  impl_->acceptor = std::thread([impl = impl_.get()] {
+    base::SetThreadName("redge-http-acc");
+    impl->AcceptLoop();
+  });
   impl_->started = true;
   return store::Status::OK();
 }

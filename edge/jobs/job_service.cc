@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "base/thread_name.h"
 #include "edge/auth_guard.h"
 #include "edge/jobs/event_stream_view.h"
 #include "edge/jobs/job_txn.h"
@@ -172,7 +173,10 @@ st::Status JobService::Start() {
     for (auto& [id, deadline] : leases) deadlines_.emplace(deadline, id);
     stopping_ = false;
   }
-  reaper_ = std::thread([this] { ReaperLoop(); });
+  reaper_ = std::thread([this] {
+    base::SetThreadName("redge-leases");
+    ReaperLoop();
+  });
   started_ = true;
   Log(spdlog::level::info, "jobs ready",
       {{"running_leases", std::to_string(leases.size())},

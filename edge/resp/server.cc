@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/thread_name.h"
 #include "edge/metrics.h"
 #include "edge/net/listener.h"
 #include "edge/resp/command.h"
@@ -218,9 +219,17 @@ store::Status RespServer::Start() {
     loops_.push_back(std::make_unique<net::EventLoop>());
     deferred_[loops_.back().get()];
   }
-  for (int i = 0; i < n; ++i) threads_.emplace_back([loop = loops_[i].get()] { loop->Run(); });
+  for (int i = 0; i < n; ++i) {
+    threads_.emplace_back([loop = loops_[i].get(), i] {
+      base::SetThreadName("redge-resp-" + std::to_string(i));
+      loop->Run();
+    });
+  }
   loops_.front()->Post([this] { SampleRates(); });
-  acceptor_ = std::thread([this] { AcceptLoop(); });
+  acceptor_ = std::thread([this] {
+    base::SetThreadName("redge-resp-acc");
+    AcceptLoop();
+  });
   return store::Status::OK();
 }
 
