@@ -16,7 +16,8 @@
 
 namespace redge::jobs {
 
-enum class JobState { kQueued, kRunning, kCompleted, kFailed, kCanceled };
+// The values are stored in job records (edge/jobs/job_record.cc): never renumber one.
+enum class JobState { kQueued = 0, kRunning = 1, kCompleted = 2, kFailed = 3, kCanceled = 4 };
 
 std::string_view StateName(JobState s);
 bool IsTerminal(JobState s);
@@ -53,7 +54,9 @@ struct Job {
   // when it is saved), so a save knows whether the running-jobs index must change.
   mutable bool stored_running = false;
 
-  // Storage form (everything).
+  // Storage form (everything): a versioned binary record (edge/jobs/job_record.cc);
+  // FromRecord also reads the JSON records of earlier versions. nullopt for a record that
+  // is neither (overwritten over RESP).
   std::string ToRecord() const;
   static std::optional<Job> FromRecord(std::string_view record);
   // API form (docs/http-api.md): no token, no envelope, no payload; a Celery task's

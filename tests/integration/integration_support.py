@@ -241,6 +241,21 @@ def wait_state(http_, job_id, states, timeout=DEFAULT_TIMEOUT):
         raise AssertionError(f"{e}; last job record: {last.get('job')}") from None
 
 
+def json_record(http_, job_id):
+    """The job's record in the JSON form redge wrote before its binary records (which it
+    still reads), built from GET /v1/jobs/{id}: what a test writes over RESP to stand for
+    an old or tampered record."""
+    job = get_job(http_, job_id)
+    return {"id": job["id"], "queue": job["queue"], "correlation_id": job["correlation_id"],
+            "state": job["state"], "attempt": job["attempt"],
+            "max_attempts": job["max_attempts"], "created_at": job["created_at"],
+            "updated_at": job["updated_at"], "started_at": job["started_at"],
+            "finished_at": job["finished_at"], "last_event_id": job["last_event_id"],
+            "lease_holder": "", "lease_token": "", "lease_expires_at": 0,
+            "former_holders": [], "payload": None, "result": None, "error": "",
+            "envelope": "", "idempotency_key": ""}
+
+
 def lease(http_, queue, wait=None, worker=None, expect=200, timeout=DEFAULT_TIMEOUT):
     params = {"wait": wait} if wait is not None else None
     body = {"worker": worker} if worker else None

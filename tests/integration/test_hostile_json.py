@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from integration_support import enqueue, get_job, lease, wait_state
+from integration_support import enqueue, get_job, json_record, lease, wait_state
 
 LIMIT = 128  # docs/http-api.md, "Limits"
 
@@ -91,7 +91,7 @@ def test_bridge_refuses_deep_progress_and_response(redge, http):
 
 def test_overwritten_records_are_unreadable_not_fatal(redge, http, r):
     job_id = enqueue(http, "rec", {"n": 1})["id"]
-    record = json.loads(r.get(f"redge:job:{job_id}"))
+    record = json_record(http, job_id)
     record_text = json.dumps(record)
     deep_record = record_text[:-1] + ', "payload": ' + nested(100_000) + "}"
     r.set(f"redge:job:{job_id}", deep_record)

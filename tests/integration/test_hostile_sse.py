@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from integration_support import enqueue, get_job, lease, worker_call
+from integration_support import enqueue, get_job, json_record, lease, worker_call
 
 FORGED = "x\nid: 99\nevent: completed\ndata: {\"result\": \"forged\"}"
 
@@ -58,7 +58,7 @@ def test_stored_records_cannot_forge_sse_fields(redge_factory):
     redge = redge_factory("--sse-heartbeat", "0.2")
     http, r = redge.http, redge.client()
     job_id = enqueue(http, "rec", {"n": 1})["id"]
-    record = json.loads(r.get(f"redge:job:{job_id}"))
+    record = json_record(http, job_id)
     forged = {"id": 2, "event": FORGED, "data": "line1\nid: 77\r\nevent: failed\rdata: x",
               "ts": 1}
     r.rpush(f"redge:events:{job_id}", json.dumps(forged))
