@@ -178,38 +178,37 @@ void JobsApi::Admit(const RoutePolicy& policy, Request& req, std::shared_ptr<Exc
       // (and run the handler) in the completion, on this loop. The request is kept until
       // then (the server's copy ends with this call).
       auto held = std::make_shared<Request>(req);
-      jobs_->GetAsync(
-          req.params[0],
-          routes::OnLoop<jobs::Job>(
-              exchange, [this, held, exchange, who, corr, perm, handler,
-                         stream_token = policy.stream_token](jobs::Outcome found, jobs::Job job) {
-                if (!found.ok()) {
-                  return ReplyOutcome(*exchange, found, corr);  // unknown or expired: a 404
-                }
-                Decision d = auth::DecideJob(*who, perm, {job.id, job.queue, job.owner});
-                if (d == Decision::kAllowed && who->kind == Principal::Kind::kStreamToken &&
-                    !stream_token) {
-                  d = Decision::kForbidden;  // a stream token reads; it never mints or acts
-                }
-                if (d == Decision::kInvisible) {
-                  // Exactly what an unknown id gets (JobService::Read's message), so the answer
-                  // says nothing about whether the job exists.
-                  return ReplyOutcome(
-                      *exchange,
-                      jobs::Outcome::Error(jobs::Outcome::Code::kNotFound,
-                                           "no job " + held->params[0] + " (unknown or expired)"),
-                      corr);
-                }
-                if (d != Decision::kAllowed) {
-                  return ReplyForbidden(*exchange, perm,
-                                        "this credential may not " +
-                                            std::string(auth::PermissionName(perm)) + " job " +
-                                            job.id + " (it needs " + Needs(perm) + ")",
-                                        corr);
-                }
-                held->principal = std::move(who);
-                handler(*held, exchange);
-              }));
+      jobs_->GetAsync(req.params[0],
+                      routes::OnLoop<jobs::Job>(exchange, [held, exchange, who, corr, perm, handler,
+                                                           stream_token = policy.stream_token](
+                                                              jobs::Outcome found, jobs::Job job) {
+                        if (!found.ok()) {
+                          return ReplyOutcome(*exchange, found, corr);  // unknown or expired: a 404
+                        }
+                        Decision d = auth::DecideJob(*who, perm, {job.id, job.queue, job.owner});
+                        if (d == Decision::kAllowed && who->kind == Principal::Kind::kStreamToken &&
+                            !stream_token) {
+                          d = Decision::kForbidden;  // a stream token reads; it never mints or acts
+                        }
+                        if (d == Decision::kInvisible) {
+                          // Exactly what an unknown id gets (JobService::Read's message), so the
+                          // answer says nothing about whether the job exists.
+                          return ReplyOutcome(*exchange,
+                                              jobs::Outcome::Error(jobs::Outcome::Code::kNotFound,
+                                                                   "no job " + held->params[0] +
+                                                                       " (unknown or expired)"),
+                                              corr);
+                        }
+                        if (d != Decision::kAllowed) {
+                          return ReplyForbidden(
+                              *exchange, perm,
+                              "this credential may not " + std::string(auth::PermissionName(perm)) +
+                                  " job " + job.id + " (it needs " + Needs(perm) + ")",
+                              corr);
+                        }
+                        held->principal = std::move(who);
+                        handler(*held, exchange);
+                      }));
       return;
     }
   }

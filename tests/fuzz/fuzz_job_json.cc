@@ -8,6 +8,8 @@
 //    then read back and serialized as GET /v1/jobs/{id}?after=0 and SSE would;
 //  - the legacy-worker bridge's, raw: pushed and popped as a queue envelope, PUBLISHed on
 //    a running job's progress channel and SET as its response key by its lease holder.
+// The input is also decoded as a stored job record (Job::FromRecord: the binary form or an
+// earlier version's JSON), which must re-encode to the same job.
 // Checked: nothing throws out of the jobs layer or the store, event ids stay 1, 2, 3, ...,
 // and a job the worker completed or failed is terminal.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -128,6 +130,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   redge::store::Store& store = *env.store;
   const std::string text(reinterpret_cast<const char*>(data), size);
   const std::string queue = "fz";
+
+  // The input as a stored job record (binary, or an earlier version's JSON): whatever it
+  // decodes to re-encodes to the same job.
+  if (auto record = Job::FromRecord(text)) {
+    auto again = Job::FromRecord(record->ToRecord());
+    Check(again.has_value(), "a decoded record does not decode after re-encoding");
+    Check(again->ToApi() == record->ToApi() && again->payload == record->payload &&
+              again->envelope == record->envelope && again->lease_token == record->lease_token,
+          "a decoded record re-encodes to another job");
+  }
 
   // The HTTP API's path.
   json body;
