@@ -91,10 +91,12 @@ struct Stream : std::enable_shared_from_this<Stream> {
   // The in-memory tail: events handed over by the watcher as they commit, by id. While
   // they follow last_sent without a gap they are written as they are, and the store is
   // not read; a wake-up without an event (the job was deleted), a gap, or a tail grown
-  // past kMaxTail (a reader too slow to keep up) sets `must_read`, and the next Pump
-  // reads the store as a replay does. The watcher is registered before the first read,
-  // so between them the two see every event.
+  // past kMaxTail events or kSseHighWater bytes (a reader too slow to keep up: what it
+  // holds stays bounded as before) sets `must_read`, and the next Pump reads the store as
+  // a replay does. The watcher is registered before the first read, so between them the
+  // two see every event.
   std::map<int64_t, CommittedEventPtr> tail;
+  size_t tail_bytes = 0;
   bool must_read = true;  // the first Pump reads (the replay and the job's state)
   static constexpr size_t kMaxTail = 256;
 
@@ -104,17 +106,28 @@ struct Stream : std::enable_shared_from_this<Stream> {
       return;
     }
     if (event->id <= last_sent) return;
-    if (tail.size() >= kMaxTail) {
-      tail.clear();
+    const size_t bytes = event->data_json.size() + event->type.size();
+    if (tail.size() >= kMaxTail || (!tail.empty() && tail_bytes + bytes > kSseHighWater)) {
+      DropTail();
       must_read = true;
       return;
     }
-    tail.emplace(event->id, std::move(event));
+    if (tail.emplace(event->id, std::move(event)).second) tail_bytes += bytes;
+  }
+
+  void DropTail() {
+    tail.clear();
+    tail_bytes = 0;
+  }
+  void EraseFront() {
+    const auto& e = *tail.begin()->second;
+    tail_bytes -= e.data_json.size() + e.type.size();
+    tail.erase(tail.begin());
   }
 
   // Writes the tail's events that follow last_sent. False if the store must be read.
   bool PumpFromTail() {
-    while (!tail.empty() && tail.begin()->first <= last_sent) tail.erase(tail.begin());
+    while (!tail.empty() && tail.begin()->first <= last_sent) EraseFront();
     if (must_read) return false;
     if (tail.empty()) {  // nothing new
       woken_at.reset();
@@ -130,7 +143,7 @@ struct Stream : std::enable_shared_from_this<Stream> {
       AppendSseEvent(&batch, e.id, e.type, e.data_json);
       last_sent = e.id;
       terminal = e.type == "completed" || e.type == "failed" || e.type == "canceled";
-      tail.erase(tail.begin());
+      EraseFront();
       count++;
       if (terminal) break;
     }

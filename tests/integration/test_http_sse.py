@@ -156,3 +156,27 @@ def test_a_live_stream_takes_events_as_they_commit_and_a_replay_reads_the_store(
     assert events[-1].data == done.data
     final = _sse_sent(http)
     assert final["store"] - after["store"] == 5 and final["memory"] == after["memory"]
+
+
+def test_a_reader_that_falls_behind_gets_every_event_once_in_order(redge):
+    """Events come faster than the reader reads: the stream stops taking them from memory
+    (what it holds stays bounded) and reads the rest from the store, with no gap and no
+    repeat."""
+    http = redge.http
+    job = enqueue(http, "slow", {"n": 1})
+    s = redge.sse(f"/v1/jobs/{job['id']}/events")
+    assert s.next_event().type == "queued"
+    leased = lease(http, "slow", wait=0)
+    blob = "x" * 30000
+    for i in range(400):  # about 12 MiB of events while the reader reads nothing
+        reply = worker_call(http, job["id"], "events", leased["lease_token"],
+                            {"event": "chunk", "data": {"i": i, "blob": blob}})
+        assert reply.status == 200, reply
+    assert worker_call(http, job["id"], "complete", leased["lease_token"],
+                       {"result": {"ok": True}}).status == 200
+    events = s.until_terminal()
+    assert [e.id for e in events] == list(range(2, 404)), [e.id for e in events][:10]
+    assert [e.json["i"] for e in events if e.type == "chunk"] == list(range(400))
+    assert events[-1].type == "completed"
+    sent = _sse_sent(http)
+    assert sent["store"] > 1, sent  # fell back to the store at least once
