@@ -198,20 +198,41 @@ void JobService::Stop() {
 
 void JobService::RecordDelivery(const std::string& id, const std::string& reader,
                                 const std::string& peer) {
+  {
+    std::lock_guard lock(deliveries_mu_);
+    pending_deliveries_.push_back(PendingDelivery{id, reader, peer});
+    if (deliveries_write_queued_) return;  // the queued write takes this one too
+    deliveries_write_queued_ = true;
+  }
+  auto ran = std::make_shared<bool>(false);
   store_->ExecAsync(
       0,
-      [this, id, reader, peer](st::Txn& txn) {
-        auto job = TxnOps::Load(txn, id);
-        if (!job || !IsTerminal(job->state)) return;
-        const std::string key = DeliveriesKey(id);
-        // Bounded: a page polling a finished job forever must not grow its trace forever.
-        auto len = st::lists::Len(txn, key);
-        if (len.ok() && *len >= 100) return;
-        nlohmann::json d = {{"reader", reader}, {"peer", peer}, {"at", txn.now_ms()}};
-        (void)st::lists::Push(txn, key, st::ListEnd::kRight, {DumpJson(d)}, false);
-        (void)st::keys::ExpireAt(txn, key, job->finished_at + options_.result_ttl_ms, {});
+      [this, ran](st::Txn& txn) {
+        *ran = true;
+        std::vector<PendingDelivery> batch;
+        {
+          std::lock_guard lock(deliveries_mu_);
+          batch.swap(pending_deliveries_);
+          deliveries_write_queued_ = false;
+        }
+        for (const auto& d : batch) {
+          auto job = TxnOps::Load(txn, d.id);
+          if (!job || !IsTerminal(job->state)) continue;
+          const std::string key = DeliveriesKey(d.id);
+          // Bounded: a page polling a finished job forever must not grow its trace forever.
+          auto len = st::lists::Len(txn, key);
+          if (len.ok() && *len >= 100) continue;
+          nlohmann::json rec = {{"reader", d.reader}, {"peer", d.peer}, {"at", txn.now_ms()}};
+          (void)st::lists::Push(txn, key, st::ListEnd::kRight, {DumpJson(rec)}, false);
+          (void)st::keys::ExpireAt(txn, key, job->finished_at + options_.result_ttl_ms, {});
+        }
       },
-      [](st::Status) {});
+      [this, ran](st::Status) {
+        if (*ran) return;
+        // Never ran (the store is closing): let a later delivery queue a write again.
+        std::lock_guard lock(deliveries_mu_);
+        deliveries_write_queued_ = false;
+      });
 }
 
 uint64_t JobService::LeaseAsync(const std::string& queue, const std::string& worker,

@@ -312,6 +312,15 @@ class JobService {
   std::mutex lease_mu_;
   std::unordered_map<uint64_t, uint64_t> lease_waits_;  // our handle -> store waiter id
 
+  // Deliveries waiting for their trace write. One write is queued at a time and takes
+  // every delivery noted until it runs, so under load many share one commit.
+  struct PendingDelivery {
+    std::string id, reader, peer;
+  };
+  std::mutex deliveries_mu_;
+  std::vector<PendingDelivery> pending_deliveries_;  // GUARDED_BY(deliveries_mu_)
+  bool deliveries_write_queued_ = false;             // GUARDED_BY(deliveries_mu_)
+
   // LeaseReaper: deadlines ordered by time; entries are checked against the record when
   // they fall due, so a renewed lease simply leaves a stale entry behind.
   std::mutex reaper_mu_;
