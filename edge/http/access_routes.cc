@@ -174,13 +174,6 @@ void JobsApi::Admit(const RoutePolicy& policy, Request& req, std::shared_ptr<Exc
       break;
     }
     case Scope::kJob: {
-      if (who->Has(auth::Role::kAdmin) && who->kind != Principal::Kind::kStreamToken) {
-        // Allowed on every job (open mode's anonymous principal too): the decision does not
-        // need the job, and the handler's own read answers 404 for an unknown one. This
-        // saves a store read on every worker call and stream open.
-        req.principal = std::move(who);
-        return handler(req, std::move(exchange));
-      }
       // The decision needs the job's queue and owner: read it without waiting, and decide
       // (and run the handler) in the completion, on this loop. The request is kept until
       // then (the server's copy ends with this call).
