@@ -247,3 +247,14 @@ def test_sse_data_is_compact_json(redge, http):
     s = redge.sse(f"/v1/jobs/{job_id}/events")
     for ev in s.until_terminal():
         assert ev.data == compact(ev.json), f"data of {ev!r} is not compact JSON"
+
+
+def test_an_unknown_job_is_404_before_its_parameters_are_checked(redge):
+    """Every job route answers an unknown id with 404 first, whatever else is wrong with the
+    request (open mode too), so the answer does not depend on which check runs first."""
+    http = redge.http
+    assert http.post("/v1/jobs/nosuchjob/events", json={"event": "bad name"}).status == 404
+    assert http.post("/v1/jobs/nosuchjob/complete", json={"result": 1},
+                     headers={"X-Lease-Token": "t"}).status == 404
+    assert http.delete("/v1/jobs/nosuchjob", params={"terminate": "maybe"}).status == 404
+    assert http.get("/v1/jobs/nosuchjob/events", headers={"Last-Event-ID": "x"}).status == 404
