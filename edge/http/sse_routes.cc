@@ -52,8 +52,8 @@ void AppendEvent(std::string* out, const Event& e) {
 constexpr size_t kSseHighWater = 64 * 1024;
 constexpr size_t kSseLowWater = 16 * 1024;
 
-bool IsTerminalEvent(const Event& e) {
-  return e.type == "completed" || e.type == "failed" || e.type == "canceled";
+bool IsTerminalEventType(std::string_view type) {
+  return type == "completed" || type == "failed" || type == "canceled";
 }
 
 // One open SSE stream. Lives on its exchange's loop; the watcher only posts Pump().
@@ -125,6 +125,18 @@ struct Stream : std::enable_shared_from_this<Stream> {
     tail.erase(tail.begin());
   }
 
+  // The stream has sent the job's end: log it, note the delivery of the terminal event
+  // when this stream wrote it, and end.
+  void Done(const std::string& corr, bool delivered) {
+    Log(spdlog::level::debug, "sse stream done",
+        {{"job_id", std::string(id)},
+         {"correlation_id", corr},
+         {"peer", std::string(ex->peer())},
+         {"last_event_id", std::to_string(last_sent)}});
+    if (delivered) jobs->RecordDelivery(id, "sse", ex->peer());
+    Finish(true);
+  }
+
   // Writes the tail's events that follow last_sent. False if the store must be read.
   bool PumpFromTail() {
     while (!tail.empty() && tail.begin()->first <= last_sent) EraseFront();
@@ -142,7 +154,7 @@ struct Stream : std::enable_shared_from_this<Stream> {
       const jobs::JobService::CommittedEvent& e = *tail.begin()->second;
       AppendSseEvent(&batch, e.id, e.type, e.data_json);
       last_sent = e.id;
-      terminal = e.type == "completed" || e.type == "failed" || e.type == "canceled";
+      terminal = IsTerminalEventType(e.type);
       EraseFront();
       count++;
       if (terminal) break;
@@ -155,13 +167,7 @@ struct Stream : std::enable_shared_from_this<Stream> {
     }
     if (woken && delivery) delivery->ObserveSince(*woken);
     if (terminal) {
-      Log(spdlog::level::debug, "sse stream done",
-          {{"job_id", std::string(id)},
-           {"correlation_id", std::string(correlation)},
-           {"peer", std::string(ex->peer())},
-           {"last_event_id", std::to_string(last_sent)}});
-      jobs->RecordDelivery(id, "sse", ex->peer());
-      Finish(true);
+      Done(correlation, /*delivered=*/true);
       return true;
     }
     if (!tail.empty()) {
@@ -226,7 +232,7 @@ struct Stream : std::enable_shared_from_this<Stream> {
       AppendEvent(&batch, e);
       last_sent = e.id;
       count++;
-      if (IsTerminalEvent(e)) {
+      if (IsTerminalEventType(e.type)) {
         terminal = true;
         break;
       }
@@ -237,13 +243,7 @@ struct Stream : std::enable_shared_from_this<Stream> {
       if (woken && delivery) delivery->ObserveSince(*woken);
     }
     if (terminal || (jobs::IsTerminal(job.state) && last_sent >= job.last_event_id)) {
-      Log(spdlog::level::debug, "sse stream done",
-          {{"job_id", std::string(id)},
-           {"correlation_id", std::string(job.correlation_id)},
-           {"peer", std::string(ex->peer())},
-           {"last_event_id", std::to_string(last_sent)}});
-      if (terminal) jobs->RecordDelivery(id, "sse", ex->peer());
-      return Finish(true);
+      return Done(job.correlation_id, /*delivered=*/terminal);
     }
     if (last_sent < job.last_event_id) {  // more is stored than was read: read it next
       must_read = true;
