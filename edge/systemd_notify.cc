@@ -137,10 +137,7 @@ SystemdWatchdog::SystemdWatchdog(const SystemdNotifier* notifier) : notifier_(no
   // not get the service killed.
   auto period = std::max(interval / 2, std::chrono::microseconds(1));
   started_ = true;
-  thread_ = std::thread([this, period] {
-    base::SetThreadName("redge-watchdog");
-    Run(period);
-  });
+  thread_ = base::StartNamedThread("redge-watchdog", [this, period] { Run(period); });
 }
 
 SystemdWatchdog::~SystemdWatchdog() { Stop(); }

@@ -9,15 +9,9 @@ namespace redge::store {
 
 GroupCommit::GroupCommit(rocksdb::DB* db, Fsync mode) : db_(db), mode_(mode) {
   if (mode_ == Fsync::kAlways) {
-    thread_ = std::thread([this] {
-      base::SetThreadName("redge-fsync");
-      SyncerLoop();
-    });
+    thread_ = base::StartNamedThread("redge-fsync", [this] { SyncerLoop(); });
   } else if (mode_ == Fsync::kEverySec) {
-    thread_ = std::thread([this] {
-      base::SetThreadName("redge-fsync-1s");
-      TickerLoop();
-    });
+    thread_ = base::StartNamedThread("redge-fsync-1s", [this] { TickerLoop(); });
   }
 }
 

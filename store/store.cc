@@ -194,15 +194,9 @@ Status Store::OpenDb() {
   im.last_save_unix = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  im.writer = std::thread([this] {
-    base::SetThreadName("redge-writer");
-    RunWriter();
-  });
+  im.writer = base::StartNamedThread("redge-writer", [this] { RunWriter(); });
   if (options_.active_expire) {
-    im.expirer = std::thread([this] {
-      base::SetThreadName("redge-expirer");
-      RunExpirer();
-    });
+    im.expirer = base::StartNamedThread("redge-expirer", [this] { RunExpirer(); });
   }
   return Status::OK();
 }

@@ -128,15 +128,11 @@ store::Status HttpServer::Start() {
     impl_->loops.push_back(std::move(io));
   }
   for (size_t i = 0; i < impl_->loops.size(); ++i) {
-    impl_->loops[i]->thread = std::thread([l = impl_->loops[i]->loop.get(), i] {
-      base::SetThreadName("redge-http-" + std::to_string(i));
-      l->Run();
-    });
+    impl_->loops[i]->thread = base::StartNamedThread(
+        "redge-http-" + std::to_string(i), [l = impl_->loops[i]->loop.get()] { l->Run(); });
   }
-  impl_->acceptor = std::thread([impl = impl_.get()] {
-    base::SetThreadName("redge-http-acc");
-    impl->AcceptLoop();
-  });
+  impl_->acceptor =
+      base::StartNamedThread("redge-http-acc", [impl = impl_.get()] { impl->AcceptLoop(); });
   impl_->started = true;
   return store::Status::OK();
 }

@@ -173,10 +173,7 @@ st::Status JobService::Start() {
     for (auto& [id, deadline] : leases) deadlines_.emplace(deadline, id);
     stopping_ = false;
   }
-  reaper_ = std::thread([this] {
-    base::SetThreadName("redge-leases");
-    ReaperLoop();
-  });
+  reaper_ = base::StartNamedThread("redge-leases", [this] { ReaperLoop(); });
   started_ = true;
   Log(spdlog::level::info, "jobs ready",
       {{"running_leases", std::to_string(leases.size())},

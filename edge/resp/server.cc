@@ -220,16 +220,11 @@ store::Status RespServer::Start() {
     deferred_[loops_.back().get()];
   }
   for (int i = 0; i < n; ++i) {
-    threads_.emplace_back([loop = loops_[i].get(), i] {
-      base::SetThreadName("redge-resp-" + std::to_string(i));
-      loop->Run();
-    });
+    threads_.push_back(base::StartNamedThread("redge-resp-" + std::to_string(i),
+                                              [loop = loops_[i].get()] { loop->Run(); }));
   }
   loops_.front()->Post([this] { SampleRates(); });
-  acceptor_ = std::thread([this] {
-    base::SetThreadName("redge-resp-acc");
-    AcceptLoop();
-  });
+  acceptor_ = base::StartNamedThread("redge-resp-acc", [this] { AcceptLoop(); });
   return store::Status::OK();
 }
 
