@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "store/encoding.h"
+#include "store/zsets.h"
 
 namespace redge::store::dump {
 namespace {
@@ -69,6 +70,7 @@ Result<std::string> Dump(Txn& txn, std::string_view key) {
   Meta m = *meta;
   m.expire_at_ms = 0;
   if (IsCollection(m.type)) m.version = 0;
+  if (m.type == KeyType::kZSet) zsets::PrepareDumpMeta(&m);
   std::string out{kMagic, kFormat1};
   const std::string record = encoding::EncodeMeta(m);
   PutVarint(&out, record.size());
@@ -78,6 +80,7 @@ Result<std::string> Dump(Txn& txn, std::string_view key) {
   if (IsCollection(meta->type)) {
     Status s =
         txn.ScanElements(key, meta->version, "", [&](std::string_view sub, std::string_view value) {
+          if (meta->type == KeyType::kZSet && !zsets::DumpsRecord(sub)) return true;
           PutVarint(&elements, sub.size());
           elements.append(sub);
           PutVarint(&elements, value.size());
@@ -142,7 +145,7 @@ Status Restore(Txn& txn, std::string_view key, std::string_view payload, int64_t
       if (meta.count == 0 || n != meta.count) return BadFormat();
       break;
     case KeyType::kZSet:  // a member record and a score-index record per member
-      if (meta.count == 0 || n != 2 * meta.count) return BadFormat();
+      if (meta.count == 0 || !zsets::ValidDumpRecords(elements, meta.count)) return BadFormat();
       break;
     case KeyType::kStream:
       break;
@@ -161,6 +164,10 @@ Status Restore(Txn& txn, std::string_view key, std::string_view payload, int64_t
   if (IsCollection(meta.type)) {
     meta.version = txn.NewVersion();
     for (const auto& [sub, value] : elements) txn.PutElement(key, meta.version, sub, value);
+    if (meta.type == KeyType::kZSet) {
+      Status s = zsets::FinishRestore(txn, key, &meta);
+      if (!s.ok()) return s;
+    }
   }
   txn.PutMeta(key, meta);
   txn.Notify(key, "restore");

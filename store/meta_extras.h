@@ -33,6 +33,10 @@ inline constexpr char kConverted = 'c';
 // passes still step over (store/tombstones.h). Payload: [count:8 LE].
 inline constexpr char kRemoved = 'r';
 
+// Sorted sets: rank blocks are kept (store/zset_internal.h). Payload: [count:8 LE], the
+// member count they were last kept for.
+inline constexpr char kZSetRankBlocks = 'b';
+
 // The payload of `tag`, or nullopt when absent (or when `raw` is malformed).
 std::optional<std::string_view> Get(std::string_view raw, char tag);
 // Sets (adds or replaces) the record of `tag` in `*raw`, keeping every other record.

@@ -62,12 +62,65 @@ Status NoteRemoval(Txn& txn, std::string_view key, Meta* meta, const std::vector
 
 // The member's score, NotFound if absent.
 Result<double> ReadScore(Txn& txn, std::string_view key, const Meta& meta, std::string_view member);
-// Writes both records of (member, score) (the caller removed any old index entry).
-void PutEntry(Txn& txn, std::string_view key, uint64_t version, std::string_view member,
-              double score);
-// Removes both records of (member, score).
-void DeleteEntry(Txn& txn, std::string_view key, uint64_t version, std::string_view member,
-                 double score);
+// Writes both records of (member, score) (the caller removed any old index entry) and
+// counts the index entry in its rank block. REQUIRES: `meta` is the set's metadata before
+// the member is counted (the caller then raises meta.count and calls StampRankBlocks).
+Status PutEntry(Txn& txn, std::string_view key, const Meta& meta, std::string_view member,
+                double score);
+// Moves `member`'s index entry from score `from` to `to` (ZADD of an existing member).
+Status MoveEntry(Txn& txn, std::string_view key, const Meta& meta, std::string_view member,
+                 double from, double to);
+// Removes the records of every entry of `doomed` (each present once), lowers meta->count and
+// keeps the rank blocks; the caller then calls FinishRemoval.
+Status DeleteEntries(Txn& txn, std::string_view key, Meta* meta, const std::vector<Entry>& doomed);
+
+// --- Rank blocks (zset_blocks.cc) ----------------------------------------------------------
+//
+// A sorted set of kRankBlocksFrom members or more also keeps rank blocks: the score index
+// cut into consecutive runs, each a record
+//   'r' + the run's first index sub-key  -> its entry count (8 bytes LE)
+// ('r' alone for the first run, which starts below every entry). A rank is the counts of
+// the runs before an entry's run plus a walk inside its run, so ZRANK, ZRANGE by index,
+// ZREMRANGEBYRANK and ZCOUNT cost O(n / kRankBlockFill + kRankBlockMax) instead of a walk
+// of up to n/2 entries. Runs split above kRankBlockMax entries and merge below
+// kRankBlockMergeBelow, so an insert or delete adds one seek and one write (plus an
+// amortised O(1) split or merge). Smaller sets are walked from the nearer end, as cheap.
+// The metadata extra kZSetRankBlocks marks a set whose runs are kept, with the count they
+// were kept for: a set changed by a binary that does not know runs reads as unmarked and
+// is walked until its next insert rebuilds them.
+inline constexpr char kBlockNs = 'r';
+inline constexpr uint64_t kRankBlocksFrom = 1024;
+inline constexpr uint64_t kRankBlockFill = 512;
+inline constexpr uint64_t kRankBlockMax = 1024;
+inline constexpr uint64_t kRankBlockMergeBelow = 128;
+
+extern std::atomic<uint64_t> g_block_visits;
+
+// Whether `meta`'s rank blocks are kept and current.
+bool HasRankBlocks(const Meta& meta);
+// After a change of meta->count of a set with rank blocks: records the new count.
+void StampRankBlocks(Meta* meta);
+// Forgets the rank blocks (their records become garbage of a rebuild or the version).
+void DropRankBlocks(Meta* meta);
+// Writes the rank blocks of the whole set (an O(n) walk) and marks meta.
+Status BuildRankBlocks(Txn& txn, std::string_view key, Meta* meta);
+// Builds the rank blocks if the set has none and has grown to kRankBlocksFrom members.
+Status MaybeBuildRankBlocks(Txn& txn, std::string_view key, Meta* meta);
+// Counts a new index entry `sub` in its block / uncounts a removed one. REQUIRES:
+// HasRankBlocks(meta); the index entry is already written (put) or not (delete).
+Status NoteIndexPut(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub);
+Status NoteIndexDelete(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub);
+// The number of index entries below `index_sub` (any sub-key, present or not).
+// REQUIRES: HasRankBlocks(meta).
+Result<uint64_t> CountBelow(Txn& txn, std::string_view key, const Meta& meta,
+                            std::string_view index_sub);
+// Where the entry of ascending rank `rank` is found: a walk up from `from` that steps over
+// `skip` entries. REQUIRES: HasRankBlocks(meta), rank < meta.count.
+struct RankStart {
+  std::string from;
+  uint64_t skip = 0;
+};
+Result<RankStart> SeekRank(Txn& txn, std::string_view key, const Meta& meta, uint64_t rank);
 
 // Ends a write that removed elements: deletes the key if `meta.count` reached 0 (then the
 // "del" event follows `event`), else writes `meta`. Raises `event`.

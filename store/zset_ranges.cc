@@ -266,13 +266,25 @@ Result<int64_t> Count(Txn& txn, std::string_view key, const ScoreRange& range) {
   if (!range.minex && !range.maxex && range.min == -HUGE_VAL && range.max == HUGE_VAL) {
     return static_cast<int64_t>(found->count);
   }
-  int64_t n = 0;
+  // A short range is counted by walking it; a long one of a set with rank blocks as the
+  // difference of two ranks.
+  const bool blocks = HasRankBlocks(*found);
+  uint64_t n = 0;
   Status s = WalkScoreRange(txn, key, *found, range, false, 0, [&](std::string_view, double) {
-    n++;
-    return true;
+    return ++n < kRankBlockMax || !blocks;
   });
   if (!s.ok()) return s;
-  return n;
+  if (n < kRankBlockMax || !blocks) return static_cast<int64_t>(n);
+  const std::string lower =
+      range.minex ? IndexSubAbove(range.min) : std::string(1, kIndexNs) + EncodeScore(range.min);
+  const std::string upper =
+      range.maxex ? std::string(1, kIndexNs) + EncodeScore(range.max) : IndexSubAbove(range.max);
+  auto below_lower = CountBelow(txn, key, *found, lower);
+  if (!below_lower.ok()) return below_lower.status();
+  auto below_upper = CountBelow(txn, key, *found, upper);
+  if (!below_upper.ok()) return below_upper.status();
+  if (*below_upper < *below_lower) return Status::Corruption("sorted set rank blocks disagree");
+  return static_cast<int64_t>(*below_upper - *below_lower);
 }
 
 Result<int64_t> LexCount(Txn& txn, std::string_view key, const LexRange& range) {
@@ -305,9 +317,8 @@ Result<int64_t> RemoveWalked(Txn& txn, std::string_view key, std::string_view ev
   if (!s.ok()) return s;
   if (doomed.empty()) return int64_t{0};
   s = NoteRemoval(txn, key, &meta, doomed);
+  if (s.ok()) s = DeleteEntries(txn, key, &meta, doomed);
   if (!s.ok()) return s;
-  for (const auto& e : doomed) DeleteEntry(txn, key, meta.version, e.member, e.score);
-  meta.count -= doomed.size();
   FinishRemoval(txn, key, meta, event);
   return static_cast<int64_t>(doomed.size());
 }

@@ -163,6 +163,21 @@ Status WalkRanks(Txn& txn, std::string_view key, const Meta& meta, uint64_t rank
   if (n == 0 || rank >= meta.count) return Status::OK();
   n = std::min<uint64_t>(n, meta.count - rank);
   const uint64_t after = meta.count - rank - n;  // entries above the wanted run
+  if (std::min(rank, after) > kRankBlockMax && HasRankBlocks(meta)) {
+    auto start = SeekRank(txn, key, meta, rank);
+    if (!start.ok()) return start.status();
+    uint64_t skip = start->skip;
+    uint64_t taken = 0;
+    return WalkUp(txn, key, meta, start->from,
+                  [&](std::string_view member, double score, std::string_view) {
+                    if (skip > 0) {
+                      skip--;
+                      return true;
+                    }
+                    fn(member, score);
+                    return ++taken < n;
+                  });
+  }
   uint64_t seen = 0;
   if (rank <= after) {
     return WalkUp(txn, key, meta, std::string(1, kIndexNs),
@@ -193,16 +208,40 @@ Result<double> ReadScore(Txn& txn, std::string_view key, const Meta& meta,
   return std::bit_cast<double>(encoding::DecodeFixed64LE(v->data()));
 }
 
-void PutEntry(Txn& txn, std::string_view key, uint64_t version, std::string_view member,
-              double score) {
-  txn.PutElement(key, version, MemberSub(member), ScoreValue(score));
-  txn.PutElement(key, version, IndexSub(score, member), "");
+Status PutEntry(Txn& txn, std::string_view key, const Meta& meta, std::string_view member,
+                double score) {
+  txn.PutElement(key, meta.version, MemberSub(member), ScoreValue(score));
+  const std::string sub = IndexSub(score, member);
+  txn.PutElement(key, meta.version, sub, "");
+  return HasRankBlocks(meta) ? NoteIndexPut(txn, key, meta, sub) : Status::OK();
 }
 
-void DeleteEntry(Txn& txn, std::string_view key, uint64_t version, std::string_view member,
-                 double score) {
-  txn.DeleteElement(key, version, MemberSub(member));
-  txn.DeleteElement(key, version, IndexSub(score, member));
+Status MoveEntry(Txn& txn, std::string_view key, const Meta& meta, std::string_view member,
+                 double from, double to) {
+  const std::string old_sub = IndexSub(from, member);
+  txn.DeleteElement(key, meta.version, old_sub);
+  if (HasRankBlocks(meta)) {
+    Status s = NoteIndexDelete(txn, key, meta, old_sub);
+    if (!s.ok()) return s;
+  }
+  return PutEntry(txn, key, meta, member, to);
+}
+
+Status DeleteEntries(Txn& txn, std::string_view key, Meta* meta, const std::vector<Entry>& doomed) {
+  // When everything goes, so does the key: its blocks need no upkeep.
+  const bool blocks = HasRankBlocks(*meta) && doomed.size() < meta->count;
+  for (const auto& e : doomed) {
+    txn.DeleteElement(key, meta->version, MemberSub(e.member));
+    const std::string sub = IndexSub(e.score, e.member);
+    txn.DeleteElement(key, meta->version, sub);
+    if (blocks) {
+      Status s = NoteIndexDelete(txn, key, *meta, sub);
+      if (!s.ok()) return s;
+    }
+  }
+  meta->count -= std::min<uint64_t>(doomed.size(), meta->count);
+  if (blocks) StampRankBlocks(meta);
+  return Status::OK();
 }
 
 void FinishRemoval(Txn& txn, std::string_view key, const Meta& meta, std::string_view event) {
@@ -266,6 +305,38 @@ std::string ListpackScoreText(double score) {
 }
 
 uint64_t IndexEntriesVisited() { return g_index_visits.load(std::memory_order_relaxed); }
+uint64_t RankBlocksVisited() { return g_block_visits.load(std::memory_order_relaxed); }
+
+// --- DUMP and RESTORE ---------------------------------------------------------------------
+
+bool DumpsRecord(std::string_view sub) { return sub.empty() || sub[0] != kBlockNs; }
+
+void PrepareDumpMeta(Meta* meta) { DropRankBlocks(meta); }
+
+bool ValidDumpRecords(const std::vector<std::pair<std::string_view, std::string_view>>& records,
+                      uint64_t count) {
+  if (records.size() != 2 * count) return false;
+  std::unordered_set<std::string_view> index;
+  for (const auto& [sub, value] : records) {
+    if (sub.size() >= kIndexHeader && sub[0] == kIndexNs && value.empty()) {
+      if (!index.insert(sub).second) return false;
+    }
+  }
+  if (index.size() != count) return false;
+  for (const auto& [sub, value] : records) {
+    if (sub.empty() || sub[0] == kIndexNs) continue;
+    if (sub[0] != kMemberNs || value.size() != 8) return false;
+    const double score = std::bit_cast<double>(encoding::DecodeFixed64LE(value.data()));
+    // Each index record matches one member record: a repeated member finds its gone.
+    if (std::isnan(score) || index.erase(IndexSub(score, sub.substr(1))) != 1) return false;
+  }
+  return index.empty();
+}
+
+Status FinishRestore(Txn& txn, std::string_view key, Meta* meta) {
+  DropRankBlocks(meta);
+  return MaybeBuildRankBlocks(txn, key, meta);
+}
 
 // --- ZADD ----------------------------------------------------------------------------------
 
@@ -319,15 +390,17 @@ Result<AddResult> Add(Txn& txn, std::string_view key, const AddFlags& flags,
       res.processed = true;
       res.score = score;
       if (score != *current) {
-        txn.DeleteElement(key, meta.version, IndexSub(*current, member));
-        PutEntry(txn, key, meta.version, member, score);
+        Status s = MoveEntry(txn, key, meta, member, *current, score);
+        if (!s.ok()) return s;
         NoteInsert(&meta, IndexSub(score, member));
         res.updated++;
       }
     } else if (!flags.xx) {
-      PutEntry(txn, key, meta.version, member, input);
+      Status s = PutEntry(txn, key, meta, member, input);
+      if (!s.ok()) return s;
       NoteInsert(&meta, IndexSub(input, member));
       meta.count++;
+      StampRankBlocks(&meta);
       object::NoteZSetInsert(txn, &meta, member);
       res.added++;
       res.processed = true;
@@ -335,6 +408,8 @@ Result<AddResult> Add(Txn& txn, std::string_view key, const AddFlags& flags,
     }
   }
   if (res.added > 0 || res.updated > 0) {
+    Status s = MaybeBuildRankBlocks(txn, key, &meta);
+    if (!s.ok()) return s;
     txn.PutMeta(key, meta);
     txn.Notify(key, flags.incr ? "zincr" : "zadd");
   }
@@ -386,8 +461,11 @@ namespace {
 // The ascending rank of the index entry `target`. Walks alternately up from the lowest
 // entry and down from the highest, in runs that double in length, so the cost is about
 // twice the distance to the nearer end (and each run is one iterator, so O(log n) seeks).
+// A set with rank blocks stops walking once the ends are a block's fill apart and counts
+// the blocks instead.
 Result<uint64_t> RankOfSub(Txn& txn, std::string_view key, const Meta& meta,
                            const std::string& target) {
+  const bool blocks = HasRankBlocks(meta);
   std::string up_from(1, kIndexNs);
   uint64_t up_seen = 0;
   std::string down_from;  // "" = from the top
@@ -396,6 +474,9 @@ Result<uint64_t> RankOfSub(Txn& txn, std::string_view key, const Meta& meta,
   std::optional<uint64_t> rank;
   uint64_t run = 16;
   while (!rank && up_seen + down_seen < meta.count) {
+    if (blocks && up_seen + down_seen >= kRankBlockFill / 2) {
+      return CountBelow(txn, key, meta, target);
+    }
     uint64_t steps = 0;
     bool more = false;
     Status s = WalkUp(txn, key, meta, up_from, [&](std::string_view, double, std::string_view sub) {
@@ -519,9 +600,8 @@ Result<int64_t> Rem(Txn& txn, std::string_view key, const std::vector<std::strin
   }
   if (doomed.empty()) return int64_t{0};
   Status s = NoteRemoval(txn, key, &meta, doomed);
+  if (s.ok()) s = DeleteEntries(txn, key, &meta, doomed);
   if (!s.ok()) return s;
-  for (const auto& e : doomed) DeleteEntry(txn, key, meta.version, e.member, e.score);
-  meta.count -= doomed.size();
   FinishRemoval(txn, key, meta, "zrem");
   return static_cast<int64_t>(doomed.size());
 }
@@ -539,9 +619,8 @@ Result<int64_t> RemRangeByRank(Txn& txn, std::string_view key, int64_t start, in
                        });
   if (!s.ok()) return s;
   s = NoteRemoval(txn, key, &meta, doomed);
+  if (s.ok()) s = DeleteEntries(txn, key, &meta, doomed);
   if (!s.ok()) return s;
-  for (const auto& e : doomed) DeleteEntry(txn, key, meta.version, e.member, e.score);
-  meta.count -= doomed.size();
   if (!doomed.empty()) FinishRemoval(txn, key, meta, "zremrangebyrank");
   return static_cast<int64_t>(doomed.size());
 }
@@ -574,8 +653,8 @@ Result<std::vector<Entry>> Pop(Txn& txn, std::string_view key, bool max, int64_t
     }
     WriteHints(&meta, h);
   }
-  for (const auto& e : out) DeleteEntry(txn, key, meta.version, e.member, e.score);
-  meta.count -= out.size();
+  s = DeleteEntries(txn, key, &meta, out);
+  if (!s.ok()) return s;
   FinishRemoval(txn, key, meta, max ? "zpopmax" : "zpopmin");
   return out;
 }
@@ -614,9 +693,12 @@ Result<int64_t> StoreEntries(Txn& txn, std::string_view dst, const std::vector<E
   meta.count = entries.size();
   size_t longest = 0;
   for (const auto& e : entries) {
-    PutEntry(txn, dst, meta.version, e.member, e.score);
+    Status s = PutEntry(txn, dst, meta, e.member, e.score);  // a new version: no blocks yet
+    if (!s.ok()) return s;
     longest = std::max(longest, e.member.size());
   }
+  Status built = MaybeBuildRankBlocks(txn, dst, &meta);
+  if (!built.ok()) return built;
   // A new object, as Redis builds one for ZUNIONSTORE/ZRANGESTORE/...: compact iff it fits.
   object::SetNewZSetEncoding(txn, &meta, meta.count, longest);
   txn.PutMeta(dst, meta);  // replaces any old value and its TTL; old elements are garbage

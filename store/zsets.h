@@ -7,12 +7,16 @@
 //   's' + EncodeScore(score) (8 bytes) + member -> ""  (the score index)
 // The index sorts exactly as Redis's skiplist (score, then member bytes), so a range by
 // score is one seek plus a walk of what it returns, ZPOPMIN/ZPOPMAX read the ends, and
-// equal-score lexicographic ranges are a seek too. There is no per-node span as in a
-// skiplist, so a rank is found by walking the index from whichever end reaches the member
-// first: ZRANK, ZRANGE by index and ZREMRANGEBYRANK cost O(min(rank, n - rank) + m), not
-// O(log n). ZCOUNT/ZLEXCOUNT walk the counted range (O(log n + m)). The metadata keeps seek
-// hints (Meta::value: the lowest and highest live index positions) so walks from either
-// end skip the tombstones that pops leave until compaction.
+// equal-score lexicographic ranges are a seek too. A set of 1,024 members or more also
+// keeps rank blocks ('r' records: the index cut into counted runs of 512 to 1,024 entries,
+// zset_internal.h), Redis's skiplist spans in a form a key-value store can keep: ZRANK,
+// ZRANGE by index, ZREMRANGEBYRANK and long ZCOUNTs read the counts of the runs before
+// the wanted entry and walk within one run, O(n / 512 + 1,024 + m) record reads (a few
+// hundred in the middle of a set of 100,000) instead of a walk of up to n / 2 entries;
+// near either end, and in smaller sets, they walk from the nearer end. ZLEXCOUNT walks
+// its range (O(log n + m)). The metadata keeps seek hints (Meta::value: the lowest and
+// highest live index positions) so walks from either end skip the tombstones that pops
+// leave until compaction.
 //
 // -0.0 is stored as +0.0 (what Redis does for sorted sets in its listpack encoding, i.e.
 // every set of up to 128 short members; Redis's skiplist encoding keeps the sign).
@@ -206,10 +210,28 @@ struct ScanPage {
 Result<ScanPage> Scan(Txn& txn, std::string_view key, uint64_t cursor, std::string_view pattern,
                       int64_t count);
 
+// --- DUMP and RESTORE ------------------------------------------------------------------
+//
+// A dump carries a sorted set's member and score-index records; its rank blocks are
+// derived (rebuilt by RESTORE), so a payload never depends on them.
+
+// Whether DUMP carries the element record `sub` of a sorted set.
+bool DumpsRecord(std::string_view sub);
+// The metadata as DUMP writes it: without the rank-block marker.
+void PrepareDumpMeta(Meta* meta);
+// Whether raw records are exactly what DUMP writes for `count` members: one member record
+// with an 8-byte score (not NaN) and its matching index record per member, nothing else.
+bool ValidDumpRecords(const std::vector<std::pair<std::string_view, std::string_view>>& records,
+                      uint64_t count);
+// After RESTORE wrote the records under meta->version: builds the rank blocks of a big set.
+Status FinishRestore(Txn& txn, std::string_view key, Meta* meta);
+
 // --- Diagnostics ---------------------------------------------------------------------
 
 // How many score-index entries the calls of this process have visited so far (tests use
 // it to prove that a bounded range touches only what it returns). Thread-safe.
 uint64_t IndexEntriesVisited();
+// How many rank-block records they have read (zset_internal.h). Thread-safe.
+uint64_t RankBlocksVisited();
 
 }  // namespace redge::store::zsets

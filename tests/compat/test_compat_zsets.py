@@ -463,3 +463,35 @@ def test_big_set_queries(r):
     assert r.zpopmin("big", 2) == [("m000000", 0.0), ("m000001", 1.0)]
     assert r.delete("big") == 1
     assert r.zcard("big") == 0
+
+
+def test_big_set_ranks_survive_sigkill_restore_and_copy(redge_factory, tmp_path):
+    """A big set's ranks are right after a SIGKILL under --fsync always, after
+    DUMP/RESTORE to another key, and after COPY, RENAME and further writes."""
+    data_dir = tmp_path / "zset-data"
+    first = redge_factory("--fsync", "always", data_dir=data_dir)
+    r = first.client()
+    r.zadd("big", {f"m{i:05d}": i for i in range(20_000)})
+    r.zrem("big", *[f"m{i:05d}" for i in range(0, 20_000, 3)])  # 13,333 left
+    r.zadd("big", {f"x{i:05d}": 5_000.5 for i in range(2_000)})  # one block splits
+    first.kill_on_purpose()
+    second = redge_factory("--fsync", "always", data_dir=data_dir)
+    r = second.client()
+    members = r.zrange("big", 0, -1)
+    assert len(members) == 15_333
+    for i in (0, 1, 3332, 3333, 5000, 7777, 15_332):
+        assert r.zrank("big", members[i]) == i
+        assert r.zrevrank("big", members[i]) == 15_332 - i
+        assert r.zrange("big", i, i) == [members[i]]
+    assert r.zcount("big", "(1000", "15000") == sum(
+        1 for m, s in r.zrange("big", 0, -1, withscores=True) if 1000 < s <= 15000)
+    r.restore("restored", 0, r.dump("big"))
+    r.copy("big", "copied")
+    r.rename("copied", "renamed")
+    for key in ("restored", "renamed"):
+        assert r.zrange(key, 0, -1) == members
+        assert r.zrank(key, members[7777]) == 7777
+        r.zadd(key, {"aaa-first": -1})
+        assert r.zrank(key, members[7777]) == 7778
+        r.zpopmin(key, 500)
+        assert r.zrank(key, members[7777]) == 7278
