@@ -1,5 +1,5 @@
-// Internals shared by the sorted-set files of store/ (zsets.cc, zset_ranges.cc,
-// zset_setops.cc): walks of the score index and element writes. Not for other modules.
+// Internals shared by the sorted-set files of store/ (zsets.cc, zset_ranks.cc,
+// zset_ranges.cc, zset_setops.cc): walks of the score index and element writes. Not for other modules.
 //
 // Thread-safety: as zsets.h (inside Store::Exec only).
 #pragma once
@@ -74,7 +74,7 @@ Status MoveEntry(Txn& txn, std::string_view key, const Meta& meta, std::string_v
 // keeps the rank blocks; the caller then calls FinishRemoval.
 Status DeleteEntries(Txn& txn, std::string_view key, Meta* meta, const std::vector<Entry>& doomed);
 
-// --- Rank blocks (zset_blocks.cc) ----------------------------------------------------------
+// --- Rank blocks (zset_ranks.cc) ----------------------------------------------------------
 //
 // A sorted set of kRankBlocksFrom members or more also keeps rank blocks: the score index
 // cut into consecutive runs, each a record

@@ -1,6 +1,6 @@
-// Sorted sets: layout helpers, index walks, ZADD, ZREM, point reads, ranks, pops and
-// stored results. Ranges by score and lex live in zset_ranges.cc, set operations, random
-// members and ZSCAN in zset_setops.cc.
+// Sorted sets: layout helpers, index walks, ZADD, ZREM, point reads, pops, stored results
+// and DUMP support. Ranks (and the rank blocks) live in zset_ranks.cc, ranges by score and
+// lex in zset_ranges.cc, set operations, random members and ZSCAN in zset_setops.cc.
 #include "store/zsets.h"
 
 #include <algorithm>
@@ -156,48 +156,6 @@ std::string IndexSubAbove(double score) {
   // +inf encodes below every NaN pattern, so the increment never wraps.
   encoding::PutFixed64BE(&sub, ScoreKeyBits(score) + 1);
   return sub;
-}
-
-Status WalkRanks(Txn& txn, std::string_view key, const Meta& meta, uint64_t rank, uint64_t n,
-                 const std::function<void(std::string_view member, double score)>& fn) {
-  if (n == 0 || rank >= meta.count) return Status::OK();
-  n = std::min<uint64_t>(n, meta.count - rank);
-  const uint64_t after = meta.count - rank - n;  // entries above the wanted run
-  if (std::min(rank, after) > kRankBlockMax && HasRankBlocks(meta)) {
-    auto start = SeekRank(txn, key, meta, rank);
-    if (!start.ok()) return start.status();
-    uint64_t skip = start->skip;
-    uint64_t taken = 0;
-    return WalkUp(txn, key, meta, start->from,
-                  [&](std::string_view member, double score, std::string_view) {
-                    if (skip > 0) {
-                      skip--;
-                      return true;
-                    }
-                    fn(member, score);
-                    return ++taken < n;
-                  });
-  }
-  uint64_t seen = 0;
-  if (rank <= after) {
-    return WalkUp(txn, key, meta, std::string(1, kIndexNs),
-                  [&](std::string_view member, double score, std::string_view) {
-                    if (seen++ < rank) return true;
-                    fn(member, score);
-                    return seen < rank + n;
-                  });
-  }
-  std::vector<Entry> run;
-  run.reserve(std::min<uint64_t>(n, 1 << 16));
-  Status s =
-      WalkDown(txn, key, meta, "", [&](std::string_view member, double score, std::string_view) {
-        if (seen++ < after) return true;
-        run.push_back(Entry{std::string(member), score});
-        return seen < after + n;
-      });
-  if (!s.ok()) return s;
-  for (auto it = run.rbegin(); it != run.rend(); ++it) fn(it->member, it->score);
-  return Status::OK();
 }
 
 Result<double> ReadScore(Txn& txn, std::string_view key, const Meta& meta,
@@ -456,131 +414,6 @@ Result<std::vector<std::optional<double>>> MScore(Txn& txn, std::string_view key
   return out;
 }
 
-namespace {
-
-// The ascending rank of the index entry `target`. Walks alternately up from the lowest
-// entry and down from the highest, in runs that double in length, so the cost is about
-// twice the distance to the nearer end (and each run is one iterator, so O(log n) seeks).
-// A set with rank blocks stops walking once the ends are a block's fill apart and counts
-// the blocks instead.
-Result<uint64_t> RankOfSub(Txn& txn, std::string_view key, const Meta& meta,
-                           const std::string& target) {
-  const bool blocks = HasRankBlocks(meta);
-  std::string up_from(1, kIndexNs);
-  uint64_t up_seen = 0;
-  std::string down_from;  // "" = from the top
-  bool skip_down_from = false;
-  uint64_t down_seen = 0;
-  std::optional<uint64_t> rank;
-  uint64_t run = 16;
-  while (!rank && up_seen + down_seen < meta.count) {
-    if (blocks && up_seen + down_seen >= kRankBlockFill / 2) {
-      return CountBelow(txn, key, meta, target);
-    }
-    uint64_t steps = 0;
-    bool more = false;
-    Status s = WalkUp(txn, key, meta, up_from, [&](std::string_view, double, std::string_view sub) {
-      if (sub == target) {
-        rank = up_seen;
-        return false;
-      }
-      up_seen++;
-      if (++steps == run) {
-        up_from.assign(sub);
-        up_from.push_back('\0');  // the smallest sub-key above `sub`
-        more = true;
-        return false;
-      }
-      return true;
-    });
-    if (!s.ok()) return s;
-    if (rank || !more) break;
-    steps = 0;
-    more = false;
-    bool first = true;
-    s = WalkDown(txn, key, meta, down_from, [&](std::string_view, double, std::string_view sub) {
-      if (first && skip_down_from && sub == down_from) {
-        first = false;
-        return true;
-      }
-      first = false;
-      if (sub == target) {
-        rank = meta.count - 1 - down_seen;
-        return false;
-      }
-      down_seen++;
-      if (++steps == run) {
-        down_from.assign(sub);
-        skip_down_from = true;
-        more = true;
-        return false;
-      }
-      return true;
-    });
-    if (!s.ok()) return s;
-    if (rank || !more) break;
-    run *= 2;
-  }
-  if (!rank) return Status::Corruption("sorted set index entry missing");
-  return *rank;
-}
-
-}  // namespace
-
-Result<std::optional<int64_t>> Rank(Txn& txn, std::string_view key, std::string_view member,
-                                    bool reverse) {
-  auto found = Lookup(txn, key);
-  if (!found.ok()) {
-    if (found.status().IsNotFound()) return std::optional<int64_t>();
-    return found.status();
-  }
-  auto score = ReadScore(txn, key, *found, member);
-  if (!score.ok()) {
-    if (score.status().IsNotFound()) return std::optional<int64_t>();
-    return score.status();
-  }
-  auto rank = RankOfSub(txn, key, *found, IndexSub(*score, member));
-  if (!rank.ok()) return rank.status();
-  uint64_t r = reverse ? found->count - 1 - *rank : *rank;
-  return std::optional<int64_t>(static_cast<int64_t>(r));
-}
-
-namespace {
-
-// Redis's index rules for ZRANGE/ZREMRANGEBYRANK: false if the range is empty.
-bool NormalizeRanks(int64_t size, int64_t* start, int64_t* stop) {
-  if (*start < 0) *start += size;
-  if (*stop < 0) *stop += size;
-  if (*start < 0) *start = 0;
-  if (*start > *stop || *start >= size) return false;
-  if (*stop >= size) *stop = size - 1;
-  return true;
-}
-
-}  // namespace
-
-Result<std::vector<Entry>> RangeByRank(Txn& txn, std::string_view key, int64_t start, int64_t stop,
-                                       bool reverse) {
-  std::vector<Entry> out;
-  auto found = Lookup(txn, key);
-  if (!found.ok()) {
-    if (found.status().IsNotFound()) return out;
-    return found.status();
-  }
-  const int64_t size = static_cast<int64_t>(found->count);
-  if (!NormalizeRanks(size, &start, &stop)) return out;
-  // Reverse indexes count from the top: ascending ranks [size-1-stop, size-1-start].
-  uint64_t first = reverse ? static_cast<uint64_t>(size - 1 - stop) : static_cast<uint64_t>(start);
-  uint64_t n = static_cast<uint64_t>(stop - start + 1);
-  out.reserve(std::min<uint64_t>(n, 1 << 16));
-  Status s = WalkRanks(txn, key, *found, first, n, [&](std::string_view member, double score) {
-    out.push_back(Entry{std::string(member), score});
-  });
-  if (!s.ok()) return s;
-  if (reverse) std::reverse(out.begin(), out.end());
-  return out;
-}
-
 // --- Removal --------------------------------------------------------------------------------
 
 Result<int64_t> Rem(Txn& txn, std::string_view key, const std::vector<std::string_view>& members) {
@@ -603,25 +436,6 @@ Result<int64_t> Rem(Txn& txn, std::string_view key, const std::vector<std::strin
   if (s.ok()) s = DeleteEntries(txn, key, &meta, doomed);
   if (!s.ok()) return s;
   FinishRemoval(txn, key, meta, "zrem");
-  return static_cast<int64_t>(doomed.size());
-}
-
-Result<int64_t> RemRangeByRank(Txn& txn, std::string_view key, int64_t start, int64_t stop) {
-  auto found = Lookup(txn, key);
-  if (!found.ok()) return found.status().IsNotFound() ? Result<int64_t>(0) : found.status();
-  Meta meta = std::move(*found);
-  if (!NormalizeRanks(static_cast<int64_t>(meta.count), &start, &stop)) return int64_t{0};
-  std::vector<Entry> doomed;
-  Status s = WalkRanks(txn, key, meta, static_cast<uint64_t>(start),
-                       static_cast<uint64_t>(stop - start + 1),
-                       [&](std::string_view member, double score) {
-                         doomed.push_back(Entry{std::string(member), score});
-                       });
-  if (!s.ok()) return s;
-  s = NoteRemoval(txn, key, &meta, doomed);
-  if (s.ok()) s = DeleteEntries(txn, key, &meta, doomed);
-  if (!s.ok()) return s;
-  if (!doomed.empty()) FinishRemoval(txn, key, meta, "zremrangebyrank");
   return static_cast<int64_t>(doomed.size());
 }
 
