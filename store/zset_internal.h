@@ -1,5 +1,6 @@
 // Internals shared by the sorted-set files of store/ (zsets.cc, zset_ranks.cc,
-// zset_ranges.cc, zset_setops.cc): walks of the score index and element writes. Not for other modules.
+// zset_ranges.cc, zset_setops.cc): walks of the score index and element writes. Not for other
+// modules.
 //
 // Thread-safety: as zsets.h (inside Store::Exec only).
 #pragma once
@@ -7,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,14 +64,14 @@ Status NoteRemoval(Txn& txn, std::string_view key, Meta* meta, const std::vector
 
 // The member's score, NotFound if absent.
 Result<double> ReadScore(Txn& txn, std::string_view key, const Meta& meta, std::string_view member);
+class RankBlockUpdate;
 // Writes both records of (member, score) (the caller removed any old index entry) and
-// counts the index entry in its rank block. REQUIRES: `meta` is the set's metadata before
-// the member is counted (the caller then raises meta.count and calls StampRankBlocks).
+// counts the index entry in `blocks`.
 Status PutEntry(Txn& txn, std::string_view key, const Meta& meta, std::string_view member,
-                double score);
+                double score, RankBlockUpdate* blocks);
 // Moves `member`'s index entry from score `from` to `to` (ZADD of an existing member).
 Status MoveEntry(Txn& txn, std::string_view key, const Meta& meta, std::string_view member,
-                 double from, double to);
+                 double from, double to, RankBlockUpdate* blocks);
 // Removes the records of every entry of `doomed` (each present once), lowers meta->count and
 // keeps the rank blocks; the caller then calls FinishRemoval.
 Status DeleteEntries(Txn& txn, std::string_view key, Meta* meta, const std::vector<Entry>& doomed);
@@ -106,10 +108,29 @@ void DropRankBlocks(Meta* meta);
 Status BuildRankBlocks(Txn& txn, std::string_view key, Meta* meta);
 // Builds the rank blocks if the set has none and has grown to kRankBlocksFrom members.
 Status MaybeBuildRankBlocks(Txn& txn, std::string_view key, Meta* meta);
-// Counts a new index entry `sub` in its block / uncounts a removed one. REQUIRES:
-// HasRankBlocks(meta); the index entry is already written (put) or not (delete).
-Status NoteIndexPut(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub);
-Status NoteIndexDelete(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub);
+// The rank-block changes of one command: index entries added and removed are counted
+// against their blocks, and each touched block is written once by Apply (a command that
+// adds or removes thousands of entries would otherwise write a block record per entry,
+// versions RocksDB keeps until its next flush and every walk of the blocks steps over).
+// Not thread-safe; lives for one command inside Store::Exec.
+class RankBlockUpdate {
+ public:
+  // Inactive (every call a no-op) unless `meta`'s rank blocks are kept.
+  explicit RankBlockUpdate(const Meta& meta);
+  // Index entry `sub` was added (+1) or removed (-1).
+  Status Note(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub, int delta);
+  // Writes the touched blocks: new counts, splits of over-full blocks, merges of small
+  // ones. REQUIRES: every index write of the command is done.
+  Status Apply(Txn& txn, std::string_view key, const Meta& meta);
+
+ private:
+  struct Pending {
+    uint64_t stored = 0;  // the block's count before this command
+    int64_t delta = 0;
+  };
+  bool active_;
+  std::map<std::string, Pending> touched_;  // by block sub-key: the blocks' order
+};
 // The number of index entries below `index_sub` (any sub-key, present or not).
 // REQUIRES: HasRankBlocks(meta).
 Result<uint64_t> CountBelow(Txn& txn, std::string_view key, const Meta& meta,

@@ -80,22 +80,28 @@ void Write(Txn& txn, std::string_view key, const Meta& meta, const Block& b) {
   txn.PutElement(key, meta.version, b.sub, CountValue(b.count));
 }
 
-// Splits an over-full block in two halves: the second starts at its middle entry.
+// Cuts an over-full block (b.count > kRankBlockMax, already its new count) into runs of
+// kRankBlockFill entries, the last one taking the remainder (below kRankBlockMax).
 Status Split(Txn& txn, std::string_view key, const Meta& meta, Block b) {
-  const uint64_t keep = b.count / 2;
+  const uint64_t pieces = b.count / kRankBlockFill;
+  const uint64_t total = b.count;
+  std::vector<std::string> starts;  // the first index sub of each piece after the first
   uint64_t seen = 0;
-  std::string middle;
   Status s = WalkUp(txn, key, meta, b.Start(), [&](std::string_view, double, std::string_view sub) {
-    if (seen++ < keep) return true;
-    middle.assign(sub);
-    return false;
+    if (seen > 0 && seen % kRankBlockFill == 0) starts.emplace_back(sub);
+    seen++;
+    return starts.size() < pieces - 1;
   });
   if (!s.ok()) return s;
-  if (middle.empty()) return Missing();
-  Block second{std::string(1, kBlockNs) + middle, b.count - keep};
-  b.count = keep;
+  if (starts.size() != pieces - 1) return Missing();
+  b.count = kRankBlockFill;
   Write(txn, key, meta, b);
-  Write(txn, key, meta, second);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const bool last = i + 1 == starts.size();
+    Write(txn, key, meta,
+          Block{std::string(1, kBlockNs) + starts[i],
+                last ? total - kRankBlockFill * (pieces - 1) : kRankBlockFill});
+  }
   return Status::OK();
 }
 
@@ -153,37 +159,58 @@ Status MaybeBuildRankBlocks(Txn& txn, std::string_view key, Meta* meta) {
   return BuildRankBlocks(txn, key, meta);
 }
 
-Status NoteIndexPut(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub) {
+RankBlockUpdate::RankBlockUpdate(const Meta& meta) : active_(HasRankBlocks(meta)) {}
+
+Status RankBlockUpdate::Note(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub,
+                             int delta) {
+  if (!active_) return Status::OK();
+  // Block boundaries change only in Apply, so the block found now is the one Apply updates.
   auto b = Containing(txn, key, meta, sub);
   if (!b.ok()) return b.status();
-  b->count++;
-  if (b->count > kRankBlockMax) return Split(txn, key, meta, std::move(*b));
-  Write(txn, key, meta, *b);
+  auto [it, fresh] = touched_.try_emplace(b->sub, Pending{b->count, 0});
+  it->second.delta += delta;
   return Status::OK();
 }
 
-Status NoteIndexDelete(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub) {
-  auto b = Containing(txn, key, meta, sub);
-  if (!b.ok()) return b.status();
-  if (b->count == 0) return Missing();
-  b->count--;
-  if (b->count < kRankBlockMergeBelow) {
-    // Fold the next block in while the two fit in one fill, so deletions never leave
-    // a long chain of near-empty blocks for ranks to add up.
-    auto next = Next(txn, key, meta, *b);
-    if (!next.ok()) return next.status();
-    if (*next && b->count + (*next)->count <= kRankBlockFill) {
-      b->count += (*next)->count;
-      txn.DeleteElement(key, meta.version, (*next)->sub);
+Status RankBlockUpdate::Apply(Txn& txn, std::string_view key, const Meta& meta) {
+  if (!active_ || touched_.empty()) return Status::OK();
+  // Pass 1: new counts, splits of over-full blocks, removal of empty ones (but the first).
+  for (const auto& [sub, p] : touched_) {
+    const int64_t count = static_cast<int64_t>(p.stored) + p.delta;
+    if (count < 0) return Status::Corruption("sorted set rank block count below zero");
+    Block b{sub, static_cast<uint64_t>(count)};
+    if (b.count > kRankBlockMax) {
+      Status s = Split(txn, key, meta, std::move(b));
+      if (!s.ok()) return s;
+    } else if (b.count == 0 && sub.size() > 1) {
+      // Its predecessor covers its range from now on.
+      txn.DeleteElement(key, meta.version, sub);
+    } else {
+      Write(txn, key, meta, b);
     }
   }
-  if (b->count == 0 && b->sub.size() > 1) {
-    // An empty block other than the first holds no entries: its predecessor covers its
-    // range from now on.
-    txn.DeleteElement(key, meta.version, b->sub);
-    return Status::OK();
+  // Pass 2: a block left small takes in the next one while both fit in one fill, so
+  // removals never leave a long chain of near-empty blocks for ranks to add up.
+  for (const auto& [sub, p] : touched_) {
+    // Only a block pass 1 left small (or one a split made: those are full) can merge.
+    const int64_t written = static_cast<int64_t>(p.stored) + p.delta;
+    if (written >= static_cast<int64_t>(kRankBlockMergeBelow)) continue;
+    auto v = txn.GetElement(key, meta.version, sub);
+    if (!v.ok()) {
+      if (v.status().IsNotFound()) continue;  // deleted above
+      return v.status();
+    }
+    Block b;
+    if (!ParseBlock(sub, *v, &b)) return Missing();
+    if (b.count >= kRankBlockMergeBelow) continue;
+    auto next = Next(txn, key, meta, b);
+    if (!next.ok()) return next.status();
+    if (!*next || b.count + (*next)->count > kRankBlockFill) continue;
+    b.count += (*next)->count;
+    txn.DeleteElement(key, meta.version, (*next)->sub);
+    Write(txn, key, meta, b);
   }
-  Write(txn, key, meta, *b);
+  touched_.clear();
   return Status::OK();
 }
 
@@ -290,8 +317,10 @@ namespace {
 // The ascending rank of the index entry `target`. Walks alternately up from the lowest
 // entry and down from the highest, in runs that double in length, so the cost is about
 // twice the distance to the nearer end (and each run is one iterator, so O(log n) seeks).
-// A set with rank blocks stops walking once the ends are a block's fill apart and counts
-// the blocks instead.
+// A set with rank blocks walks only the first 96 entries (a rank near an end) and then
+// counts its blocks instead.
+constexpr uint64_t kRankWalkBeforeBlocks = 64;  // two runs of 16, then two of 32
+
 Result<uint64_t> RankOfSub(Txn& txn, std::string_view key, const Meta& meta,
                            const std::string& target) {
   const bool blocks = HasRankBlocks(meta);
@@ -303,7 +332,7 @@ Result<uint64_t> RankOfSub(Txn& txn, std::string_view key, const Meta& meta,
   std::optional<uint64_t> rank;
   uint64_t run = 16;
   while (!rank && up_seen + down_seen < meta.count) {
-    if (blocks && up_seen + down_seen >= kRankBlockFill / 2) {
+    if (blocks && up_seen + down_seen >= kRankWalkBeforeBlocks) {
       return CountBelow(txn, key, meta, target);
     }
     uint64_t steps = 0;

@@ -167,38 +167,37 @@ Result<double> ReadScore(Txn& txn, std::string_view key, const Meta& meta,
 }
 
 Status PutEntry(Txn& txn, std::string_view key, const Meta& meta, std::string_view member,
-                double score) {
+                double score, RankBlockUpdate* blocks) {
   txn.PutElement(key, meta.version, MemberSub(member), ScoreValue(score));
   const std::string sub = IndexSub(score, member);
   txn.PutElement(key, meta.version, sub, "");
-  return HasRankBlocks(meta) ? NoteIndexPut(txn, key, meta, sub) : Status::OK();
+  return blocks->Note(txn, key, meta, sub, +1);
 }
 
 Status MoveEntry(Txn& txn, std::string_view key, const Meta& meta, std::string_view member,
-                 double from, double to) {
+                 double from, double to, RankBlockUpdate* blocks) {
   const std::string old_sub = IndexSub(from, member);
   txn.DeleteElement(key, meta.version, old_sub);
-  if (HasRankBlocks(meta)) {
-    Status s = NoteIndexDelete(txn, key, meta, old_sub);
-    if (!s.ok()) return s;
-  }
-  return PutEntry(txn, key, meta, member, to);
+  Status s = blocks->Note(txn, key, meta, old_sub, -1);
+  if (!s.ok()) return s;
+  return PutEntry(txn, key, meta, member, to, blocks);
 }
 
 Status DeleteEntries(Txn& txn, std::string_view key, Meta* meta, const std::vector<Entry>& doomed) {
   // When everything goes, so does the key: its blocks need no upkeep.
-  const bool blocks = HasRankBlocks(*meta) && doomed.size() < meta->count;
+  const bool all = doomed.size() >= meta->count;
+  RankBlockUpdate blocks(all ? Meta() : *meta);
   for (const auto& e : doomed) {
     txn.DeleteElement(key, meta->version, MemberSub(e.member));
     const std::string sub = IndexSub(e.score, e.member);
     txn.DeleteElement(key, meta->version, sub);
-    if (blocks) {
-      Status s = NoteIndexDelete(txn, key, *meta, sub);
-      if (!s.ok()) return s;
-    }
+    Status s = blocks.Note(txn, key, *meta, sub, -1);
+    if (!s.ok()) return s;
   }
+  Status s = blocks.Apply(txn, key, *meta);
+  if (!s.ok()) return s;
   meta->count -= std::min<uint64_t>(doomed.size(), meta->count);
-  if (blocks) StampRankBlocks(meta);
+  StampRankBlocks(meta);
   return Status::OK();
 }
 
@@ -326,6 +325,7 @@ Result<AddResult> Add(Txn& txn, std::string_view key, const AddFlags& flags,
   } else {
     return found.status();
   }
+  RankBlockUpdate blocks(meta);
   for (const auto& [input, member] : pairs) {
     std::optional<double> current;
     // A brand-new version holds nothing but what this loop wrote.
@@ -348,13 +348,13 @@ Result<AddResult> Add(Txn& txn, std::string_view key, const AddFlags& flags,
       res.processed = true;
       res.score = score;
       if (score != *current) {
-        Status s = MoveEntry(txn, key, meta, member, *current, score);
+        Status s = MoveEntry(txn, key, meta, member, *current, score, &blocks);
         if (!s.ok()) return s;
         NoteInsert(&meta, IndexSub(score, member));
         res.updated++;
       }
     } else if (!flags.xx) {
-      Status s = PutEntry(txn, key, meta, member, input);
+      Status s = PutEntry(txn, key, meta, member, input, &blocks);
       if (!s.ok()) return s;
       NoteInsert(&meta, IndexSub(input, member));
       meta.count++;
@@ -366,7 +366,8 @@ Result<AddResult> Add(Txn& txn, std::string_view key, const AddFlags& flags,
     }
   }
   if (res.added > 0 || res.updated > 0) {
-    Status s = MaybeBuildRankBlocks(txn, key, &meta);
+    Status s = blocks.Apply(txn, key, meta);
+    if (s.ok()) s = MaybeBuildRankBlocks(txn, key, &meta);
     if (!s.ok()) return s;
     txn.PutMeta(key, meta);
     txn.Notify(key, flags.incr ? "zincr" : "zadd");
@@ -506,8 +507,9 @@ Result<int64_t> StoreEntries(Txn& txn, std::string_view dst, const std::vector<E
   meta.version = txn.NewVersion();
   meta.count = entries.size();
   size_t longest = 0;
+  RankBlockUpdate no_blocks{Meta()};  // a new version has no rank blocks yet
   for (const auto& e : entries) {
-    Status s = PutEntry(txn, dst, meta, e.member, e.score);  // a new version: no blocks yet
+    Status s = PutEntry(txn, dst, meta, e.member, e.score, &no_blocks);
     if (!s.ok()) return s;
     longest = std::max(longest, e.member.size());
   }

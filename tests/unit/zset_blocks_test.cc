@@ -172,7 +172,7 @@ TEST_F(ZSetBlocksTest, AMiddleRankReadsBoundedRecords) {
   Cost c = cost(
       [&] { rank = Run([](Txn& t) { return zsets::Rank(t, "z", "m050000", false); }).value(); });
   EXPECT_EQ(rank, 50000);
-  EXPECT_LE(c.index, 256u + 1024u);
+  EXPECT_LE(c.index, 96u + 1024u);
   EXPECT_LE(c.blocks, 200u);
   Entries got;
   c = cost([&] {
@@ -195,7 +195,7 @@ TEST_F(ZSetBlocksTest, AMiddleRankReadsBoundedRecords) {
   c = cost(
       [&] { rank = Run([](Txn& t) { return zsets::Rank(t, "z", "m050001", false); }).value(); });
   EXPECT_EQ(rank, 50001 + 3000);
-  EXPECT_LE(c.index, 256u + 1024u);
+  EXPECT_LE(c.index, 96u + 1024u);
   rank = Run([](Txn& t) { return zsets::Rank(t, "z", "nm001500", false); }).value();
   EXPECT_EQ(rank, 50001 + 1500);
   // Near the ends a rank is still a short walk from that end, with no block read.

@@ -101,6 +101,6 @@ printf '\n%-9s %14s %14s %8s   %s\n' command "redge ops/s" "redis ops/s" ratio "
 for name in "${NAMES[@]}"; do
   a="${RES["redge|$name"]}" b="${RES["redis|$name"]}"
   printf '%-9s %14s %14s %8s   %s\n' "$name" "$a" "$b" \
-    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')" \
+    "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", (b > 0) ? (a / b) : 0 }')" \
     "$(command_of "$name" | tr '\n' ' ')"
 done
