@@ -127,6 +127,9 @@ Status Restore(Txn& txn, std::string_view key, std::string_view payload, int64_t
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view sub, value;
     if (!GetBytes(&in, &sub) || !GetBytes(&in, &value)) return BadFormat();
+    // DUMP writes elements in sub-key order: a repeated or out-of-order sub-key is a
+    // forged payload (a repeated one would leave the count above the elements stored).
+    if (!elements.empty() && sub <= elements.back().first) return BadFormat();
     elements.emplace_back(sub, value);
   }
   if (!in.empty()) return BadFormat();
@@ -141,8 +144,13 @@ Status Restore(Txn& txn, std::string_view key, std::string_view payload, int64_t
       }
       break;
     case KeyType::kHash:
-    case KeyType::kSet:
       if (meta.count == 0 || n != meta.count) return BadFormat();
+      break;
+    case KeyType::kSet:  // members are sub-keys with empty values
+      if (meta.count == 0 || n != meta.count) return BadFormat();
+      for (const auto& e : elements) {
+        if (!e.second.empty()) return BadFormat();
+      }
       break;
     case KeyType::kZSet:  // a member record and a score-index record per member
       if (meta.count == 0 || !zsets::ValidDumpRecords(elements, meta.count)) return BadFormat();

@@ -213,6 +213,11 @@ Result<SortResult> Sort(Txn& txn, std::string_view key, const Options& o) {
                      [&](const Item& a, const Item& b) { return Compare(a, b, opts) < 0; });
   }
 
+  // The range comes from the metadata's count: a collection whose elements disagree with
+  // it (damaged data) is an error, not a read past the end.
+  if (end >= start && static_cast<uint64_t>(end) >= items.size()) {
+    return Status::Corruption("collection has fewer elements than its count");
+  }
   SortResult out;
   std::vector<std::string> stored;
   for (int64_t j = start; j <= end; ++j) {

@@ -41,8 +41,9 @@ declare -A FLAGS=(
   [job_json]="-max_len=8192 -detect_leaks=0"
   [resp_commands]="-max_len=4096 -detect_leaks=0"
   [http_api]="-max_len=4096 -detect_leaks=0"
+  [restore]="-max_len=40000 -detect_leaks=0"
 )
-ALL_TARGETS=(resp_parser http_parser config job_json resp_commands http_api)
+ALL_TARGETS=(resp_parser http_parser config job_json resp_commands http_api restore)
 TARGETS=("$@")
 ((${#TARGETS[@]})) || TARGETS=("${ALL_TARGETS[@]}")
 for t in "${TARGETS[@]}"; do

@@ -256,7 +256,7 @@ run_suite "soak (2 minutes)" tools/bench/soak --minutes 2
 # ASan + UBSan (clang-14): the fuzz targets for 60 s each, two at a time, then the unit
 # and integration suites against the sanitized redge.
 run_suite_fn "build: ASan+UBSan+libFuzzer tree ($FUZZ_TREE)" build_fuzz_tree
-run_suite "fuzz (6 targets x 60 s, ASan+UBSan)" env BUILD_DIR="$FUZZ_TREE" FUZZ_JOBS=2 \
+run_suite "fuzz (7 targets x 60 s, ASan+UBSan)" env BUILD_DIR="$FUZZ_TREE" FUZZ_JOBS=2 \
   FUZZ_SKIP_BUILD=1 tools/fuzz.sh 60
 run_suite_fn "asan+ubsan: ctest (unit, crash)" sanitized "$FUZZ_TREE" \
   ctest --test-dir "$FUZZ_TREE" --output-on-failure --no-tests=error -j2

@@ -158,17 +158,24 @@ bool Client::Send(std::string_view bytes) {
 
 bool Client::ReadSome(std::chrono::steady_clock::time_point deadline) {
   if (fd_ < 0) return false;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-  if (left.count() <= 0) return false;
-  pollfd pfd{fd_, POLLIN, 0};
-  int r = poll(&pfd, 1, static_cast<int>(left.count()));
-  if (r <= 0) return false;
-  char buf[16384];
-  ssize_t n = recv(fd_, buf, sizeof(buf), 0);
-  if (n <= 0) return false;
-  received_.append(buf, static_cast<size_t>(n));
-  return true;
+  // libFuzzer's SIGALRM (its -timeout watchdog) interrupts poll and recv: an EINTR is a
+  // retry, not the end of the reply (taken for one, it failed inputs with the replies
+  // sitting unread in the socket).
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd pfd{fd_, POLLIN, 0};
+    int r = poll(&pfd, 1, static_cast<int>(left.count()));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    char buf[16384];
+    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    received_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
 }
 
 namespace {

@@ -109,5 +109,50 @@ TEST_F(DumpTest, DamagedPayloadsAreRefused) {
   EXPECT_FALSE(Get("x"));
 }
 
+// A payload with a valid checksum is still checked: DUMP writes elements in sub-key order,
+// so a repeated or out-of-order element is forged. (Found by fuzz_restore: a set payload
+// that repeated a member restored a set whose count was one above its members, and SORT
+// read past the end of them.)
+TEST_F(DumpTest, ForgedElementOrderIsRefused) {
+  ASSERT_TRUE(store()
+                  .Exec(0,
+                        [](Txn& t) {
+                          ASSERT_TRUE(sets::Add(t, "s", {"2", "3"}).ok());
+                        })
+                  .ok());
+  const std::string payload = DumpOf("s");
+  auto reseal = [](std::string body) {
+    body.resize(body.size() - 8);  // keep the RDB version, replace the CRC
+    const uint64_t crc = dump::Crc64(0, body);
+    for (int i = 0; i < 8; ++i) body.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+    return body;
+  };
+  const std::string second(
+      "\x01"
+      "3\x00",
+      3);
+  const size_t at = payload.rfind(second);
+  ASSERT_NE(at, std::string::npos);
+  for (const std::string& forged : {std::string("\x01"
+                                                "2\x00",
+                                                3),
+                                    std::string("\x01"
+                                                "1\x00",
+                                                3)}) {
+    std::string body = payload;
+    body.replace(at, second.size(), forged);  // "2" twice, or "1" after "2"
+    body = reseal(body);
+    ASSERT_TRUE(dump::VerifyFooter(body));
+    Status s = store().Exec(0, [&](Txn& t) {
+      EXPECT_EQ(dump::Restore(t, "copy", body, 0).message(), "ERR Bad data format");
+    });
+    ASSERT_TRUE(s.ok());
+  }
+  // The untouched payload, resealed the same way, restores.
+  Status s = store().Exec(
+      0, [&](Txn& t) { EXPECT_TRUE(dump::Restore(t, "copy", reseal(payload), 0).ok()); });
+  ASSERT_TRUE(s.ok());
+}
+
 }  // namespace
 }  // namespace redge::store::testing
