@@ -34,8 +34,9 @@ inline constexpr char kConverted = 'c';
 inline constexpr char kRemoved = 'r';
 
 // Sorted sets: rank blocks are kept (store/zset_internal.h). Payload: [count:8 LE], the
-// member count they were last kept for.
-inline constexpr char kZSetRankBlocks = 'b';
+// member count they were last kept for. ('b' marked an earlier, start-keyed layout of the
+// blocks that no release wrote; it is ignored, and such a set rebuilds its blocks.)
+inline constexpr char kZSetRankBlocks = 'k';
 
 // The payload of `tag`, or nullopt when absent (or when `raw` is malformed).
 std::optional<std::string_view> Get(std::string_view raw, char tag);

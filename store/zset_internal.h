@@ -80,16 +80,17 @@ Status DeleteEntries(Txn& txn, std::string_view key, Meta* meta, const std::vect
 //
 // A sorted set of kRankBlocksFrom members or more also keeps rank blocks: the score index
 // cut into consecutive runs, each a record
-//   'r' + the run's first index sub-key  -> its entry count (8 bytes LE)
-// ('r' alone for the first run, which starts below every entry). A rank is the counts of
+//   'r' + the run's end (the index sub-key just past its last entry)  -> its entry count
+// (8 bytes LE; the last run's end is "t", above every index sub-key). Keyed by their ends,
+// the run holding an entry is the first record above it: one forward seek. A rank is the counts of
 // the runs before an entry's run plus a walk inside its run, so ZRANK, ZRANGE by index,
 // ZREMRANGEBYRANK and ZCOUNT cost O(n / kRankBlockFill + kRankBlockMax) instead of a walk
 // of up to n/2 entries. Runs split above kRankBlockMax entries and merge below
-// kRankBlockMergeBelow, so an insert or delete adds one seek and one write (plus an
-// amortised O(1) split or merge). Smaller sets are walked from the nearer end, as cheap.
-// The metadata extra kZSetRankBlocks marks a set whose runs are kept, with the count they
-// were kept for: a set changed by a binary that does not know runs reads as unmarked and
-// is walked until its next insert rebuilds them.
+// kRankBlockMergeBelow; a command writes each run it touched once, so an insert or delete
+// adds one seek and (per command) one write (plus an amortised O(1) split or merge). Smaller sets
+// are walked from the nearer end, as cheap. The metadata extra kZSetRankBlocks marks a set whose
+// runs are kept, with the count they were kept for: a set changed by a binary that does not know
+// runs reads as unmarked and is walked until its next insert rebuilds them.
 inline constexpr char kBlockNs = 'r';
 inline constexpr uint64_t kRankBlocksFrom = 1024;
 inline constexpr uint64_t kRankBlockFill = 512;

@@ -17,14 +17,26 @@ std::atomic<uint64_t> g_block_visits{0};
 
 namespace {
 
-// A block record: its sub-key ('r' + the block's first index sub-key, or 'r' alone for the
-// first block, which starts below every entry) and its entry count.
+// A block record: its sub-key ('r' + the block's end, the index sub-key just past its last
+// entry; the last block's end is kLastBlockEnd, above every index sub-key) and its entry
+// count. A block holds the entries from the previous block's end (the first block: from
+// the start of the index) up to its own end, excluded. Keyed by its end, the block holding
+// an entry is the first record above it: one forward seek, which RocksDB answers at the
+// newest version of the record however often it was rewritten (a backward seek steps over
+// those versions).
 struct Block {
   std::string sub;
   uint64_t count = 0;
-  // Where a walk of this block's entries starts.
-  std::string Start() const { return sub.size() == 1 ? std::string(1, kIndexNs) : sub.substr(1); }
+  std::string_view End() const { return std::string_view(sub).substr(1); }
 };
+
+constexpr std::string_view kLastBlockEnd = "t";  // 's' + 1: above every index sub-key
+
+std::string BlockSub(std::string_view end) {
+  std::string sub(1, kBlockNs);
+  sub.append(end);
+  return sub;
+}
 
 std::string CountValue(uint64_t n) {
   std::string v;
@@ -33,7 +45,7 @@ std::string CountValue(uint64_t n) {
 }
 
 bool ParseBlock(std::string_view sub, std::string_view value, Block* out) {
-  if (sub.empty() || sub[0] != kBlockNs || value.size() != 8) return false;
+  if (sub.size() < 2 || sub[0] != kBlockNs || value.size() != 8) return false;
   out->sub.assign(sub);
   out->count = encoding::DecodeFixed64LE(value.data());
   return true;
@@ -41,39 +53,54 @@ bool ParseBlock(std::string_view sub, std::string_view value, Block* out) {
 
 Status Missing() { return Status::Corruption("sorted set rank block missing"); }
 
-// The block holding index sub-key `index_sub` (the last block starting at or below it).
+// The first block whose record sorts at or above `from`, nullopt past the last block.
+Result<std::optional<Block>> FirstFrom(Txn& txn, std::string_view key, const Meta& meta,
+                                       std::string_view from) {
+  std::optional<Block> found;
+  Status s =
+      txn.ScanElements(key, meta.version, from, [&](std::string_view sub, std::string_view value) {
+        g_block_visits.fetch_add(1, std::memory_order_relaxed);
+        Block b;
+        if (ParseBlock(sub, value, &b)) found = std::move(b);
+        return false;
+      });
+  if (!s.ok()) return s;
+  return found;
+}
+
+// The block holding index sub-key `index_sub`: the first whose end is above it.
 Result<Block> Containing(Txn& txn, std::string_view key, const Meta& meta,
                          std::string_view index_sub) {
-  std::string probe(1, kBlockNs);
-  probe.append(index_sub);
-  std::optional<Block> found;
-  Status s = txn.ScanElementsReverse(key, meta.version, probe,
-                                     [&](std::string_view sub, std::string_view value) {
-                                       g_block_visits.fetch_add(1, std::memory_order_relaxed);
-                                       Block b;
-                                       if (ParseBlock(sub, value, &b)) found = std::move(b);
-                                       return false;
-                                     });
-  if (!s.ok()) return s;
-  if (!found) return Missing();
-  return *found;
+  std::string from = BlockSub(index_sub);
+  from.push_back('\0');  // the smallest sub-key above it
+  auto b = FirstFrom(txn, key, meta, from);
+  if (!b.ok()) return b.status();
+  if (!*b) return Missing();  // the last block's end is above every entry
+  return std::move(**b);
 }
 
 // The block after `b`, nullopt if `b` is the last.
 Result<std::optional<Block>> Next(Txn& txn, std::string_view key, const Meta& meta,
                                   const Block& b) {
   std::string from = b.sub;
-  from.push_back('\0');  // the smallest sub-key above it
-  std::optional<Block> found;
-  Status s =
-      txn.ScanElements(key, meta.version, from, [&](std::string_view sub, std::string_view value) {
-        g_block_visits.fetch_add(1, std::memory_order_relaxed);
-        Block next;
-        if (ParseBlock(sub, value, &next)) found = std::move(next);
-        return false;
-      });
+  from.push_back('\0');
+  return FirstFrom(txn, key, meta, from);
+}
+
+// Where block `b`'s entries start: the previous block's end, or the start of the index.
+Result<std::string> StartOf(Txn& txn, std::string_view key, const Meta& meta, const Block& b) {
+  std::string start(1, kIndexNs);
+  Status s = txn.ScanElementsReverse(key, meta.version, b.sub,
+                                     [&](std::string_view sub, std::string_view) {
+                                       g_block_visits.fetch_add(1, std::memory_order_relaxed);
+                                       if (sub == b.sub) return true;  // itself
+                                       if (sub.size() >= 2 && sub[0] == kBlockNs) {
+                                         start.assign(sub.substr(1));
+                                       }
+                                       return false;
+                                     });
   if (!s.ok()) return s;
-  return found;
+  return start;
 }
 
 void Write(Txn& txn, std::string_view key, const Meta& meta, const Block& b) {
@@ -81,27 +108,23 @@ void Write(Txn& txn, std::string_view key, const Meta& meta, const Block& b) {
 }
 
 // Cuts an over-full block (b.count > kRankBlockMax, already its new count) into runs of
-// kRankBlockFill entries, the last one taking the remainder (below kRankBlockMax).
+// kRankBlockFill entries, the last one (which keeps b's end) taking the remainder.
 Status Split(Txn& txn, std::string_view key, const Meta& meta, Block b) {
+  auto start = StartOf(txn, key, meta, b);
+  if (!start.ok()) return start.status();
   const uint64_t pieces = b.count / kRankBlockFill;
-  const uint64_t total = b.count;
-  std::vector<std::string> starts;  // the first index sub of each piece after the first
+  std::vector<std::string> cuts;  // the first entry of each piece after the first
   uint64_t seen = 0;
-  Status s = WalkUp(txn, key, meta, b.Start(), [&](std::string_view, double, std::string_view sub) {
-    if (seen > 0 && seen % kRankBlockFill == 0) starts.emplace_back(sub);
+  Status s = WalkUp(txn, key, meta, *start, [&](std::string_view, double, std::string_view sub) {
+    if (seen > 0 && seen % kRankBlockFill == 0) cuts.emplace_back(sub);
     seen++;
-    return starts.size() < pieces - 1;
+    return cuts.size() < pieces - 1;
   });
   if (!s.ok()) return s;
-  if (starts.size() != pieces - 1) return Missing();
-  b.count = kRankBlockFill;
+  if (cuts.size() != pieces - 1) return Missing();
+  for (const auto& cut : cuts) Write(txn, key, meta, Block{BlockSub(cut), kRankBlockFill});
+  b.count -= kRankBlockFill * cuts.size();
   Write(txn, key, meta, b);
-  for (size_t i = 0; i < starts.size(); ++i) {
-    const bool last = i + 1 == starts.size();
-    Write(txn, key, meta,
-          Block{std::string(1, kBlockNs) + starts[i],
-                last ? total - kRankBlockFill * (pieces - 1) : kRankBlockFill});
-  }
   return Status::OK();
 }
 
@@ -135,21 +158,21 @@ Status BuildRankBlocks(Txn& txn, std::string_view key, Meta* meta) {
                               });
   if (!s.ok()) return s;
   for (const auto& sub : old) txn.DeleteElement(key, meta->version, sub);
-  Block current{std::string(1, kBlockNs), 0};
+  uint64_t count = 0;
   uint64_t total = 0;
   s = WalkUp(txn, key, *meta, std::string(1, kIndexNs),
              [&](std::string_view, double, std::string_view sub) {
-               if (current.count == kRankBlockFill) {
-                 Write(txn, key, *meta, current);
-                 current = Block{std::string(1, kBlockNs) + std::string(sub), 0};
+               if (count == kRankBlockFill) {  // this entry starts the next block
+                 Write(txn, key, *meta, Block{BlockSub(sub), count});
+                 count = 0;
                }
-               current.count++;
+               count++;
                total++;
                return true;
              });
   if (!s.ok()) return s;
   if (total != meta->count) return Status::Corruption("sorted set index and count disagree");
-  Write(txn, key, *meta, current);
+  Write(txn, key, *meta, Block{BlockSub(kLastBlockEnd), count});
   extras::Put(&meta->value, extras::kZSetRankBlocks, CountValue(meta->count));
   return Status::OK();
 }
@@ -164,7 +187,7 @@ RankBlockUpdate::RankBlockUpdate(const Meta& meta) : active_(HasRankBlocks(meta)
 Status RankBlockUpdate::Note(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub,
                              int delta) {
   if (!active_) return Status::OK();
-  // Block boundaries change only in Apply, so the block found now is the one Apply updates.
+  // Block ends change only in Apply, so the block found now is the one Apply updates.
   auto b = Containing(txn, key, meta, sub);
   if (!b.ok()) return b.status();
   auto [it, fresh] = touched_.try_emplace(b->sub, Pending{b->count, 0});
@@ -174,7 +197,8 @@ Status RankBlockUpdate::Note(Txn& txn, std::string_view key, const Meta& meta, s
 
 Status RankBlockUpdate::Apply(Txn& txn, std::string_view key, const Meta& meta) {
   if (!active_ || touched_.empty()) return Status::OK();
-  // Pass 1: new counts, splits of over-full blocks, removal of empty ones (but the first).
+  const std::string last = BlockSub(kLastBlockEnd);
+  // Pass 1: new counts, splits of over-full blocks, removal of empty ones (but the last).
   for (const auto& [sub, p] : touched_) {
     const int64_t count = static_cast<int64_t>(p.stored) + p.delta;
     if (count < 0) return Status::Corruption("sorted set rank block count below zero");
@@ -182,19 +206,19 @@ Status RankBlockUpdate::Apply(Txn& txn, std::string_view key, const Meta& meta) 
     if (b.count > kRankBlockMax) {
       Status s = Split(txn, key, meta, std::move(b));
       if (!s.ok()) return s;
-    } else if (b.count == 0 && sub.size() > 1) {
-      // Its predecessor covers its range from now on.
+    } else if (b.count == 0 && sub != last) {
+      // The next block covers its range from now on.
       txn.DeleteElement(key, meta.version, sub);
     } else {
       Write(txn, key, meta, b);
     }
   }
-  // Pass 2: a block left small takes in the next one while both fit in one fill, so
+  // Pass 2: a block left small is folded into the next one while both fit in one fill, so
   // removals never leave a long chain of near-empty blocks for ranks to add up.
   for (const auto& [sub, p] : touched_) {
-    // Only a block pass 1 left small (or one a split made: those are full) can merge.
+    // Only a block pass 1 left small can merge (a split leaves full blocks).
     const int64_t written = static_cast<int64_t>(p.stored) + p.delta;
-    if (written >= static_cast<int64_t>(kRankBlockMergeBelow)) continue;
+    if (written >= static_cast<int64_t>(kRankBlockMergeBelow) || sub == last) continue;
     auto v = txn.GetElement(key, meta.version, sub);
     if (!v.ok()) {
       if (v.status().IsNotFound()) continue;  // deleted above
@@ -202,40 +226,53 @@ Status RankBlockUpdate::Apply(Txn& txn, std::string_view key, const Meta& meta) 
     }
     Block b;
     if (!ParseBlock(sub, *v, &b)) return Missing();
-    if (b.count >= kRankBlockMergeBelow) continue;
     auto next = Next(txn, key, meta, b);
     if (!next.ok()) return next.status();
     if (!*next || b.count + (*next)->count > kRankBlockFill) continue;
-    b.count += (*next)->count;
-    txn.DeleteElement(key, meta.version, (*next)->sub);
-    Write(txn, key, meta, b);
+    (*next)->count += b.count;
+    txn.DeleteElement(key, meta.version, sub);
+    Write(txn, key, meta, **next);
   }
   touched_.clear();
   return Status::OK();
 }
 
-Result<uint64_t> CountBelow(Txn& txn, std::string_view key, const Meta& meta,
-                            std::string_view index_sub) {
-  auto b = Containing(txn, key, meta, index_sub);
-  if (!b.ok()) return b.status();
-  uint64_t before = 0;
-  bool reached = false;
+// Visits the blocks in order with where each starts, until `fn` returns false.
+template <typename Fn>
+Status ForEachBlock(Txn& txn, std::string_view key, const Meta& meta, Fn&& fn) {
+  std::string start(1, kIndexNs);
+  bool done = false;
   Status s = txn.ScanElements(key, meta.version, std::string(1, kBlockNs),
                               [&](std::string_view sub, std::string_view value) {
                                 g_block_visits.fetch_add(1, std::memory_order_relaxed);
-                                Block x;
-                                if (!ParseBlock(sub, value, &x)) return false;
-                                if (x.sub == b->sub) {
-                                  reached = true;
+                                Block b;
+                                if (!ParseBlock(sub, value, &b)) return false;
+                                if (!fn(b, std::string_view(start))) {
+                                  done = true;
                                   return false;
                                 }
-                                before += x.count;
+                                start.assign(b.End());
                                 return true;
                               });
   if (!s.ok()) return s;
-  if (!reached) return Missing();
+  return done ? Status::OK() : Missing();
+}
+
+Result<uint64_t> CountBelow(Txn& txn, std::string_view key, const Meta& meta,
+                            std::string_view index_sub) {
+  uint64_t before = 0;
+  std::string from;
+  Status s = ForEachBlock(txn, key, meta, [&](const Block& b, std::string_view start) {
+    if (b.End() > index_sub) {  // the block holding index_sub's position
+      from.assign(start);
+      return false;
+    }
+    before += b.count;
+    return true;
+  });
+  if (!s.ok()) return s;
   uint64_t within = 0;
-  s = WalkUp(txn, key, meta, b->Start(), [&](std::string_view, double, std::string_view sub) {
+  s = WalkUp(txn, key, meta, from, [&](std::string_view, double, std::string_view sub) {
     if (sub >= index_sub) return false;
     within++;
     return true;
@@ -246,22 +283,17 @@ Result<uint64_t> CountBelow(Txn& txn, std::string_view key, const Meta& meta,
 
 Result<RankStart> SeekRank(Txn& txn, std::string_view key, const Meta& meta, uint64_t rank) {
   uint64_t before = 0;
-  std::optional<RankStart> start;
-  Status s = txn.ScanElements(key, meta.version, std::string(1, kBlockNs),
-                              [&](std::string_view sub, std::string_view value) {
-                                g_block_visits.fetch_add(1, std::memory_order_relaxed);
-                                Block x;
-                                if (!ParseBlock(sub, value, &x)) return false;
-                                if (before + x.count > rank) {
-                                  start = RankStart{x.Start(), rank - before};
-                                  return false;
-                                }
-                                before += x.count;
-                                return true;
-                              });
+  RankStart out;
+  Status s = ForEachBlock(txn, key, meta, [&](const Block& b, std::string_view start) {
+    if (before + b.count > rank) {
+      out = RankStart{std::string(start), rank - before};
+      return false;
+    }
+    before += b.count;
+    return true;
+  });
   if (!s.ok()) return s;
-  if (!start) return Missing();
-  return *start;
+  return out;
 }
 
 Status WalkRanks(Txn& txn, std::string_view key, const Meta& meta, uint64_t rank, uint64_t n,
