@@ -211,13 +211,29 @@ std::mt19937_64& Rng() {
   return rng;
 }
 
-// The entries at ascending `ranks` (sorted, may repeat), resolved by one walk of the index
-// up to the highest of them.
+// The entries at ascending `ranks` (sorted, may repeat). A few ranks of a set with rank
+// blocks are found one by one through the blocks; otherwise one walk of the index up to
+// the highest of them.
 Result<std::vector<Entry>> EntriesAtRanks(Txn& txn, std::string_view key, const Meta& meta,
                                           const std::vector<uint64_t>& ranks) {
   std::vector<Entry> out;
   out.reserve(ranks.size());
   if (ranks.empty()) return out;
+  if (HasRankBlocks(meta) && ranks.size() * kRankBlockMax < meta.count) {
+    for (uint64_t rank : ranks) {
+      if (!out.empty() && rank == ranks[out.size() - 1]) {
+        out.push_back(out.back());  // a repeated draw
+        continue;
+      }
+      const size_t before = out.size();
+      Status s = WalkRanks(txn, key, meta, rank, 1, [&](std::string_view member, double score) {
+        out.push_back(Entry{std::string(member), score});
+      });
+      if (!s.ok()) return s;
+      if (out.size() != before + 1) return Status::Corruption("sorted set index entries missing");
+    }
+    return out;
+  }
   size_t next = 0;
   uint64_t rank = 0;
   Status s = WalkUp(txn, key, meta, std::string(1, kIndexNs),

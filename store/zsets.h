@@ -194,7 +194,9 @@ Result<Entry> RandomMember(Txn& txn, std::string_view key);
 // ZRANDMEMBER key count: count >= 0 distinct members (all of them, highest score first as
 // Redis, when count >= size; otherwise a uniform sample in score order); count < 0 |count| members
 // drawn independently (repetitions, random order). An absent key reads as empty.
-// O(n) reads of the index: ranks are resolved by one walk (Redis picks from a hash table).
+// Ranks are drawn and then resolved: through the rank blocks of a big set when there are
+// few (ZRANDMEMBER key without a count: O(n / 512 + 1,024) reads), otherwise by one walk
+// of the index (Redis picks from a hash table).
 Result<std::vector<Entry>> RandomMembers(Txn& txn, std::string_view key, int64_t count);
 
 // ZSCAN key cursor [MATCH pattern] [COUNT count]: `items` are (member, score text)

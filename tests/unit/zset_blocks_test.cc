@@ -206,6 +206,37 @@ TEST_F(ZSetBlocksTest, AMiddleRankReadsBoundedRecords) {
   EXPECT_EQ(c.blocks, 0u);
 }
 
+TEST_F(ZSetBlocksTest, RandomMembersOfABigSetAreFoundThroughTheBlocks) {
+  constexpr int kMembers = 100000;
+  std::vector<std::pair<double, std::string>> pairs;
+  for (int i = 0; i < kMembers; ++i) pairs.emplace_back(i, Name(i));
+  ZAdd("z", pairs);
+  uint64_t index = 0;
+  std::set<std::string> seen;
+  for (int i = 0; i < 20; ++i) {
+    const uint64_t before = zsets::IndexEntriesVisited();
+    auto e = Run([](Txn& t) { return zsets::RandomMember(t, "z"); }).value();
+    index += zsets::IndexEntriesVisited() - before;
+    EXPECT_EQ(e.member, Name(static_cast<int>(e.score)));  // a real entry, its own score
+    seen.insert(e.member);
+  }
+  // A walk to a random rank visited 50,000 entries on average; one block holds 1,024 at most.
+  EXPECT_LE(index, 20u * (96u + 1024u));
+  EXPECT_GT(seen.size(), 15u);
+  // Negative counts draw with repetition, each draw a real entry with its score.
+  auto drawn = Run([](Txn& t) { return zsets::RandomMembers(t, "z", -30); }).value();
+  ASSERT_EQ(drawn.size(), 30u);
+  for (const auto& e : drawn) EXPECT_EQ(e.member, Name(static_cast<int>(e.score)));
+  auto distinct = Run([](Txn& t) { return zsets::RandomMembers(t, "z", 25); }).value();
+  ASSERT_EQ(distinct.size(), 25u);
+  std::set<std::string> names;
+  for (const auto& e : distinct) {
+    EXPECT_EQ(e.member, Name(static_cast<int>(e.score)));
+    names.insert(e.member);
+  }
+  EXPECT_EQ(names.size(), 25u);
+}
+
 TEST_F(ZSetBlocksTest, DumpCarriesNoBlocksAndRestoreRebuildsThem) {
   std::vector<std::pair<double, std::string>> pairs;
   for (int i = 0; i < 5000; ++i) pairs.emplace_back(i % 700, Name(i));
