@@ -101,8 +101,6 @@ extern std::atomic<uint64_t> g_block_visits;
 
 // Whether `meta`'s rank blocks are kept and current.
 bool HasRankBlocks(const Meta& meta);
-// After a change of meta->count of a set with rank blocks: records the new count.
-void StampRankBlocks(Meta* meta);
 // Forgets the rank blocks (their records become garbage of a rebuild or the version).
 void DropRankBlocks(Meta* meta);
 // Writes the rank blocks of the whole set (an O(n) walk) and marks meta.
@@ -120,9 +118,11 @@ class RankBlockUpdate {
   explicit RankBlockUpdate(const Meta& meta);
   // Index entry `sub` was added (+1) or removed (-1).
   Status Note(Txn& txn, std::string_view key, const Meta& meta, std::string_view sub, int delta);
-  // Writes the touched blocks: new counts, splits of over-full blocks, merges of small
-  // ones. REQUIRES: every index write of the command is done.
-  Status Apply(Txn& txn, std::string_view key, const Meta& meta);
+  // Writes the touched blocks (new counts, splits of over-full blocks, merges of small
+  // ones) and marks *meta's blocks as kept for meta->count; an inactive update drops a
+  // stale marker instead. REQUIRES: every index write of the command is done and
+  // meta->count is the set's new count.
+  Status Apply(Txn& txn, std::string_view key, Meta* meta);
 
  private:
   struct Pending {

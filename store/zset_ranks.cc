@@ -138,11 +138,6 @@ bool HasRankBlocks(const Meta& meta) {
   return v && v->size() == 8 && encoding::DecodeFixed64LE(v->data()) == meta.count;
 }
 
-void StampRankBlocks(Meta* meta) {
-  if (meta->value.empty() || !extras::Get(meta->value, extras::kZSetRankBlocks)) return;
-  extras::Put(&meta->value, extras::kZSetRankBlocks, CountValue(meta->count));
-}
-
 void DropRankBlocks(Meta* meta) {
   if (!meta->value.empty()) extras::Erase(&meta->value, extras::kZSetRankBlocks);
 }
@@ -195,8 +190,16 @@ Status RankBlockUpdate::Note(Txn& txn, std::string_view key, const Meta& meta, s
   return Status::OK();
 }
 
-Status RankBlockUpdate::Apply(Txn& txn, std::string_view key, const Meta& meta) {
-  if (!active_ || touched_.empty()) return Status::OK();
+Status RankBlockUpdate::Apply(Txn& txn, std::string_view key, Meta* meta_out) {
+  if (!active_) {
+    // A marker that was stale (the set changed under a binary without blocks) must not
+    // come back to life with this command's count: drop it, so the set is walked until
+    // an insert rebuilds the blocks.
+    DropRankBlocks(meta_out);
+    return Status::OK();
+  }
+  extras::Put(&meta_out->value, extras::kZSetRankBlocks, CountValue(meta_out->count));
+  const Meta& meta = *meta_out;
   const std::string last = BlockSub(kLastBlockEnd);
   // Pass 1: new counts, splits of over-full blocks, removal of empty ones (but the last).
   for (const auto& [sub, p] : touched_) {

@@ -194,11 +194,8 @@ Status DeleteEntries(Txn& txn, std::string_view key, Meta* meta, const std::vect
     Status s = blocks.Note(txn, key, *meta, sub, -1);
     if (!s.ok()) return s;
   }
-  Status s = blocks.Apply(txn, key, *meta);
-  if (!s.ok()) return s;
   meta->count -= std::min<uint64_t>(doomed.size(), meta->count);
-  StampRankBlocks(meta);
-  return Status::OK();
+  return blocks.Apply(txn, key, meta);
 }
 
 void FinishRemoval(Txn& txn, std::string_view key, const Meta& meta, std::string_view event) {
@@ -358,7 +355,6 @@ Result<AddResult> Add(Txn& txn, std::string_view key, const AddFlags& flags,
       if (!s.ok()) return s;
       NoteInsert(&meta, IndexSub(input, member));
       meta.count++;
-      StampRankBlocks(&meta);
       object::NoteZSetInsert(txn, &meta, member);
       res.added++;
       res.processed = true;
@@ -366,7 +362,7 @@ Result<AddResult> Add(Txn& txn, std::string_view key, const AddFlags& flags,
     }
   }
   if (res.added > 0 || res.updated > 0) {
-    Status s = blocks.Apply(txn, key, meta);
+    Status s = blocks.Apply(txn, key, &meta);
     if (s.ok()) s = MaybeBuildRankBlocks(txn, key, &meta);
     if (!s.ok()) return s;
     txn.PutMeta(key, meta);
