@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "store/encoding.h"
+#include "store/index_range.h"
 
 namespace redge::store::lists {
 namespace {
@@ -62,15 +63,6 @@ void Replace(Txn& txn, std::string_view key, const std::vector<std::string>& val
   Meta meta;
   meta.type = KeyType::kList;
   Rewrite(txn, key, meta, values);  // a new version; PutMeta replaces any old record
-}
-
-bool NormalizeRange(int64_t size, int64_t* start, int64_t* stop) {
-  if (*start < 0) *start += size;
-  if (*stop < 0) *stop += size;
-  if (*start < 0) *start = 0;
-  if (*start > *stop || *start >= size) return false;
-  if (*stop >= size) *stop = size - 1;
-  return true;
 }
 
 Result<int64_t> Push(Txn& txn, std::string_view key, ListEnd end,
@@ -142,7 +134,7 @@ Result<std::vector<std::string>> Range(Txn& txn, std::string_view key, int64_t s
     return found.status();
   }
   const Meta& meta = *found;
-  if (!NormalizeRange(static_cast<int64_t>(meta.size()), &start, &stop)) {
+  if (!NormalizeIndexRange(static_cast<int64_t>(meta.size()), &start, &stop)) {
     return std::vector<std::string>();
   }
   return ReadRun(txn, key, meta, meta.head + start, stop - start + 1);
@@ -205,7 +197,7 @@ Status Trim(Txn& txn, std::string_view key, int64_t start, int64_t stop) {
   if (!found.ok()) return found.status().IsNotFound() ? Status::OK() : found.status();
   Meta meta = std::move(*found);
   int64_t size = static_cast<int64_t>(meta.size());
-  if (!NormalizeRange(size, &start, &stop)) {
+  if (!NormalizeIndexRange(size, &start, &stop)) {
     txn.DeleteKey(key);
     txn.Notify(key, "ltrim");
     txn.Notify(key, "del");

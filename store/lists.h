@@ -60,8 +60,4 @@ Result<MPopResult> MPop(Txn& txn, const std::vector<std::string>& keys, ListEnd 
 // (not empty), as Redis's setKey does for SORT ... STORE. Raises no event: the caller does.
 void Replace(Txn& txn, std::string_view key, const std::vector<std::string>& values);
 
-// Redis's index normalisation: negative indexes count from the end.
-// Exposed for the RESP layer's LRANGE-like replies and for tests.
-bool NormalizeRange(int64_t size, int64_t* start, int64_t* stop);
-
 }  // namespace redge::store::lists

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "store/encoding.h"
+#include "store/index_range.h"
 #include "store/meta_extras.h"
 #include "store/zset_internal.h"
 
@@ -438,20 +439,6 @@ Result<std::optional<int64_t>> Rank(Txn& txn, std::string_view key, std::string_
   return std::optional<int64_t>(static_cast<int64_t>(r));
 }
 
-namespace {
-
-// Redis's index rules for ZRANGE/ZREMRANGEBYRANK: false if the range is empty.
-bool NormalizeRanks(int64_t size, int64_t* start, int64_t* stop) {
-  if (*start < 0) *start += size;
-  if (*stop < 0) *stop += size;
-  if (*start < 0) *start = 0;
-  if (*start > *stop || *start >= size) return false;
-  if (*stop >= size) *stop = size - 1;
-  return true;
-}
-
-}  // namespace
-
 Result<std::vector<Entry>> RangeByRank(Txn& txn, std::string_view key, int64_t start, int64_t stop,
                                        bool reverse) {
   std::vector<Entry> out;
@@ -461,7 +448,7 @@ Result<std::vector<Entry>> RangeByRank(Txn& txn, std::string_view key, int64_t s
     return found.status();
   }
   const int64_t size = static_cast<int64_t>(found->count);
-  if (!NormalizeRanks(size, &start, &stop)) return out;
+  if (!NormalizeIndexRange(size, &start, &stop)) return out;
   // Reverse indexes count from the top: ascending ranks [size-1-stop, size-1-start].
   uint64_t first = reverse ? static_cast<uint64_t>(size - 1 - stop) : static_cast<uint64_t>(start);
   uint64_t n = static_cast<uint64_t>(stop - start + 1);
@@ -478,7 +465,7 @@ Result<int64_t> RemRangeByRank(Txn& txn, std::string_view key, int64_t start, in
   auto found = Lookup(txn, key);
   if (!found.ok()) return found.status().IsNotFound() ? Result<int64_t>(0) : found.status();
   Meta meta = std::move(*found);
-  if (!NormalizeRanks(static_cast<int64_t>(meta.count), &start, &stop)) return int64_t{0};
+  if (!NormalizeIndexRange(static_cast<int64_t>(meta.count), &start, &stop)) return int64_t{0};
   std::vector<Entry> doomed;
   Status s = WalkRanks(txn, key, meta, static_cast<uint64_t>(start),
                        static_cast<uint64_t>(stop - start + 1),

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "store/index_range.h"
 #include "store/keys.h"
 #include "store/status.h"
 #include "store/store.h"
@@ -118,7 +119,7 @@ class ListsTest : public StoreTest {
 };
 
 // ---------------------------------------------------------------------------------------
-// NormalizeRange
+// NormalizeIndexRange (store/index_range.h), as LRANGE and LTRIM use it
 
 TEST(ListsNormalizeRangeTest, FollowsRedisIndexRules) {
   struct Case {
@@ -145,7 +146,7 @@ TEST(ListsNormalizeRangeTest, FollowsRedisIndexRules) {
     SCOPED_TRACE(::testing::Message()
                  << "size=" << c.size << " start=" << c.start << " stop=" << c.stop);
     int64_t start = c.start, stop = c.stop;
-    ASSERT_EQ(lists::NormalizeRange(c.size, &start, &stop), c.non_empty);
+    ASSERT_EQ(NormalizeIndexRange(c.size, &start, &stop), c.non_empty);
     if (c.non_empty) {
       EXPECT_EQ(start, c.want_start);
       EXPECT_EQ(stop, c.want_stop);
