@@ -109,6 +109,16 @@ bool LexRange::LteMax(std::string_view member) const {
 
 namespace {
 
+// The index sub-key at or below every entry of `range`, and above every entry below it.
+std::string RangeLowSub(const ScoreRange& range) {
+  return range.minex ? IndexSubAbove(range.min) : std::string(1, kIndexNs) + EncodeScore(range.min);
+}
+
+// The index sub-key above every entry of `range`, and at or below every entry above it.
+std::string RangeHighSub(const ScoreRange& range) {
+  return range.maxex ? std::string(1, kIndexNs) + EncodeScore(range.max) : IndexSubAbove(range.max);
+}
+
 // Visits the entries of a score range in order (descending if `reverse`), skipping the
 // first `skip` of them, until `fn` returns false. Redis's walk: find the first element in
 // range, step over `skip` elements, then take elements while they stay in range.
@@ -117,9 +127,7 @@ Status WalkScoreRange(Txn& txn, std::string_view key, const Meta& meta, const Sc
                       const std::function<bool(std::string_view member, double score)>& fn) {
   if (range.Empty()) return Status::OK();
   if (!reverse) {
-    std::string from =
-        range.minex ? IndexSubAbove(range.min) : std::string(1, kIndexNs) + EncodeScore(range.min);
-    return WalkUp(txn, key, meta, from,
+    return WalkUp(txn, key, meta, RangeLowSub(range),
                   [&](std::string_view member, double score, std::string_view) {
                     if (skip > 0) {
                       skip--;
@@ -130,10 +138,8 @@ Status WalkScoreRange(Txn& txn, std::string_view key, const Meta& meta, const Sc
   }
   // The greatest sub-key <= the target is the last entry with score <= max, except for an
   // entry sitting exactly on the target (member "" with the bound's score), skipped below.
-  std::string last =
-      range.maxex ? std::string(1, kIndexNs) + EncodeScore(range.max) : IndexSubAbove(range.max);
   bool found_first = false;
-  return WalkDown(txn, key, meta, last,
+  return WalkDown(txn, key, meta, RangeHighSub(range),
                   [&](std::string_view member, double score, std::string_view) {
                     if (!found_first) {
                       if (!range.LteMax(score)) return true;
@@ -275,13 +281,9 @@ Result<int64_t> Count(Txn& txn, std::string_view key, const ScoreRange& range) {
   });
   if (!s.ok()) return s;
   if (n < kRankBlockMax || !blocks) return static_cast<int64_t>(n);
-  const std::string lower =
-      range.minex ? IndexSubAbove(range.min) : std::string(1, kIndexNs) + EncodeScore(range.min);
-  const std::string upper =
-      range.maxex ? std::string(1, kIndexNs) + EncodeScore(range.max) : IndexSubAbove(range.max);
-  auto below_lower = CountBelow(txn, key, *found, lower);
+  auto below_lower = CountBelow(txn, key, *found, RangeLowSub(range));
   if (!below_lower.ok()) return below_lower.status();
-  auto below_upper = CountBelow(txn, key, *found, upper);
+  auto below_upper = CountBelow(txn, key, *found, RangeHighSub(range));
   if (!below_upper.ok()) return below_upper.status();
   if (*below_upper < *below_lower) return Status::Corruption("sorted set rank blocks disagree");
   return static_cast<int64_t>(*below_upper - *below_lower);
