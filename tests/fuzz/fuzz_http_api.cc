@@ -30,11 +30,6 @@
 
 namespace {
 
-// How long a fresh connection may take to be answered after an input. A deadlock never
-// answers; 20 s (not less) because CI runs two targets at once on two cores, where 5 s
-// was seen to pass on a loaded machine (reproducing such an input took 0.1 s).
-constexpr int kLivenessMs = 20000;
-
 using nlohmann::json;
 using redge::fuzz::Client;
 using redge::fuzz::Server;
@@ -461,7 +456,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   alive.Send("GET /healthz HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n");
   auto answered = [](const std::string& r) { return r.find("\r\n\r\n") != std::string::npos; };
   // The second look: a paused host can pass the deadline while the answer is on its way.
-  if (!alive.ReadUntil(answered, milliseconds(kLivenessMs)) &&
+  if (!alive.ReadUntil(answered, redge::fuzz::kLiveness) &&
       !alive.ReadUntil(answered, milliseconds(2000))) {
     redge::fuzz::DumpThreadStacks();  // what each loop and the writer are doing
     Check(false, "no /healthz answer within 20 s after the input");

@@ -29,11 +29,6 @@
 
 namespace {
 
-// How long a fresh connection may take to be answered after an input. A deadlock never
-// answers; 20 s (not less) because CI runs two targets at once on two cores, where 5 s
-// was seen to pass on a loaded machine (reproducing such an input took 0.1 s).
-constexpr int kLivenessMs = 20000;
-
 using redge::fuzz::Client;
 using redge::fuzz::CountRespReplies;
 using redge::fuzz::Server;
@@ -506,9 +501,7 @@ std::string Encode(const std::vector<std::string>& argv, bool inline_form) {
     }
     return line + "\r\n";
   }
-  std::string out = "*" + std::to_string(argv.size()) + "\r\n";
-  for (const auto& a : argv) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return out;
+  return redge::fuzz::EncodeCommand(argv);
 }
 
 // REDGE_FUZZ_TRACE=1 prints each command of an input (to read a finding or a seed).
@@ -559,7 +552,7 @@ class Control {
     auto kPong = [](const std::string& r) {
       return r.find("+PONG\r\n") == 0 || r.find("-NOAUTH Authentication required.\r\n") == 0;
     };
-    bool answered = c.ReadUntil(kPong, milliseconds(kLivenessMs));
+    bool answered = c.ReadUntil(kPong, redge::fuzz::kLiveness);
     // A paused host (a VM stopped for seconds: both fuzzers failed in the same second with
     // every redge thread idle) can pass the deadline while the answer is on its way: look
     // once more before calling it a stall.
@@ -576,7 +569,7 @@ class Control {
       client_->ClearReceived();
       if (client_->Send(Encode(argv, false)) &&
           client_->ReadUntil([](const std::string& r) { return AllReplies(r, 1); },
-                             milliseconds(kLivenessMs))) {
+                             redge::fuzz::kLiveness)) {
         return;
       }
       client_.reset();  // killed by CLIENT KILL: reconnect once

@@ -25,18 +25,11 @@
 
 namespace {
 
-constexpr int kLivenessMs = 20000;
-
 using redge::fuzz::Client;
 using redge::fuzz::CountRespReplies;
+using redge::fuzz::EncodeCommand;
 using redge::fuzz::Server;
 using std::chrono::milliseconds;
-
-std::string Command(const std::vector<std::string>& argv) {
-  std::string out = "*" + std::to_string(argv.size()) + "\r\n";
-  for (const auto& a : argv) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return out;
-}
 
 // Everything that reads or changes a restored key, whatever its type.
 const std::vector<std::vector<std::string>> kProbes = {
@@ -140,9 +133,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!c || !c->connected()) c = std::make_unique<Client>(server.resp_port());
   if (!c->connected()) Fail("cannot connect", "");
   c->ClearReceived();
-  std::string batch = Command({"SELECT", "0"}) + Command({"RESTORE", "k", "0", payload, "REPLACE"});
-  for (const auto& probe : kProbes) batch += Command(probe);
-  batch += Command({"PING"});
+  std::string batch =
+      EncodeCommand({"SELECT", "0"}) + EncodeCommand({"RESTORE", "k", "0", payload, "REPLACE"});
+  for (const auto& probe : kProbes) batch += EncodeCommand(probe);
+  batch += EncodeCommand({"PING"});
   const size_t want = 3 + kProbes.size();
   if (!c->Send(batch)) Fail("the server closed the connection", "");
   bool malformed = false;
@@ -150,7 +144,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       [&](const std::string& got) {
         return CountRespReplies(got, &malformed) >= want || malformed;
       },
-      milliseconds(kLivenessMs));
+      redge::fuzz::kLiveness);
   if (malformed) Fail("malformed reply stream", c->received());
   if (!all) {
     redge::fuzz::DumpThreadStacks();

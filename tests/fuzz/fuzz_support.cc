@@ -238,6 +238,12 @@ size_t SkipReply(std::string_view b, size_t pos, int depth) {
 
 }  // namespace
 
+std::string EncodeCommand(const std::vector<std::string>& argv) {
+  std::string out = "*" + std::to_string(argv.size()) + "\r\n";
+  for (const auto& a : argv) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
+  return out;
+}
+
 size_t CountRespReplies(std::string_view bytes, bool* malformed) {
   *malformed = false;
   size_t count = 0, pos = 0;

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace redge {
 namespace store {
@@ -107,6 +108,14 @@ class Client {
   int fd_ = -1;
   std::string received_;
 };
+
+// How long the server targets wait for an answer after an input. A deadlock never
+// answers; 20 s (not less) because CI runs two targets at once on two cores, where 5 s
+// was seen to pass on a loaded machine (reproducing such an input took 0.1 s).
+inline constexpr std::chrono::milliseconds kLiveness{20000};
+
+// A command in RESP's multibulk form, as clients send it.
+std::string EncodeCommand(const std::vector<std::string>& argv);
 
 // Counts complete RESP replies at the start of `bytes` (any RESP2/RESP3 type, nested
 // aggregates included); sets *malformed when the bytes cannot be RESP.
