@@ -21,30 +21,14 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD_DIR="${BUILD_DIR:-build}"
-[[ "$BUILD_DIR" == /* ]] || BUILD_DIR="$ROOT/$BUILD_DIR"
-REDGE="$BUILD_DIR/redge"
-REDIS_SERVER="${REDIS_SERVER:-/usr/bin/redis-server}"
+# shellcheck source=tools/bench/servers.sh
+source "$ROOT/tools/bench/servers.sh"
+bench_init resp_vs_redis
 N="${N:-200000}" REPEAT="${REPEAT:-1}" CLIENTS=50 PIPELINE=16
 TESTS=set,get,lpush,lpop,rpop
 NAMES=(SET GET LPUSH LPOP RPOP)
 
-die() { echo "resp_vs_redis: $*" >&2; exit 1; }
-[[ -x "$REDGE" ]] || die "$REDGE not built (cmake --build build -j2)"
-for t in "$REDIS_SERVER" redis-benchmark redis-cli; do
-  command -v "$t" >/dev/null || die "$t not found (apt-get install redis-server redis-tools)"
-done
 [[ "$N" =~ ^[1-9][0-9]*$ && "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "N and REPEAT must be positive integers"
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/redge-vs-redis.XXXXXX")"
-# shellcheck source=tools/bench/servers.sh
-source "$ROOT/tools/bench/servers.sh"
-cleanup() {
-  bench_cleanup
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 declare -A RES  # "section|server|TEST" -> space-separated rps of each repeat
 # bench SECTION SERVER PORT [extra redis-benchmark args]

@@ -1,13 +1,47 @@
 # tools/bench/servers.sh - sourced by the side-by-side benchmarks (resp_vs_redis.sh,
-# types_vs_redis.sh): starts build/redge and redis-server on free loopback ports with
-# fresh data directories, and stops them.
+# types_vs_redis.sh, streams_vs_redis.sh, zset_ranks.sh): their common start
+# (bench_init), and build/redge and redis-server started on free loopback ports with
+# fresh data directories, and stopped.
 #
-# The sourcing script sets REDGE (the binary), REDIS_SERVER, TMP (a scratch directory it
-# removes) and a die() function; it calls bench_cleanup from its EXIT trap. Every server
-# started is recorded in BENCH_PIDS so bench_cleanup can end them all.
+# The sourcing script sets ROOT (the checkout) and calls bench_init first. Every server
+# started is recorded in BENCH_PIDS so that the exit trap ends them all.
 # shellcheck shell=bash
 
 BENCH_PIDS=()
+BENCH_NAME=bench
+
+die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
+
+# bench_init NAME [TOOL...]: sets BUILD_DIR (default build, relative to ROOT), REDGE,
+# REDIS_SERVER (default /usr/bin/redis-server) and TMP (a fresh directory under $TMPDIR,
+# named after NAME, removed at exit, as every server started is ended); die() messages
+# start with NAME. Dies unless redge is built and redis-server, redis-benchmark, redis-cli
+# and each TOOL are installed.
+bench_init() {
+  BENCH_NAME="$1"
+  shift
+  BUILD_DIR="${BUILD_DIR:-build}"
+  [[ "$BUILD_DIR" == /* ]] || BUILD_DIR="$ROOT/$BUILD_DIR"
+  REDGE="$BUILD_DIR/redge"
+  REDIS_SERVER="${REDIS_SERVER:-/usr/bin/redis-server}"
+  [[ -x "$REDGE" ]] || die "$REDGE not built (cmake --build build -j2)"
+  local t
+  for t in "$REDIS_SERVER" redis-benchmark redis-cli; do
+    command -v "$t" >/dev/null || die "$t not found (apt-get install redis-server redis-tools)"
+  done
+  for t in "$@"; do
+    command -v "$t" >/dev/null || die "$t not found"
+  done
+  TMP="$(mktemp -d "${TMPDIR:-/tmp}/redge-$BENCH_NAME.XXXXXX")"
+  trap bench_exit EXIT
+  trap 'exit 130' INT TERM
+}
+
+# The EXIT trap of bench_init: ends the servers and removes TMP.
+bench_exit() {
+  bench_cleanup
+  rm -rf "$TMP"
+}
 
 # bench_cleanup: ends every server started (the script's only background children).
 bench_cleanup() {

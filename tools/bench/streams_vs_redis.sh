@@ -23,32 +23,16 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD_DIR="${BUILD_DIR:-build}"
-[[ "$BUILD_DIR" == /* ]] || BUILD_DIR="$ROOT/$BUILD_DIR"
-REDGE="$BUILD_DIR/redge"
-REDIS_SERVER="${REDIS_SERVER:-/usr/bin/redis-server}"
+# shellcheck source=tools/bench/servers.sh
+source "$ROOT/tools/bench/servers.sh"
+bench_init streams_vs_redis node
 N="${N:-100000}" JOBS="${JOBS:-20000}" REPEAT="${REPEAT:-1}" CLIENTS=50 PIPELINE=16
 BULLMQ_DIR="$ROOT/tests/frameworks/bullmq"
 
-die() { echo "streams_vs_redis: $*" >&2; exit 1; }
-[[ -x "$REDGE" ]] || die "$REDGE not built (cmake --build build -j2)"
-for t in "$REDIS_SERVER" redis-benchmark redis-cli node; do
-  command -v "$t" >/dev/null || die "$t not found"
-done
 [[ -d "$BULLMQ_DIR/node_modules/bullmq" ]] || die "BullMQ not installed: run tools/setup.sh"
 for v in "$N" "$JOBS" "$REPEAT"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "N, JOBS and REPEAT must be positive integers"
 done
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/redge-streams-vs-redis.XXXXXX")"
-# shellcheck source=tools/bench/servers.sh
-source "$ROOT/tools/bench/servers.sh"
-cleanup() {
-  bench_cleanup
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 declare -A RES  # "test|server" -> rates of each repeat
 NAMES=("XADD" "XADD -P$PIPELINE" "XREADGROUP" "XACK" "BullMQ jobs/s")

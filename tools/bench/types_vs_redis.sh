@@ -21,32 +21,16 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD_DIR="${BUILD_DIR:-build}"
-[[ "$BUILD_DIR" == /* ]] || BUILD_DIR="$ROOT/$BUILD_DIR"
-REDGE="$BUILD_DIR/redge"
-REDIS_SERVER="${REDIS_SERVER:-/usr/bin/redis-server}"
+# shellcheck source=tools/bench/servers.sh
+source "$ROOT/tools/bench/servers.sh"
+bench_init types_vs_redis
 N="${N:-100000}" REPEAT="${REPEAT:-1}" KEYSPACE="${KEYSPACE:-100000}" CLIENTS=50 PIPELINE=16
 NAMES=(SADD SPOP HSET ZADD ZPOPMIN EVAL)
 SCRIPT="local n = redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], 60) return n"
 
-die() { echo "types_vs_redis: $*" >&2; exit 1; }
-[[ -x "$REDGE" ]] || die "$REDGE not built (cmake --build build -j2)"
-for t in "$REDIS_SERVER" redis-benchmark redis-cli; do
-  command -v "$t" >/dev/null || die "$t not found (apt-get install redis-server redis-tools)"
-done
 for v in "$N" "$REPEAT" "$KEYSPACE"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "N, REPEAT and KEYSPACE must be positive integers"
 done
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/redge-types-vs-redis.XXXXXX")"
-# shellcheck source=tools/bench/servers.sh
-source "$ROOT/tools/bench/servers.sh"
-cleanup() {
-  bench_cleanup
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # test_args NAME: the redis-benchmark arguments that select the test.
 test_args() {

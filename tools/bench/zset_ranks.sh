@@ -23,28 +23,12 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD_DIR="${BUILD_DIR:-build}"
-[[ "$BUILD_DIR" == /* ]] || BUILD_DIR="$ROOT/$BUILD_DIR"
-REDGE="$BUILD_DIR/redge"
-REDIS_SERVER="${REDIS_SERVER:-/usr/bin/redis-server}"
-SIZE="${SIZE:-100000}" N="${N:-20000}" CLIENTS=50
-
-die() { echo "zset_ranks: $*" >&2; exit 1; }
-[[ -x "$REDGE" ]] || die "$REDGE not built (cmake --build build -j2)"
-for t in "$REDIS_SERVER" redis-benchmark redis-cli; do
-  command -v "$t" >/dev/null || die "$t not found (apt-get install redis-server redis-tools)"
-done
-for v in "$SIZE" "$N"; do [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "SIZE and N must be positive"; done
-
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/redge-zset-ranks.XXXXXX")"
 # shellcheck source=tools/bench/servers.sh
 source "$ROOT/tools/bench/servers.sh"
-cleanup() {
-  bench_cleanup
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_init zset_ranks
+SIZE="${SIZE:-100000}" N="${N:-20000}" CLIENTS=50
+
+for v in "$SIZE" "$N"; do [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "SIZE and N must be positive"; done
 
 NAMES=(ZRANK ZREVRANK ZRANGE10 ZCOUNT ZADD)
 command_of() {
