@@ -147,7 +147,7 @@ void Clients(CommandContext& ctx, Writer& w) {
   auto& st = ctx.server.stats();
   w.Num("connected_clients", st.connected_clients);
   w.Num("cluster_connections", 0);
-  w.Num("maxclients", ctx.server.options().max_clients);
+  w.Num("maxclients", ctx.server.config().IntValue("maxclients"));
   w.Num("client_recent_max_input_buffer", 0);
   w.Num("client_recent_max_output_buffer", 0);
   w.Num("blocked_clients", st.blocked_clients);

@@ -58,6 +58,19 @@ void RespServer::InitConfig() {
   config_.SetInitial("client-query-buffer-limit", std::to_string(o.limits.max_query_buffer));
   config_.SetInitial("io-threads", std::to_string(o.io_threads));
   config_.SetInitial("client-output-buffer-limit", FormatOutputLimits(o.output_limits));
+  max_clients_ = o.max_clients;
+  // As Redis: more than the file descriptors allow is refused with the number they do
+  // allow; fewer than are connected now closes no one, it only refuses the next ones.
+  config_.OnSet("maxclients", [this](const std::string& v, bool apply) {
+    const int64_t n = std::stoll(v);
+    if (n > options_.max_clients) {
+      return "The operating system is not able to handle the specified number of clients, "
+             "try with " +
+             std::to_string(options_.max_clients);
+    }
+    if (apply) max_clients_ = n;
+    return std::string();
+  });
   config_.OnSet("requirepass", [this](const std::string& v, bool apply) {
     if (apply) set_requirepass(v);
     return std::string();
@@ -254,7 +267,7 @@ void RespServer::AcceptLoop() {
     int fd = net::AcceptConnection(listen_fd_, stopping_, &ss, "RESP");
     if (fd < 0) break;
     stats_.connections_received++;
-    if (stats_.connected_clients.load() >= options_.max_clients) {
+    if (stats_.connected_clients.load() >= max_clients_.load()) {
       static const char kMsg[] = "-ERR max number of clients reached\r\n";
       // A TLS client could not read a plain-text error: it just sees the close.
       ssize_t w = options_.tls ? 0 : send(fd, kMsg, sizeof(kMsg) - 1, MSG_NOSIGNAL);

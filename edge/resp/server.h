@@ -60,6 +60,8 @@ struct RespOptions {
   // The process-wide budget of unsent output (shared with HTTP); null = none. Must
   // outlive the server.
   net::OutputBudget* output_budget = nullptr;
+  // The most RESP connections the file descriptors allow (main.cc plans them); CONFIG SET
+  // maxclients may lower the limit and raise it again up to this.
   int max_clients = 10000;
   // What INFO/HELLO report as redis_version: the Redis release whose behaviour redge
   // follows (clients such as BullMQ and RQ check it).
@@ -207,6 +209,8 @@ class RespServer {
   std::thread acceptor_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> next_client_id_{1};
+  // maxclients as CONFIG SET left it (at most options_.max_clients); read by the acceptor.
+  std::atomic<int64_t> max_clients_{0};
   size_t next_loop_ = 0;
 
   mutable std::mutex clients_mu_;

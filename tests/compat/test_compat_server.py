@@ -290,6 +290,28 @@ def test_maxclients_refuses_extra_connections(redge_factory):
     assert server.client().ping() is True
 
 
+def test_config_set_maxclients_takes_effect(redge_factory):
+    server = redge_factory("--maxclients", "6")
+    admin = server.raw()
+    # More than the descriptors were planned for: Redis's refusal, naming what is possible.
+    assert admin.call("CONFIG", "SET", "maxclients", "7") == Error(
+        "ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating "
+        "system is not able to handle the specified number of clients, try with 6")
+    assert admin.call("CONFIG", "GET", "maxclients") == [b"maxclients", b"6"]
+    other = server.raw()
+    assert other.call("PING") == "PONG"
+    # Lowered below the clients connected now: nobody is closed, the next one is refused.
+    assert admin.call("CONFIG", "SET", "maxclients", "1") == "OK"
+    assert other.call("PING") == "PONG"
+    assert b"maxclients:1\r\n" in admin.call("INFO", "clients")
+    extra = server.raw()
+    extra.send(RawConn.encode("PING"))
+    assert extra.read_until_close() == b"-ERR max number of clients reached\r\n"
+    # Raised again (up to the planned number): accepted at once.
+    assert admin.call("CONFIG", "SET", "maxclients", "6") == "OK"
+    assert server.client().ping() is True
+
+
 def _ping_ok(server):
     try:
         with RawConn(server.host, server.port, timeout=5) as c:

@@ -453,6 +453,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CheckResponse(r, c.received());
   }
   Client alive(server.http_port());
+  if (!alive.connected()) std::fprintf(stderr, "connect: %s\n", alive.connect_error().c_str());
   alive.Send("GET /healthz HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\n\r\n");
   auto answered = [](const std::string& r) { return r.find("\r\n\r\n") != std::string::npos; };
   // The second look: a paused host can pass the deadline while the answer is on its way.

@@ -531,7 +531,7 @@ class Control {
   explicit Control(Server& server) : server_(server) {}
 
   JobKeys Reset() {
-    server_.resp().set_requirepass("");  // in case a client set one and killed us
+    RestoreEntry();
     Run({"CONFIG", "SET", "requirepass", "", "notify-keyspace-events", ""});
     Run({"FLUSHALL"});
     Run({"SCRIPT", "FLUSH"});
@@ -543,10 +543,13 @@ class Control {
     return JobKeys{job.id};
   }
 
-  // redge still answers a new connection at once: PONG, or NOAUTH when the input set a
-  // requirepass (CONFIG SET requirepass is among the commands; Reset clears it).
+  // redge still answers a new connection at once, once the settings that shut new
+  // connections out are restored: PONG (NOAUTH is accepted too, for a password set some
+  // other way than requirepass).
   void CheckAlive() {
+    RestoreEntry();
     Client c(server_.resp_port());
+    if (!c.connected()) std::fprintf(stderr, "connect: %s\n", c.connect_error().c_str());
     Check(c.connected(), "cannot connect");
     c.Send("PING\r\n");
     auto kPong = [](const std::string& r) {
@@ -562,6 +565,14 @@ class Control {
   }
 
  private:
+  // Settings an input can use to shut every connection out, reset directly (not over a
+  // connection, which they would refuse): requirepass (in case a client set one and
+  // killed the control connection) and maxclients (CONFIG SET maxclients 1).
+  void RestoreEntry() {
+    server_.resp().set_requirepass("");
+    Check(server_.resp().config().Set({{"maxclients", "10000"}}).empty(), "reset maxclients");
+  }
+
   void Run(const std::vector<std::string>& argv) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       if (!client_ || !client_->connected())

@@ -131,7 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // seconds, which reads as a hang of the server.
   static std::unique_ptr<Client> c;
   if (!c || !c->connected()) c = std::make_unique<Client>(server.resp_port());
-  if (!c->connected()) Fail("cannot connect", "");
+  if (!c->connected()) Fail("cannot connect", c->connect_error());
   c->ClearReceived();
   std::string batch =
       EncodeCommand({"SELECT", "0"}) + EncodeCommand({"RESTORE", "k", "0", payload, "REPLACE"});

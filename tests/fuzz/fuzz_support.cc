@@ -10,8 +10,10 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 #include "edge/http/http_server.h"
 #include "edge/http/jobs_api.h"
@@ -128,15 +130,54 @@ jobs::JobService& Server::jobs() { return *parts_->jobs; }
 resp::RespServer& Server::resp() { return *parts_->resp; }
 
 Client::Client(int port) {
+  // Loopback ports in TIME-WAIT (hundreds of connections a second) can run out for a
+  // moment: EADDRNOTAVAIL is the client's limit, not the server's, so wait and retry.
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    if (Connect(port)) return;
+    if (connect_error_ != EADDRNOTAVAIL) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+bool Client::Connect(int port) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) return;
+  if (fd_ < 0) {
+    connect_error_ = errno;
+    return false;
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) Close();
+  if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) return true;
+  // libFuzzer's SIGALRM (its -timeout watchdog, every 16 s) can interrupt a connect that
+  // waits (a SYN answered late on a loaded machine). The connection then goes on in the
+  // background (connect(2)): wait for it and read its outcome. Taken for a refusal, this is
+  // the likeliest cause of a CI failure "cannot connect" 48 s (three alarms) into a run.
+  int err = errno;
+  if (err == EINTR) {
+    pollfd pfd{fd_, POLLOUT, 0};
+    int r;
+    do {
+      r = poll(&pfd, 1, static_cast<int>(kLiveness.count()));
+    } while (r < 0 && errno == EINTR);
+    socklen_t len = sizeof(err);
+    if (r != 1) {
+      err = ETIMEDOUT;
+    } else if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+      err = errno;
+    }
+    if (err == 0) return true;
+  }
+  connect_error_ = err;
+  Close();
+  return false;
+}
+
+std::string Client::connect_error() const {
+  return connect_error_ == 0 ? "" : std::strerror(connect_error_);
 }
 
 Client::~Client() { Close(); }

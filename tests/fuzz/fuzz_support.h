@@ -86,6 +86,8 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
   bool connected() const { return fd_ >= 0; }
+  // Why the connection could not be made (strerror), or "" if it was.
+  std::string connect_error() const;
   // Sends everything (false once the peer closed).
   bool Send(std::string_view bytes);
   // Reads into received() until `done(received())` holds, the peer closes, or `timeout`
@@ -103,9 +105,12 @@ class Client {
   void Close();
 
  private:
+  // One connection attempt; sets connect_error_ when it fails.
+  bool Connect(int port);
   // One read before `deadline`; false on EOF, error or timeout.
   bool ReadSome(std::chrono::steady_clock::time_point deadline);
   int fd_ = -1;
+  int connect_error_ = 0;
   std::string received_;
 };
 
