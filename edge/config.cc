@@ -387,11 +387,26 @@ const std::vector<Setting>& Settings() {
        }},
       {"insecure", "allow non-loopback listeners without TLS or credentials", true,
        [](Config& c, const std::string& v) { return ParseBool(v, &c.insecure); }},
-      {"io-threads", "RESP event-loop threads (default 2)", false,
+      {"io-threads", "HTTP event-loop threads (default 2)", false,
        [](Config& c, const std::string& v) {
          int64_t n;
          auto e = ParseInt(v, 1, 64, &n);
          c.io_threads = static_cast<int>(n);
+         return e;
+       }},
+      // One loop by default: as in Redis, commands of different connections then run in
+      // the order they arrive. Clients rely on it without knowing (Redis's own tests send a
+      // blocking command on one connection, a push on another, and expect the first to be
+      // served first); with two loops, the second connection's command sometimes ran first.
+      {"resp-threads",
+       "RESP event-loop threads (default 1: commands of all connections run in arrival "
+       "order, as in Redis; more loops parse in parallel, but commands that arrive at the "
+       "same moment on different connections may then run in either order)",
+       false,
+       [](Config& c, const std::string& v) {
+         int64_t n;
+         auto e = ParseInt(v, 1, 64, &n);
+         c.resp_threads = static_cast<int>(n);
          return e;
        }},
       {"maxclients", "maximum RESP connections (default 10000)", false,

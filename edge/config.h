@@ -25,7 +25,8 @@ struct Config {
   std::string fsync = "everysec";
   std::string requirepass;
   bool insecure = false;
-  int io_threads = 2;
+  int io_threads = 2;    // HTTP event loops
+  int resp_threads = 1;  // RESP event loops (see --resp-threads)
   int64_t maxclients = 10000;
   int64_t pubsub_output_limit = 32ll << 20;
   std::string client_output_buffer_limit;  // Redis's format; empty = the defaults

@@ -245,7 +245,7 @@ int Serve(const redge::Config& config) {
     ro.host = config.resp_host;
     ro.port = config.resp_port;
     ro.requirepass = config.requirepass;
-    ro.io_threads = config.io_threads;
+    ro.io_threads = config.resp_threads;
     ro.max_clients = fds.resp_max_clients;
     ro.output_budget = &output_budget;
     ro.output_limits.pubsub.hard = static_cast<uint64_t>(config.pubsub_output_limit);

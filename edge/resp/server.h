@@ -54,7 +54,7 @@ struct RespOptions {
   std::string host = "127.0.0.1";
   int port = 6379;  // 0 picks an ephemeral port (see RespServer::port())
   std::string requirepass;
-  int io_threads = 2;
+  int io_threads = 1;  // event loops (--resp-threads)
   ParserLimits limits;
   OutputLimits output_limits;  // client-output-buffer-limit
   // The process-wide budget of unsent output (shared with HTTP); null = none. Must

@@ -167,7 +167,7 @@ def test_swapdb_of_big_databases_leaves_the_loop_answering(redge_factory):
     # SWAPDB moves every key of both databases in redge (O(keys), Redis's is O(1)): it
     # runs on the store's writer thread, so other clients of the same event loop are still
     # answered (PING), while commands that need the store wait for it.
-    redge = redge_factory("--io-threads", "1")
+    redge = redge_factory("--resp-threads", "1")
     r = redge.client()
     with r.pipeline(transaction=False) as p:
         for i in range(150_000):

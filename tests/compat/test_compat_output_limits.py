@@ -86,7 +86,7 @@ def test_pipelining_without_reading_keeps_memory_bounded(redge_factory):
     """The issue's reproduction: 20,000 GETs of a 64 KB value, the replies never read
     (1.3 GB of output). RSS stays bounded, the other clients of the same loop are served
     promptly, and when the client leaves its output goes at once."""
-    server = redge_factory("--io-threads", "1")  # every client on the one loop
+    server = redge_factory("--resp-threads", "1")  # every client on the one loop
     r = server.client()
     r.set("v64", "x" * 65536)
     pid = server.proc.pid

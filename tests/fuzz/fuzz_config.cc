@@ -51,6 +51,7 @@ const char* const kNames[] = {
     "requirepass",
     "insecure",
     "io-threads",
+    "resp-threads",
     "maxclients",
     "pubsub-output-limit",
     "client-output-buffer-limit",
@@ -133,6 +134,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(c.max_attempts >= 1, "max-attempts below 1");
   Check(c.max_body > 0, "max-body not positive");
   Check(c.io_threads >= 1, "io-threads below 1");
+  Check(c.resp_threads >= 1, "resp-threads below 1");
   Check(c.lease_timeout_s > 0 && c.sse_heartbeat_s > 0, "a duration not positive");
   Check(c.fsync == "always" || c.fsync == "everysec" || c.fsync == "no", "unknown fsync");
   return 0;

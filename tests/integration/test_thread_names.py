@@ -9,7 +9,8 @@ def thread_names(pid):
 
 
 def test_threads_are_named_by_role(redge_factory):
-    server = redge_factory("--io-threads", "2", "--fsync", "always")
+    server = redge_factory("--io-threads", "2", "--resp-threads", "2",
+                           "--fsync", "always")
     names = thread_names(server.proc.pid)
     for expected in ("redge-writer", "redge-fsync", "redge-expirer", "redge-leases",
                      "redge-http-0", "redge-http-1", "redge-http-acc",
