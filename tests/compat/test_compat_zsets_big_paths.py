@@ -272,9 +272,14 @@ def test_pops_with_counts_and_blocked_pops_served_by_big_writes(differ, redge, r
                (RawConn(reference_redis.host, reference_redis.port, timeout=20),
                 redis.Redis(host=reference_redis.host, port=reference_redis.port))]
     try:
+        b.same("ZADD", "big", *pairs(rng, 3000))
         for target, write in [("w1", ("ZUNIONSTORE", "w1", "2", "p", "q")),
                               ("w2", ("ZADD", "w2", *pairs(rng, 3000))),
-                              ("w3", ("ZRANGESTORE", "w3", "p", "0", "-1"))]:
+                              ("w3", ("ZRANGESTORE", "w3", "p", "0", "-1")),
+                              ("w4", ("COPY", "big", "w4")),
+                              ("w5", ("RENAME", "w4", "w5")),
+                              ("w6", ("EVAL", "return redis.call('zunionstore', KEYS[1], 2,"
+                                      " KEYS[2], KEYS[3])", "3", "w6", "big", "w5"))]:
             for conn, client in waiters:
                 conn.send_command("BZMPOP", "0", "1", target, "MIN", "COUNT", "700")
             for conn, client in waiters:
