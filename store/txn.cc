@@ -377,12 +377,16 @@ Status Txn::ScanElements(
       base->Next();
       continue;
     }
-    if (cmp == 0) base->Next();  // the batch's write replaces the stored element
     const bool put = delta.put();
     // Copied: `fn` may write to the batch, which moves the cursor's entry.
     const std::string k = delta.key(), v = delta.value();
     delta.Next();
     if (put && !emit(k, v)) break;
+    // The batch's write replaced the stored element: step past it only now that the scan
+    // goes on. A step is not free: past the last rank block of a sorted set lie the
+    // tombstones of every popped index entry, and stepping over them eagerly made each
+    // ZPOPMIN of a batch walk all of them (2,000 pops/s instead of 40,000).
+    if (cmp == 0) base->Next();
   }
   if (delta.bad()) return Status::Corruption("unexpected record type in a write batch");
   if (!base->status().ok()) return Status::IOError(base->status().ToString());
