@@ -277,8 +277,10 @@ std::string ConfigTable::Normalise(const ConfigParam& p, const std::string& valu
     case ConfigKind::kInt:
     case ConfigKind::kMemory: {
       int64_t n;
-      bool ok =
-          p.kind == ConfigKind::kMemory ? ParseMemory(value, &n) : base::ParseInt64(value, &n);
+      // A memory value is unsigned in Redis: any leading '-' ("-5", "-0") is not one.
+      bool ok = p.kind == ConfigKind::kMemory
+                    ? !value.empty() && value[0] != '-' && ParseMemory(value, &n)
+                    : base::ParseInt64(value, &n);
       if (!ok) {
         *reason = p.kind == ConfigKind::kMemory ? "argument must be a memory value"
                                                 : "argument couldn't be parsed into an integer";

@@ -198,6 +198,7 @@ void Connection::ProcessInput() {
       stashed_.reset();
     } else {
       parser_.set_auth_required(!authenticated());
+      parser_.set_bulk_and_buffer_limits(server_->max_bulk_len(), server_->max_query_buffer());
       RequestParser::State st = parser_.Next(&argv);
       if (st == RequestParser::State::kNeedMore) break;
       if (st == RequestParser::State::kError) {

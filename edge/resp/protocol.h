@@ -38,6 +38,12 @@ class RequestParser {
   // While a password is required and not yet given, Redis caps a request at 10 arguments of
   // 16 KiB each so an unauthenticated peer cannot make the server buffer much.
   void set_auth_required(bool required) { auth_required_ = required; }
+  // CONFIG SET proto-max-bulk-len / client-query-buffer-limit: applies from the next
+  // request on (a bulk already being read keeps the limit it was checked against).
+  void set_bulk_and_buffer_limits(int64_t max_bulk_len, size_t max_query_buffer) {
+    limits_.max_bulk_len = max_bulk_len;
+    limits_.max_query_buffer = max_query_buffer;
+  }
 
   // Appends received bytes to the internal buffer.
   void Feed(const char* data, size_t len);

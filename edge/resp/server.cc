@@ -59,6 +59,16 @@ void RespServer::InitConfig() {
   config_.SetInitial("io-threads", std::to_string(o.io_threads));
   config_.SetInitial("client-output-buffer-limit", FormatOutputLimits(o.output_limits));
   max_clients_ = o.max_clients;
+  max_bulk_len_ = o.limits.max_bulk_len;
+  max_query_buffer_ = o.limits.max_query_buffer;
+  config_.OnSet("proto-max-bulk-len", [this](const std::string& v, bool apply) {
+    if (apply) max_bulk_len_ = std::stoll(v);
+    return std::string();
+  });
+  config_.OnSet("client-query-buffer-limit", [this](const std::string& v, bool apply) {
+    if (apply) max_query_buffer_ = static_cast<size_t>(std::stoll(v));
+    return std::string();
+  });
   // As Redis: more than the file descriptors allow is refused with the number they do
   // allow; fewer than are connected now closes no one, it only refuses the next ones.
   config_.OnSet("maxclients", [this](const std::string& v, bool apply) {

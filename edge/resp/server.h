@@ -106,6 +106,9 @@ class RespServer {
 
   store::Store& store() { return *store_; }
   const RespOptions& options() const { return options_; }
+  // The request limits in force (CONFIG SET changes them; thread-safe).
+  int64_t max_bulk_len() const { return max_bulk_len_.load(std::memory_order_relaxed); }
+  size_t max_query_buffer() const { return max_query_buffer_.load(std::memory_order_relaxed); }
   RespStats& stats() { return stats_; }
   // INFO commandstats / errorstats (every error reply written is counted here).
   CommandStats& command_stats() { return command_stats_; }
@@ -211,6 +214,10 @@ class RespServer {
   std::atomic<uint64_t> next_client_id_{1};
   // maxclients as CONFIG SET left it (at most options_.max_clients); read by the acceptor.
   std::atomic<int64_t> max_clients_{0};
+  // proto-max-bulk-len and client-query-buffer-limit as CONFIG SET left them; read by
+  // every connection before each request.
+  std::atomic<int64_t> max_bulk_len_{0};
+  std::atomic<size_t> max_query_buffer_{0};
   size_t next_loop_ = 0;
 
   mutable std::mutex clients_mu_;

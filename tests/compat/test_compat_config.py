@@ -7,6 +7,20 @@ import pytest
 SIDE_BY_SIDE = [
     ("CONFIG", "SET", "foo", "bar"),
     ("CONFIG", "SET", "maxmemory", "abc"),
+    # Memory values are unsigned: a leading '-' is refused, "-0" included.
+    ("CONFIG", "SET", "hash-max-listpack-value", "-5"),
+    ("CONFIG", "SET", "stream-node-max-bytes", "-1"),
+    ("CONFIG", "SET", "maxmemory", "-0"),
+    ("CONFIG", "SET", "proto-max-bulk-len", "-1mb"),
+    ("CONFIG", "GET", "hash-max-listpack-value"),
+    # Old names are aliases: setting one changes the other.
+    ("CONFIG", "SET", "list-max-ziplist-size", "5"),
+    ("CONFIG", "GET", "list-max-listpack-size"),
+    ("CONFIG", "SET", "list-max-listpack-size", "-2"),
+    ("CONFIG", "GET", "list-max-ziplist-size"),
+    ("CONFIG", "SET", "slave-announce-ip", "10.1.2.3"),
+    ("CONFIG", "GET", "replica-announce-ip"),
+    ("CONFIG", "SET", "replica-announce-ip", ""),
     ("CONFIG", "SET", "appendonly", "maybe"),
     ("CONFIG", "SET", "maxmemory", "1", "maxmemory", "2"),
     ("CONFIG", "SET", "hash-max-listpack-entries", "-1"),

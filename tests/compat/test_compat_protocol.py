@@ -7,6 +7,7 @@ import socket
 import threading
 
 import pytest
+import redis
 
 from compat_support import RawConn
 
@@ -50,6 +51,22 @@ def test_commands_before_the_error_are_answered(redge):
         b"+PONG\r\n+OK\r\n-ERR Protocol error: invalid multibulk length\r\n")
     with redge.raw() as c2:
         assert c2.call("GET", "k") == b"v"
+
+
+def test_config_set_proto_max_bulk_len_applies_to_the_next_request(redge):
+    r = redge.client()
+    c = redge.raw()  # connected before the change: the new limit applies to it too
+    assert r.config_set("proto-max-bulk-len", "1mb") is True
+    big = 1024 * 1024 + 1
+    c.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n" % big)
+    assert c.read_until_close() == b"-ERR Protocol error: invalid bulk length\r\n"
+    assert r.set("k", "x" * (1024 * 1024)) is True  # at the limit
+    # Below Redis's 1 MiB floor: refused with Redis's text, the limit unchanged.
+    with pytest.raises(redis.ResponseError, match="argument must be between 1048576 and"):
+        r.config_set("proto-max-bulk-len", "1000")
+    assert r.config_set("proto-max-bulk-len", "4mb") is True
+    assert r.set("k", "x" * big) is True
+    assert r.strlen("k") == big
 
 
 def test_oversized_bulk_against_small_proto_max_bulk_len(redge_factory):

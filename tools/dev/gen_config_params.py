@@ -67,8 +67,10 @@ def find_aliases(r, params):
         old = params[name]
         if old in ("yes", "no"):
             new = "no" if old == "yes" else "yes"
-        elif re.fullmatch(r"\d+", old):
+        elif re.fullmatch(r"-?\d+", old):  # list-max-ziplist-size is -2
             new = str(int(old) + 1)
+        elif old == "" and name.endswith("-announce-ip"):
+            new = "10.0.0.1"
         else:
             continue
         try:
@@ -84,6 +86,10 @@ def find_aliases(r, params):
                     aliases[name] = other
                 else:
                     aliases[other] = name
+    # replicaof cannot be probed (setting it starts replication); slaveof is its old name
+    # (redis.conf and CONFIG GET both list the pair).
+    if "slaveof" in params and "replicaof" in params:
+        aliases["slaveof"] = "replicaof"
     return aliases
 
 
@@ -122,7 +128,10 @@ def probe(r, name, default):
     if "memory value" in e or "integer" in e:
         kind = "memory" if "memory value" in e else "int"
         lo, hi = -(2**63), 2**63 - 1
-        for probe_value in ("-9223372036854775808", "9223372036854775807"):
+        # A memory value cannot be negative (Redis refuses "-..." before its bounds check),
+        # so its lower bound shows only for 0.
+        extremes = ("-9223372036854775808", "9223372036854775807")
+        for probe_value in extremes + (("0",) if kind == "memory" else ()):
             m = err(r, name, probe_value)
             if m:
                 b = re.search(r"between (-?\d+) and (-?\d+) inclusive", m)
