@@ -7,7 +7,8 @@
 // What the fields mean here (redge is not Redis; docs/resp.md has the full list):
 //  - memory: used_memory is the process heap in use (malloc's accounting), rss from
 //    /proc; the RocksDB caches are part of both. Redis's per-dataset split is not tracked:
-//    used_memory_startup is the heap at server start, overhead = startup.
+//    used_memory_startup is the heap at the first INFO memory (taken once, so close to the
+//    start on a server that is asked early), overhead = startup.
 //  - persistence: RocksDB, not RDB/AOF. SAVE/BGSAVE flush the memtables and sync the WAL
 //    (Store::SaveAsync): rdb_changes_since_last_save counts key-space changes since the
 //    last one (or the start), rdb_last_save_time, rdb_saves and rdb_last_bgsave_status
