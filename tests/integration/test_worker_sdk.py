@@ -244,8 +244,12 @@ def test_worker_reconnects_after_redge_restart(redge_factory, workers, tmp_path)
     first = redge_factory(*flags)
     w = workers("redge-worker", f"http://127.0.0.1:{port}", "--queue", "q",
                 "--lease-wait", "2", *command("echo ok"))
-    _, events = run_to_end(first, "q", {})
+    job_id, events = run_to_end(first, "q", {})
     assert types(events)[-1] == "completed", events
+    # The stream sees the completion when it commits, the worker when its reply arrives:
+    # stopping redge in between (seen under ASan) leaves the worker retrying the complete,
+    # not leasing.
+    w.wait_log(f"job {job_id}: completed")
     assert first.stop() is None
     # The worker now backs off against a closed port...
     w.wait_log("lease on q failed")
