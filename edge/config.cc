@@ -33,6 +33,14 @@ std::string ParseInt(const std::string& v, int64_t lo, int64_t hi, int64_t* out)
   return "";
 }
 
+// An event-loop thread count (--io-threads, --resp-threads): 1 to 64.
+std::string ParseThreads(const std::string& v, int* out) {
+  int64_t n = 0;
+  std::string e = ParseInt(v, 1, 64, &n);
+  if (e.empty()) *out = static_cast<int>(n);
+  return e;
+}
+
 // A duration in seconds, fractions allowed (tests use sub-second leases and heartbeats).
 std::string ParseSeconds(const std::string& v, double lo, double hi, double* out) {
   double d = 0;
@@ -388,12 +396,7 @@ const std::vector<Setting>& Settings() {
       {"insecure", "allow non-loopback listeners without TLS or credentials", true,
        [](Config& c, const std::string& v) { return ParseBool(v, &c.insecure); }},
       {"io-threads", "HTTP event-loop threads (default 2)", false,
-       [](Config& c, const std::string& v) {
-         int64_t n;
-         auto e = ParseInt(v, 1, 64, &n);
-         c.io_threads = static_cast<int>(n);
-         return e;
-       }},
+       [](Config& c, const std::string& v) { return ParseThreads(v, &c.io_threads); }},
       // One loop by default: as in Redis, commands of different connections then run in
       // the order they arrive. Clients rely on it without knowing (Redis's own tests send a
       // blocking command on one connection, a push on another, and expect the first to be
@@ -402,13 +405,7 @@ const std::vector<Setting>& Settings() {
        "RESP event-loop threads (default 1: commands of all connections run in arrival "
        "order, as in Redis; more loops parse in parallel, but commands that arrive at the "
        "same moment on different connections may then run in either order)",
-       false,
-       [](Config& c, const std::string& v) {
-         int64_t n;
-         auto e = ParseInt(v, 1, 64, &n);
-         c.resp_threads = static_cast<int>(n);
-         return e;
-       }},
+       false, [](Config& c, const std::string& v) { return ParseThreads(v, &c.resp_threads); }},
       {"maxclients", "maximum RESP connections (default 10000)", false,
        [](Config& c, const std::string& v) { return ParseInt(v, 1, 1000000, &c.maxclients); }},
       {"pubsub-output-limit", "bytes a subscriber may lag before it is disconnected (32 MiB)",
